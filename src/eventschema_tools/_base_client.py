@@ -1,0 +1,171 @@
+"""What the sync and async clients share: every decision that needs no I/O.
+
+Settings, URLs and headers, the origin check on pagination links, turning responses into
+values or typed errors, wrapping transport failures, and the retry predicate. The clients in
+``client.py`` only send, wait and loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from eventschema_tools._retry import RetryPolicy, is_ambiguous, is_retryable, parse_retry_after
+from eventschema_tools._version import __version__
+from eventschema_tools.config import ClientSettings
+from eventschema_tools.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    EventSchemaError,
+    UnsafeURLError,
+    make_status_error,
+)
+from eventschema_tools.rate_budget import RateBudget
+
+__all__ = ["DEFAULT_PAGE_SIZE", "BaseClient", "Query"]
+
+logger = logging.getLogger("eventschema_tools")
+
+# PostHog's list endpoints have no maximum `limit`; a large page keeps the request count of a
+# full read near its lower bound (see BENCHMARKS.md for the measurement behind this value).
+DEFAULT_PAGE_SIZE = 1000
+
+Query = Mapping[str, str | int | float | bool | list[str] | None]
+
+_PRE_SEND_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class BaseClient:
+    """The I/O-free half of :class:`EventSchemaClient` and :class:`AsyncEventSchemaClient`."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        rate_budget: RateBudget | None = None,
+        query_budget: RateBudget | None = None,
+    ) -> None:
+        self.settings = settings
+        self.retry_policy = RetryPolicy(max_retries=settings.max_retries)
+        self.rate_budget = rate_budget or RateBudget(settings.rate_limits)
+        self.query_budget = query_budget or RateBudget(settings.query_rate_limits)
+        origin = urlsplit(settings.host)
+        self._origin = (origin.scheme, origin.netloc)
+        self._base_path = origin.path
+
+    @property
+    def project_id(self) -> str:
+        """The project every call acts on."""
+        return str(self.settings.project_id)
+
+    @property
+    def host(self) -> str:
+        """The PostHog base URL, e.g. ``https://us.posthog.com``."""
+        return self.settings.host
+
+    def project_path(self, *parts: object) -> str:
+        """``/api/projects/{project_id}/<parts>/`` with a trailing slash, as DRF expects."""
+        tail = "/".join(str(part).strip("/") for part in parts if str(part))
+        return f"/api/projects/{self.project_id}/" + (f"{tail}/" if tail else "")
+
+    @cached_property
+    def _headers(self) -> dict[str, str]:
+        key = self.settings.api_key.get_secret_value() if self.settings.api_key else ""
+        return {
+            "Authorization": f"Bearer {key}",
+            "Accept": "application/json",
+            "User-Agent": f"eventschema-tools/{__version__}",
+        }
+
+    def _url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.host}{path}"
+
+    def follow_link(self, url: str) -> str:
+        """Check that a pagination link stays on the configured origin and return it.
+
+        Raises:
+            UnsafeURLError: the link points to another scheme, host or port.
+        """
+        parts = urlsplit(url)
+        if (parts.scheme, parts.netloc) != self._origin or not parts.path.startswith(
+            self._base_path
+        ):
+            raise UnsafeURLError(
+                f"refusing to follow a pagination link to {parts.scheme}://{parts.netloc}: "
+                f"only {self.host} is trusted with the API key"
+            )
+        return url
+
+    def budget_for(self, path: str) -> RateBudget:
+        """The rate budget a request to ``path`` spends (HogQL queries have their own)."""
+        return self.query_budget if path.rstrip("/").endswith("/query") else self.rate_budget
+
+    @staticmethod
+    def should_retry(exc: BaseException, *, safe_to_repeat: bool) -> bool:
+        """Retry predicate: retryable, and either repeatable or certainly not applied."""
+        return is_retryable(exc) and (safe_to_repeat or not is_ambiguous(exc))
+
+    @staticmethod
+    def decode(response: httpx.Response) -> Any:
+        """Decode a response body: JSON when it parses, text otherwise, ``None`` when empty."""
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return response.text
+
+    def check(self, response: httpx.Response, method: str) -> Any:
+        """Return the decoded body of a 2xx response; raise the mapped error otherwise."""
+        body = self.decode(response)
+        if response.is_success:
+            return body
+        raise make_status_error(
+            status_code=response.status_code,
+            method=method,
+            path=response.request.url.path,
+            body=body,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+
+    @staticmethod
+    def transport_error(exc: httpx.TransportError, method: str, url: str) -> EventSchemaError:
+        """Wrap an httpx transport failure into our tree (the key is never in it)."""
+        path = urlsplit(url).path
+        sent = not isinstance(exc, _PRE_SEND_ERRORS)
+        kind = type(exc).__name__
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(
+                f"request timed out ({kind})", method=method, path=path, request_sent=sent
+            )
+        return APIConnectionError(
+            f"no response from PostHog ({kind})", method=method, path=path, request_sent=sent
+        )
+
+    @staticmethod
+    def log_response(
+        method: str, url: str, status: int | str, attempt: int, elapsed: float
+    ) -> None:
+        """One log line per attempt: method, path, status, attempt number and elapsed time."""
+        logger.debug(
+            "%s %s -> %s (attempt %d, %.3fs)", method, urlsplit(url).path, status, attempt, elapsed
+        )
+
+    @staticmethod
+    def unique_rows(rows: Iterable[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
+        """Drop rows whose ``id`` was already yielded (offset pages shift under inserts)."""
+        fresh = []
+        for row in rows:
+            key = str(row.get("id"))
+            if key not in seen:
+                seen.add(key)
+                fresh.append(row)
+        return fresh
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(host={self.host!r}, project_id={self.project_id!r})"

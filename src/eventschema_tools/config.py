@@ -1,0 +1,172 @@
+"""Client settings from arguments and the environment.
+
+Arguments win over environment variables, which win over defaults:
+
+========================================  ==========================================
+environment variable                      meaning (default)
+========================================  ==========================================
+``POSTHOG_PERSONAL_API_KEY``              personal API key ``phx_...`` (required)
+``POSTHOG_PROJECT_ID``                    project id, or ``@current`` (required)
+``POSTHOG_HOST``                          ``us``, ``eu`` or any URL (``us``)
+``EVENTSCHEMA_TIMEOUT``                   seconds per request (30)
+``EVENTSCHEMA_MAX_RETRIES``               retries after the first attempt (4)
+``EVENTSCHEMA_RATE_LIMIT``                client pacing, e.g. ``480/minute,4800/hour``
+``EVENTSCHEMA_QUERY_RATE_LIMIT``          HogQL query pacing (``120/hour``)
+========================================  ==========================================
+
+The key is a :class:`pydantic.SecretStr`: ``repr()`` and ``str()`` of the settings never show it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from eventschema_tools.errors import ConfigurationError
+
+__all__ = ["HOST_SHORTHANDS", "ClientSettings", "RateLimit", "parse_rate_limits"]
+
+HOST_SHORTHANDS = {
+    "us": "https://us.posthog.com",
+    "eu": "https://eu.posthog.com",
+}
+
+_UNIT_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)s?\s*$")
+_PROJECT_ID = re.compile(r"^(\d+|@current)$")
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A request budget: ``count`` requests per ``seconds`` (e.g. 480 per 60)."""
+
+    count: int
+    seconds: float
+
+
+def parse_rate_limits(text: str) -> tuple[RateLimit, ...]:
+    """Parse ``"480/minute,4800/hour"`` into budgets; ``""``, ``off`` or ``none`` mean no pacing.
+
+    Raises:
+        ValueError: a part is not ``<count>/<second|minute|hour|day>`` with a positive count.
+    """
+    if text.strip().lower() in {"", "off", "none"}:
+        return ()
+    limits = []
+    for part in text.split(","):
+        match = _RATE.match(part)
+        if not match or int(match.group(1)) <= 0:
+            raise ValueError(
+                f"bad rate limit {part.strip()!r}: write <count>/<unit>, e.g. 480/minute,4800/hour"
+            )
+        limits.append(RateLimit(int(match.group(1)), _UNIT_SECONDS[match.group(2)]))
+    return tuple(limits)
+
+
+def _rate_field(default: str, env: str) -> Any:
+    return Field(default=default, validation_alias=env)
+
+
+class ClientSettings(BaseSettings):
+    """Everything a client needs to reach one PostHog project.
+
+    Build it with :meth:`load`, which reads the environment and applies keyword overrides:
+    ``ClientSettings.load(api_key="phx_...", project_id=1, host="eu")``.
+    """
+
+    # No populate_by_name: with it, pydantic-settings would also read bare env vars such as
+    # API_KEY or TIMEOUT. Keyword overrides go through `load()`, which maps names to aliases.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    api_key: SecretStr | None = Field(default=None, validation_alias="POSTHOG_PERSONAL_API_KEY")
+    project_id: str | None = Field(default=None, validation_alias="POSTHOG_PROJECT_ID")
+    host: str = Field(default="us", validation_alias="POSTHOG_HOST")
+    timeout: float = Field(default=30.0, gt=0, validation_alias="EVENTSCHEMA_TIMEOUT")
+    max_retries: int = Field(
+        default=4,
+        ge=0,
+        le=20,
+        validation_alias="EVENTSCHEMA_MAX_RETRIES",
+    )
+    rate_limit: str = _rate_field("480/minute,4800/hour", "EVENTSCHEMA_RATE_LIMIT")
+    query_rate_limit: str = _rate_field("120/hour", "EVENTSCHEMA_QUERY_RATE_LIMIT")
+
+    @field_validator("project_id", mode="before")
+    @classmethod
+    def _project_id_text(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        text = str(value).strip()
+        if not _PROJECT_ID.match(text):
+            raise ValueError(f"project id must be a number or '@current', got {text!r}")
+        return text
+
+    @field_validator("host", mode="before")
+    @classmethod
+    def _normalise_host(cls, value: Any) -> str:
+        text = str(value).strip()
+        text = HOST_SHORTHANDS.get(text.lower(), text)
+        parts = urlsplit(text)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError(
+                f"host must be 'us', 'eu' or an http(s) URL like https://posthog.example.com, "
+                f"got {text!r}"
+            )
+        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+    @field_validator("rate_limit", "query_rate_limit")
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        parse_rate_limits(value)
+        return value
+
+    @property
+    def rate_limits(self) -> tuple[RateLimit, ...]:
+        """The general request budgets the client paces itself under."""
+        return parse_rate_limits(self.rate_limit)
+
+    @property
+    def query_rate_limits(self) -> tuple[RateLimit, ...]:
+        """The HogQL query budgets the client paces itself under."""
+        return parse_rate_limits(self.query_rate_limit)
+
+    @classmethod
+    def load(cls, **overrides: Any) -> ClientSettings:
+        """Read the environment, apply non-``None`` overrides, and check what is required.
+
+        Raises:
+            ConfigurationError: the key or project id is missing, or a value is malformed.
+        """
+        unknown = set(overrides) - set(cls.model_fields)
+        if unknown:
+            raise ConfigurationError(f"unknown settings: {', '.join(sorted(unknown))}")
+        given = {
+            str(cls.model_fields[name].validation_alias or name): value
+            for name, value in overrides.items()
+            if value is not None
+        }
+        try:
+            settings = cls(**given)
+        except ValidationError as exc:
+            raise ConfigurationError(_describe(exc)) from None
+        missing = []
+        if settings.api_key is None or not settings.api_key.get_secret_value().strip():
+            missing.append("the personal API key (POSTHOG_PERSONAL_API_KEY or api_key=)")
+        if settings.project_id is None:
+            missing.append("the project id (POSTHOG_PROJECT_ID or project_id=)")
+        if missing:
+            raise ConfigurationError("missing " + " and ".join(missing))
+        return settings
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False):
+        field = ".".join(str(p) for p in error["loc"]) or "settings"
+        parts.append(f"{field}: {error['msg']}")
+    return "invalid settings: " + "; ".join(parts)
