@@ -1,0 +1,57 @@
+"""Storage: a data directory keeps everything across a restart; memory keeps nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from eventschema_tools.sandbox import DEMO_API_KEY, run_sandbox
+
+AUTH = {"Authorization": f"Bearer {DEMO_API_KEY}"}
+
+
+def test_state_survives_a_restart_with_a_data_dir(tmp_path: Path):
+    with (
+        run_sandbox(data_dir=tmp_path) as first,
+        httpx.Client(base_url=first.url, headers=AUTH) as client,
+    ):
+        definition = client.post("/api/projects/1/event_definitions/", json={"name": "kept"}).json()
+        group = client.post(
+            "/api/projects/1/schema_property_groups/",
+            json={"name": "Kept", "properties": [{"name": "a", "property_type": "String"}]},
+        ).json()
+        schema = client.post(
+            "/api/projects/1/event_schemas/",
+            json={"event_definition": definition["id"], "property_group_id": group["id"]},
+        ).json()
+
+    assert (tmp_path / "sandbox.sqlite3").is_file()
+    with (
+        run_sandbox(data_dir=tmp_path) as second,
+        httpx.Client(base_url=second.url, headers=AUTH) as client,
+    ):
+        schemas = client.get("/api/projects/1/event_schemas/").json()
+        reloaded = client.get(f"/api/projects/1/schema_property_groups/{group['id']}/").json()
+
+    assert [s["id"] for s in schemas["results"]] == [schema["id"]]
+    assert schemas["results"][0]["property_group"] == reloaded
+    assert reloaded["properties"] == group["properties"]
+    assert [e["name"] for e in reloaded["events"]] == ["kept"]
+
+
+def test_memory_storage_starts_empty_every_time():
+    for _ in range(2):
+        with run_sandbox() as running, httpx.Client(base_url=running.url, headers=AUTH) as client:
+            assert client.get("/api/projects/1/schema_property_groups/").json()["count"] == 0
+            client.post("/api/projects/1/schema_property_groups/", json={"name": "Temporary"})
+
+
+def test_demo_seed_is_loaded_once_into_a_data_dir(tmp_path: Path):
+    for _ in range(2):
+        with (
+            run_sandbox(data_dir=tmp_path, seed="demo") as running,
+            httpx.Client(base_url=running.url, headers=AUTH) as client,
+        ):
+            count = client.get("/api/projects/1/event_definitions/").json()["count"]
+            assert count == 20
