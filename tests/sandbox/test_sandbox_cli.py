@@ -1,4 +1,4 @@
-"""`eventschema sandbox` and `eventschema demo` as subprocesses, and the option parsers they use."""
+"""`eventschema sandbox` as a subprocess, and the option parsers it uses."""
 
 from __future__ import annotations
 
@@ -86,17 +86,6 @@ def test_sandbox_command_serves_projects_keys_and_demo_seed():
     assert schemas.json()["next"] is None
     assert other_project.json()["count"] == 0
     assert write.status_code == 403
-
-
-def test_demo_command_prints_a_working_curl_line():
-    with running_cli("demo", "--port", "0") as (url, banner):
-        wait_until_serving(url)
-        (curl,) = [line for line in banner if line.strip().startswith("curl ")]
-        response = httpx.get(curl.split()[-1], headers={"Authorization": f"Bearer {DEMO_API_KEY}"})
-
-    assert f"Bearer {DEMO_API_KEY}" in curl
-    assert curl.split()[-1] == f"{url}/api/projects/1/event_schemas/"
-    assert response.json()["count"] == 12
 
 
 def test_data_dir_and_faults_are_reported(tmp_path: Path):

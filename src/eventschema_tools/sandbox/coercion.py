@@ -25,8 +25,11 @@ same property, the value only has to satisfy one of their types. A type name thi
 know accepts everything, as in PostHog.
 
 The DateTime check follows ClickHouse's best-effort parser (non-US day/month order, the whole
-input must be consumed, the day must exist in its month), which is what PostHog's ingestion
-re-implements; it answers *whether* a string parses, not which instant it names.
+input must be consumed, the day must exist in its month) as PostHog's ingestion re-implements it;
+it answers *whether* a string parses, not which instant it names. Newer ClickHouse releases
+(chDB 4.4 embeds 26.9) differ on two exotic inputs, where this module sides with PostHog's
+ingestion: 16-digit unix timestamps (microseconds; ClickHouse accepts them) and month or weekday
+names followed by extra letters, as in ``Janua`` or ``Mondayx`` (ClickHouse refuses them).
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Kinds of fault, each a share of the requests to every route except the admin rou
 `/_sandbox/`, which are never faulted:
 
 - `latency`: seconds added before every request is handled;
+- `jitter`: up to this many seconds more, drawn per request from a generator of its own (seeded
+  from `seed`), so turning jitter on does not move the other faults;
 - `error_500`, `error_502`, `error_503`: answered at once with that status (500 in PostHog's JSON
   error shape, 502/503 as the HTML page a load balancer sends) without touching the store;
 - `throttle`: starts a burst of `throttle_burst` consecutive 429s with `Retry-After: retry_after`;
@@ -38,7 +40,7 @@ WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ADMIN_PREFIX: Final = "/_sandbox/"
 
 _RATE_FIELDS: Final = ("error_500", "error_502", "error_503", "throttle", "drop", "slow")
-_DURATION_FIELDS: Final = ("latency", "slow_delay")
+_DURATION_FIELDS: Final = ("latency", "jitter", "slow_delay")
 _INTEGER_FIELDS: Final = ("seed", "throttle_burst", "retry_after")
 _DURATION = re.compile(r"^\s*(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>ms|s)?\s*$")
 
@@ -57,6 +59,7 @@ class FaultConfig:
 
     seed: int = 0
     latency: float = 0.0
+    jitter: float = 0.0
     error_500: float = 0.0
     error_502: float = 0.0
     error_503: float = 0.0
@@ -89,7 +92,11 @@ class FaultConfig:
     @property
     def active(self) -> bool:
         """Whether any fault can fire."""
-        return self.latency > 0 or any(getattr(self, name) > 0 for name in _RATE_FIELDS)
+        return (
+            self.latency > 0
+            or self.jitter > 0
+            or any(getattr(self, name) > 0 for name in _RATE_FIELDS)
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The configuration as JSON-ready data (the admin route's body)."""
@@ -172,10 +179,14 @@ def _as_rate(name: str, value: object) -> float:
 
 @dataclass(frozen=True)
 class FaultDecision:
-    """What to do to one request: an exclusive fault kind (or None), under which settings."""
+    """What to do to one request: an exclusive fault kind (or None), under which settings.
+
+    `delay` is the latency to add before handling it: `latency` plus this request's jitter.
+    """
 
     kind: str | None
     config: FaultConfig
+    delay: float = 0.0
 
 
 class DroppedConnection(httpx.RemoteProtocolError):
@@ -193,6 +204,7 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._config = config
         self._random = random.Random(config.seed)
+        self._jitter_random = _jitter_generator(config.seed)
         self._burst_left = 0
         self._faults: Counter[str] = Counter()
         self._statuses: Counter[int] = Counter()
@@ -208,6 +220,7 @@ class FaultInjector:
         with self._lock:
             self._config = config
             self._random = random.Random(config.seed)
+            self._jitter_random = _jitter_generator(config.seed)
             self._burst_left = 0
 
     def decide(self, *, is_write: bool) -> FaultDecision:
@@ -218,9 +231,12 @@ class FaultInjector:
             kind = self._draw(config, is_write)
             if kind is not None:
                 self._faults[kind] += 1
-            if config.latency > 0:
+            delay = config.latency
+            if config.jitter > 0:
+                delay += self._jitter_random.uniform(0.0, config.jitter)
+            if delay > 0:
                 self._faults["latency"] += 1
-            return FaultDecision(kind=kind, config=config)
+            return FaultDecision(kind=kind, config=config, delay=delay)
 
     def record_status(self, status_code: int) -> None:
         """Count a response status sent to a client."""
@@ -262,6 +278,10 @@ class FaultInjector:
         return None
 
 
+def _jitter_generator(seed: int) -> random.Random:
+    return random.Random(f"{seed}:jitter")
+
+
 class FaultLayer:
     """ASGI wrapper, outside every other layer, that applies the injector's decisions.
 
@@ -279,8 +299,8 @@ class FaultLayer:
             return
         counted_send = self._counting(send)
         decision = self.injector.decide(is_write=scope["method"] in WRITE_METHODS)
-        if decision.config.latency > 0:
-            await anyio.sleep(decision.config.latency)
+        if decision.delay > 0:
+            await anyio.sleep(decision.delay)
         kind = decision.kind
         if kind in ("error_500", "error_502", "error_503", "throttle"):
             await self._answer_at_once(decision, scope, receive, counted_send)

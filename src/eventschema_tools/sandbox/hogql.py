@@ -1,8 +1,9 @@
 """HogQL in the sandbox: PostHog's own parser, and a translation to ClickHouse SQL.
 
-Queries are parsed by PostHog's HogQL parser (the ``hogql-parser`` package, ``parse_select_json``)
-and the JSON syntax tree is translated here into ClickHouse SQL for the sandbox's ``events``
-table. The translation accepts a subset of HogQL, the one schema audits need:
+Queries are parsed by PostHog's HogQL parser (the ``hogql-parser`` package, ``parse_select_json``,
+run in a worker process by ``parser_worker``) and the JSON syntax tree is translated here into
+ClickHouse SQL for the sandbox's ``events`` table. The translation accepts a subset of HogQL,
+the one schema audits need:
 
 * one ``SELECT`` over ``events`` (optionally aliased), with ``DISTINCT``, ``WHERE``,
   ``GROUP BY``, ``HAVING``, ``ORDER BY`` and ``LIMIT``; no joins, subqueries, ``UNION``,
@@ -26,17 +27,19 @@ whether there are more; an explicit ``LIMIT`` is capped at 50,000 rows (``MAX_LI
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import re
-import sys
-import types
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final
+
+from eventschema_tools.sandbox.parser_worker import (
+    DEFAULT_PARSE_TIMEOUT,
+    ParseTimeoutError,
+    parse_select,
+)
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -47,6 +50,7 @@ __all__ = [
     "CompiledQuery",
     "HogQLError",
     "HogQLSyntaxError",
+    "HogQLTooComplexError",
     "HogQLUnsupportedError",
     "compile_hogql",
     "parse_hogql",
@@ -96,6 +100,10 @@ class HogQLSyntaxError(HogQLError):
 
 class HogQLUnsupportedError(HogQLError):
     """The query parses but uses something outside the sandbox's HogQL subset."""
+
+
+class HogQLTooComplexError(HogQLError):
+    """The parser did not finish in time."""
 
 
 @dataclass(frozen=True)
@@ -219,11 +227,15 @@ class CompiledQuery:
     limit: int | None
 
 
-def parse_hogql(query: str) -> dict[str, Any]:
+def parse_hogql(query: str, *, timeout: float = DEFAULT_PARSE_TIMEOUT) -> dict[str, Any]:
     """Parse a HogQL SELECT statement with PostHog's parser.
+
+    The parser runs in a worker process (see ``parser_worker``), so a query that takes it long
+    cannot stall the caller.
 
     Args:
         query: The HogQL text.
+        timeout: Seconds the parser may take.
 
     Returns:
         The syntax tree, as the parser's JSON decodes (nodes are dicts with a ``node`` key).
@@ -231,14 +243,21 @@ def parse_hogql(query: str) -> dict[str, Any]:
     Raises:
         HogQLSyntaxError: The text does not parse; the message is the parser's, with the line
             and column.
+        HogQLTooComplexError: The parser did not finish within ``timeout``.
+        ParserUnavailableError: The parser worker could not run.
     """
     if not isinstance(query, str):
         raise HogQLSyntaxError(f"a HogQL query must be a string, got {type(query).__name__}")
-    parser = _parser()
     try:
-        tree: dict[str, Any] = json.loads(parser.parse_select_json(query))
+        tree: dict[str, Any] = json.loads(parse_select(query, timeout=timeout))
     except UnicodeEncodeError:
         raise HogQLSyntaxError("the query is not valid Unicode text") from None
+    except ParseTimeoutError:
+        raise HogQLTooComplexError(
+            f"The HogQL parser did not finish within {timeout:g} seconds. Its time grows steeply "
+            "with how deeply function calls nest and with the number of calls: nest fewer calls "
+            "(e.g. `x IS NULL` instead of `isNull(x)`), or split the query."
+        ) from None
     if tree.get("error"):
         offset = (tree.get("start") or {}).get("offset")
         where = ""
@@ -273,46 +292,6 @@ def compile_hogql(
     tree = parse_hogql(query)
     checked_values = _check_values(values or {})
     return _Translator(query, checked_values, events_table, project_id).select(tree)
-
-
-# --- the parser and the modules it imports -------------------------------------------------------
-
-
-def _parser() -> types.ModuleType:
-    _provide_parser_error_module()
-    import hogql_parser
-
-    return hogql_parser
-
-
-def _provide_parser_error_module() -> None:
-    """Give ``hogql_parser`` the ``posthog.hogql.errors`` module it imports when it loads.
-
-    The parser was built for PostHog's server code base, where ``posthog`` is the app package.
-    Here ``posthog`` is the official SDK, which has no ``hogql`` subpackage, so a minimal one is
-    registered in ``sys.modules`` only (nothing is added to or replaced in the SDK package). A
-    real ``posthog.hogql`` (PostHog's own code on the path) is always preferred.
-    """
-    if "posthog.hogql.errors" in sys.modules:
-        return
-    sdk = importlib.util.find_spec("posthog")
-    locations = sdk.submodule_search_locations if sdk is not None else None
-    if locations and any((Path(location) / "hogql").is_dir() for location in locations):
-        return
-    package = sys.modules.get("posthog.hogql")
-    if package is None:
-        package = types.ModuleType("posthog.hogql", "Stand-in for the HogQL parser's imports.")
-        package.__path__ = []
-        sys.modules["posthog.hogql"] = package
-    errors = types.ModuleType("posthog.hogql.errors", "Stand-in error classes for the parser.")
-
-    class BaseHogQLError(Exception):
-        """Base of the parser's errors."""
-
-    errors.BaseHogQLError = BaseHogQLError  # type: ignore[attr-defined]
-    for name in ("ExposedHogQLError", "SyntaxError", "NotImplementedError", "ParsingError"):
-        setattr(errors, name, type(name, (BaseHogQLError,), {}))
-    sys.modules["posthog.hogql.errors"] = errors
 
 
 # --- values and literals --------------------------------------------------------------------------

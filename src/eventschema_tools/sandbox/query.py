@@ -36,6 +36,7 @@ from eventschema_tools.sandbox.event_store import (
     EventStoreUnavailableError,
 )
 from eventschema_tools.sandbox.hogql import CompiledQuery, HogQLError, compile_hogql
+from eventschema_tools.sandbox.parser_worker import ParserUnavailableError
 from eventschema_tools.sandbox.routing import Operation, endpoint, json_response
 from eventschema_tools.sandbox.state import RequestContext, sandbox_of
 from eventschema_tools.sandbox.throttle import QUERY_BUCKET
@@ -71,7 +72,9 @@ def run_hogql(
     """Run a HogQL query on a project's events and answer like PostHog's ``HogQLQueryResponse``.
 
     Raises:
-        HogQLError: The query cannot be run (syntax, unsupported syntax, missing placeholder).
+        HogQLError: The query cannot be run (syntax, unsupported syntax, missing placeholder, too
+            complex for the parser).
+        ParserUnavailableError: The HogQL parser worker could not run.
         ClickHouseQueryError: ClickHouse refused or failed the translated query.
         EventStoreUnavailableError: The embedded engine is not available.
     """
@@ -128,6 +131,8 @@ async def _create(request: Request, context: RequestContext) -> Response:
         raise validation_error(error.message, code=error.name.lower()) from None
     except EventStoreUnavailableError:
         raise _engine_failure() from None
+    except ParserUnavailableError as error:
+        raise ApiError(500, error_body("server_error", "error", f"HogQL parser: {error}")) from None
     return json_response(answer)
 
 
