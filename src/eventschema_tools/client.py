@@ -34,8 +34,13 @@ from tenacity import AsyncRetrying, Retrying, retry_if_exception
 from eventschema_tools._base_client import DEFAULT_PAGE_SIZE, BaseClient, Query
 from eventschema_tools._retry import is_ambiguous
 from eventschema_tools.config import ClientSettings
-from eventschema_tools.errors import BadRequestError, EventSchemaError, NotFoundError
-from eventschema_tools.models import Project, User
+from eventschema_tools.errors import (
+    BadRequestError,
+    ConfigurationError,
+    EventSchemaError,
+    NotFoundError,
+)
+from eventschema_tools.models import Project, User, parse_response
 from eventschema_tools.rate_budget import RateBudget
 from eventschema_tools.resources import (
     AsyncEventDefinitions,
@@ -77,6 +82,13 @@ def _settings(**overrides: Any) -> ClientSettings:
     return ClientSettings.load(**overrides)
 
 
+def _one_http_source(transport: object, http_client: object) -> None:
+    if transport is not None and http_client is not None:
+        raise ConfigurationError(
+            "give transport= or http_client=, not both: a ready HTTP client keeps its own transport"
+        )
+
+
 class EventSchemaClient(BaseClient):
     """Synchronous client for one PostHog project.
 
@@ -90,7 +102,8 @@ class EventSchemaClient(BaseClient):
         query_rate_limit: HogQL pacing such as ``"120/hour"``, or ``"off"``.
         rate_budget: share one budget between several clients using the same key.
         transport: an httpx transport (tests pass the sandbox's).
-        http_client: a ready ``httpx.Client`` to use instead of creating one.
+        http_client: a ready ``httpx.Client`` to use instead of creating one (its timeout and
+            transport apply, and closing it stays with the caller).
     """
 
     def __init__(
@@ -116,6 +129,7 @@ class EventSchemaClient(BaseClient):
             rate_limit=rate_limit,
             query_rate_limit=query_rate_limit,
         )
+        _one_http_source(transport, http_client)
         super().__init__(settings, rate_budget=rate_budget)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(timeout=settings.timeout, transport=transport)
@@ -147,11 +161,11 @@ class EventSchemaClient(BaseClient):
 
     def current_user(self) -> User:
         """Return the user the API key belongs to (a cheap connection check)."""
-        return User.model_validate(self.request("GET", "/api/users/@me/"))
+        return parse_response(User, self.request("GET", "/api/users/@me/"))
 
     def project(self) -> Project:
         """Return the configured project."""
-        return Project.model_validate(self.request("GET", self.project_path()))
+        return parse_response(Project, self.request("GET", self.project_path()))
 
     def request(
         self,
@@ -227,17 +241,22 @@ class EventSchemaClient(BaseClient):
         self, path: str, params: Query | None = None, *, page_size: int | None = None
     ) -> Iterator[dict[str, Any]]:
         """Yield every row of a list endpoint, page by page, each row once."""
-        query: dict[str, Any] = {**(params or {}), "limit": page_size or DEFAULT_PAGE_SIZE}
+        query: dict[str, Any] | None = {
+            **(params or {}),
+            "limit": page_size or DEFAULT_PAGE_SIZE,
+        }
         seen: set[str] = set()
         link: str | None = path
         while link is not None:
             page = self.request("GET", link, params=query)
-            yield from self.unique_rows(page.get("results", []), seen)
+            yield from self.unique_rows(self.page_rows(page, link), seen)
             link = self.follow_link(page["next"]) if page.get("next") else None
-            query = {}
+            # `next` carries every parameter; httpx would drop its query string given `{}`.
+            query = None
 
     def close(self) -> None:
-        """Close the underlying HTTP connection pool (if the client created it)."""
+        """Close the HTTP connection pool and rate budgets the client created."""
+        self.close_budgets()
         if self._owns_http:
             self._http.close()
 
@@ -266,7 +285,8 @@ class AsyncEventSchemaClient(BaseClient):
         query_rate_limit: HogQL pacing such as ``"120/hour"``, or ``"off"``.
         rate_budget: share one budget between several clients using the same key.
         transport: an httpx async transport (tests pass ``httpx.ASGITransport``).
-        http_client: a ready ``httpx.AsyncClient`` to use instead of creating one.
+        http_client: a ready ``httpx.AsyncClient`` to use instead of creating one (its timeout
+            and transport apply, and closing it stays with the caller).
     """
 
     def __init__(
@@ -292,6 +312,7 @@ class AsyncEventSchemaClient(BaseClient):
             rate_limit=rate_limit,
             query_rate_limit=query_rate_limit,
         )
+        _one_http_source(transport, http_client)
         super().__init__(settings, rate_budget=rate_budget)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(timeout=settings.timeout, transport=transport)
@@ -323,11 +344,11 @@ class AsyncEventSchemaClient(BaseClient):
 
     async def current_user(self) -> User:
         """Return the user the API key belongs to (a cheap connection check)."""
-        return User.model_validate(await self.request("GET", "/api/users/@me/"))
+        return parse_response(User, await self.request("GET", "/api/users/@me/"))
 
     async def project(self) -> Project:
         """Return the configured project."""
-        return Project.model_validate(await self.request("GET", self.project_path()))
+        return parse_response(Project, await self.request("GET", self.project_path()))
 
     async def request(
         self,
@@ -394,18 +415,23 @@ class AsyncEventSchemaClient(BaseClient):
         self, path: str, params: Query | None = None, *, page_size: int | None = None
     ) -> AsyncIterator[dict[str, Any]]:
         """Yield every row of a list endpoint, page by page, each row once."""
-        query: dict[str, Any] = {**(params or {}), "limit": page_size or DEFAULT_PAGE_SIZE}
+        query: dict[str, Any] | None = {
+            **(params or {}),
+            "limit": page_size or DEFAULT_PAGE_SIZE,
+        }
         seen: set[str] = set()
         link: str | None = path
         while link is not None:
             page = await self.request("GET", link, params=query)
-            for row in self.unique_rows(page.get("results", []), seen):
+            for row in self.unique_rows(self.page_rows(page, link), seen):
                 yield row
             link = self.follow_link(page["next"]) if page.get("next") else None
-            query = {}
+            # `next` carries every parameter; httpx would drop its query string given `{}`.
+            query = None
 
     async def close(self) -> None:
-        """Close the underlying HTTP connection pool (if the client created it)."""
+        """Close the HTTP connection pool and rate budgets the client created."""
+        self.close_budgets()
         if self._owns_http:
             await self._http.aclose()
 

@@ -102,6 +102,8 @@ class ClientSettings(BaseSettings):
         if value is None:
             return None
         text = str(value).strip()
+        if not text:  # an empty POSTHOG_PROJECT_ID= means "not set", not a malformed id
+            return None
         if not _PROJECT_ID.match(text):
             raise ValueError(f"project id must be a number or '@current', got {text!r}")
         return text
@@ -165,8 +167,15 @@ class ClientSettings(BaseSettings):
 
 
 def _describe(exc: ValidationError) -> str:
+    # Errors are located by env-var alias; name the keyword argument too, since a bad value may
+    # have come from either.
+    names = {
+        str(field.validation_alias): name for name, field in ClientSettings.model_fields.items()
+    }
     parts = []
     for error in exc.errors(include_input=False, include_url=False):
-        field = ".".join(str(p) for p in error["loc"]) or "settings"
-        parts.append(f"{field}: {error['msg']}")
+        where = ".".join(str(p) for p in error["loc"]) or "settings"
+        if where in names:
+            where = f"{names[where]} ({where})"
+        parts.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
     return "invalid settings: " + "; ".join(parts)

@@ -6,6 +6,8 @@ The tree::
     ├── InvalidInputError             bad input, rejected before any request (also a ValueError)
     ├── ConfigurationError            missing or malformed settings (key, project, host)
     ├── UnsafeURLError                a pagination link points away from the configured host
+    ├── UnknownNameError              no event, group or binding by that name or id
+    ├── UnexpectedResponseError       a 2xx answer this version cannot read (newer PostHog?)
     ├── APIConnectionError            no HTTP response: DNS, refused, reset, dropped connection
     │   └── APITimeoutError           the request timed out
     └── APIStatusError                PostHog answered with a non-2xx status
@@ -40,6 +42,8 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "UnexpectedResponseError",
+    "UnknownNameError",
     "UnsafeURLError",
     "make_status_error",
 ]
@@ -69,6 +73,32 @@ class ConfigurationError(EventSchemaError):
 
 class UnsafeURLError(EventSchemaError):
     """A URL from a response points to another origin; it is never requested with the key."""
+
+
+class UnexpectedResponseError(EventSchemaError):
+    """PostHog answered 2xx with data this version cannot read, e.g. a property type added by a
+    newer PostHog. Upgrading eventschema-tools usually fixes it."""
+
+
+class UnknownNameError(EventSchemaError, LookupError):
+    """No object of that name or id exists in the project.
+
+    Attributes:
+        kind: what was looked up (``event``, ``property group`` or ``event schema``).
+        name: the name or id that was given.
+        suggestions: existing names close to ``name``, best first (may be empty).
+    """
+
+    def __init__(self, kind: str, name: str, suggestions: Sequence[str] = ()) -> None:
+        self.kind = kind
+        self.name = name
+        self.suggestions = list(suggestions)
+        hint = (
+            "; did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
+            if self.suggestions
+            else ""
+        )
+        super().__init__(f"no {kind} {name!r} in this project{hint}")
 
 
 class APIConnectionError(EventSchemaError):

@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from eventschema_tools.errors import InvalidInputError
+from eventschema_tools.errors import InvalidInputError, UnexpectedResponseError
 
 __all__ = [
     "EnforcementMode",
@@ -53,6 +53,7 @@ __all__ = [
     "UserBasic",
     "as_uuid",
     "parse_input",
+    "parse_response",
 ]
 
 MAX_PROPERTY_NAME_LENGTH = 200
@@ -228,7 +229,10 @@ PropertyName = Annotated[str, AfterValidator(_trimmed_property_name)]
 GroupName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_GROUP_NAME_LENGTH)
 ]
-EventName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_EVENT_NAME_LENGTH)]
+# Trimmed as PostHog's serializer trims it, so a create is reconciled under the stored name.
+EventName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_EVENT_NAME_LENGTH)
+]
 
 
 class PropertyInput(_Request):
@@ -326,11 +330,37 @@ def parse_input(model: type[M], **fields: Any) -> M:
         return model(**fields)
     except ValidationError as exc:
         problems = [
-            (".".join(str(part) for part in error["loc"]) or model.__name__, error["msg"])
+            (
+                ".".join(str(part) for part in error["loc"]) or model.__name__,
+                # pydantic prefixes our own validators' messages with "Value error, ".
+                error["msg"].removeprefix("Value error, "),
+            )
             for error in exc.errors(include_url=False, include_input=False)
         ]
-        summary = "; ".join(f"{where}: {message}" for where, message in problems)
+        summary = "; ".join(
+            message if where == model.__name__ else f"{where}: {message}"
+            for where, message in problems
+        )
         raise InvalidInputError(f"invalid {model.__name__}: {summary}", problems) from None
+
+
+def parse_response(model: type[M], data: Any) -> M:
+    """Read a 2xx response body into ``model``.
+
+    Raises:
+        UnexpectedResponseError: the body does not fit the model (e.g. a value added by a newer
+            PostHog); the message names the fields, never the request's headers.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = sorted(
+            {".".join(str(part) for part in error["loc"]) for error in exc.errors()[:5]}
+        )
+        raise UnexpectedResponseError(
+            f"PostHog answered with a {model.__name__} this version cannot read "
+            f"(fields: {', '.join(fields)}); upgrading eventschema-tools may help"
+        ) from None
 
 
 def as_uuid(value: UUID | str, field: str = "id") -> UUID:

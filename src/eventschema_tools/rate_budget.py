@@ -14,12 +14,20 @@ from pyrate_limiter import Limiter, Rate
 
 from eventschema_tools.config import RateLimit
 
-__all__ = ["RateBudget"]
+__all__ = ["RateBudget", "window_ms"]
 
 # The server counts a request when it arrives, the client when it leaves; latency jitter can put
 # one request more into the server's window than into ours. A little slack on each window keeps
-# the server's count under its limit.
-_WINDOW_SLACK_SECONDS = 1.0
+# the server's count under its limit: a tenth of the window, at most one second (so 480/minute
+# paces as 480 per 61 s, and a scaled-down 20/second as 20 per 1.1 s, not 20 per 2 s).
+_WINDOW_SLACK_SHARE = 0.1
+_MAX_WINDOW_SLACK_SECONDS = 1.0
+
+
+def window_ms(seconds: float) -> int:
+    """The client-side length of a server window of ``seconds``, slack included, in ms."""
+    slack = min(_MAX_WINDOW_SLACK_SECONDS, seconds * _WINDOW_SLACK_SHARE)
+    return int((seconds + slack) * 1000)
 
 
 class RateBudget:
@@ -33,7 +41,7 @@ class RateBudget:
     def __init__(self, limits: Sequence[RateLimit]) -> None:
         self.limits = tuple(limits)
         rates = [
-            Rate(limit.count, int((limit.seconds + _WINDOW_SLACK_SECONDS) * 1000))
+            Rate(limit.count, window_ms(limit.seconds))
             for limit in sorted(self.limits, key=lambda item: item.seconds)
         ]
         self._limiter = Limiter(rates) if rates else None
@@ -47,6 +55,12 @@ class RateBudget:
         """Wait, without blocking the event loop, until a request may be sent."""
         if self._limiter is not None:
             await self._limiter.try_acquire_async("requests", blocking=True)
+
+    def close(self) -> None:
+        """Stop the limiter's background leak thread; the budget must not be used afterwards."""
+        if self._limiter is not None:
+            self._limiter.close()
+            self._limiter = None
 
     def __repr__(self) -> str:
         return f"RateBudget({list(self.limits)!r})"

@@ -14,6 +14,7 @@ from eventschema_tools.models import (
     EventDefinitionUpdate,
     as_uuid,
     parse_input,
+    parse_response,
 )
 from eventschema_tools.resources._resource import Resource
 
@@ -51,6 +52,17 @@ def _create_body(name: str, description: str | None, tags: Sequence[str] | None)
     return body.model_dump(mode="json", exclude_none=True)
 
 
+def _as_sent(event: EventDefinition | None, body: dict[str, Any]) -> EventDefinition | None:
+    """``event`` when its description is the one the create ``body`` sent, else ``None``.
+
+    Reconciling finds an event by name; one with another description was there before, so it
+    is not our write and the create must end with PostHog's "already exists".
+    """
+    if event is None or "description" not in body:
+        return event
+    return event if (event.description or "").strip() == body["description"].strip() else None
+
+
 def _update_body(**fields: Any) -> dict[str, Any]:
     given = {key: value for key, value in fields.items() if value is not None}
     if not given:
@@ -75,12 +87,12 @@ class EventDefinitions(Resource["EventSchemaClient"]):
         """Iterate over event definitions; ``search`` matches every word, ``names`` exactly."""
         rows = self._client.paginate(self._path(), _list_params(search, names), page_size=page_size)
         for row in rows:
-            yield EventDefinition.model_validate(row)
+            yield parse_response(EventDefinition, row)
 
     def get(self, id: UUID | str) -> EventDefinition:
         """Return one event definition by id."""
         data = self._client.request("GET", self._path(as_uuid(id)))
-        return EventDefinition.model_validate(data)
+        return parse_response(EventDefinition, data)
 
     def get_by_name(self, name: str) -> EventDefinition:
         """Return the event definition with exactly this name.
@@ -89,7 +101,7 @@ class EventDefinitions(Resource["EventSchemaClient"]):
             NotFoundError: no event of that name in the project.
         """
         data = self._client.request("GET", self._path("by_name"), params=_by_name_params(name))
-        return EventDefinition.model_validate(data)
+        return parse_response(EventDefinition, data)
 
     def _find(self, name: str) -> EventDefinition | None:
         try:
@@ -112,9 +124,9 @@ class EventDefinitions(Resource["EventSchemaClient"]):
             self._path(),
             json=body,
             max_retries=max_retries,
-            reconcile=lambda: self._find(name),
+            reconcile=lambda: _as_sent(self._find(body["name"]), body),
         )
-        return data if isinstance(data, EventDefinition) else EventDefinition.model_validate(data)
+        return data if isinstance(data, EventDefinition) else parse_response(EventDefinition, data)
 
     def update(
         self,
@@ -137,7 +149,7 @@ class EventDefinitions(Resource["EventSchemaClient"]):
             enforcement_mode=enforcement_mode,
         )
         data = self._client.request("PATCH", path, json=body, max_retries=max_retries)
-        return EventDefinition.model_validate(data)
+        return parse_response(EventDefinition, data)
 
     def delete(self, id: UUID | str, *, max_retries: int | None = None) -> None:
         """Delete an event definition and its bindings."""
@@ -159,24 +171,27 @@ class AsyncEventDefinitions(Resource["AsyncEventSchemaClient"]):
         """Iterate over event definitions; ``search`` matches every word, ``names`` exactly."""
         rows = self._client.paginate(self._path(), _list_params(search, names), page_size=page_size)
         async for row in rows:
-            yield EventDefinition.model_validate(row)
+            yield parse_response(EventDefinition, row)
 
     async def get(self, id: UUID | str) -> EventDefinition:
         """Return one event definition by id."""
         data = await self._client.request("GET", self._path(as_uuid(id)))
-        return EventDefinition.model_validate(data)
+        return parse_response(EventDefinition, data)
 
     async def get_by_name(self, name: str) -> EventDefinition:
         """Return the event definition with exactly this name (NotFoundError if none)."""
         params = _by_name_params(name)
         data = await self._client.request("GET", self._path("by_name"), params=params)
-        return EventDefinition.model_validate(data)
+        return parse_response(EventDefinition, data)
 
     async def _find(self, name: str) -> EventDefinition | None:
         try:
             return await self.get_by_name(name)
         except NotFoundError:
             return None
+
+    async def _reconcile(self, body: dict[str, Any]) -> EventDefinition | None:
+        return _as_sent(await self._find(body["name"]), body)
 
     async def create(
         self,
@@ -193,9 +208,9 @@ class AsyncEventDefinitions(Resource["AsyncEventSchemaClient"]):
             self._path(),
             json=body,
             max_retries=max_retries,
-            reconcile=lambda: self._find(name),
+            reconcile=lambda: self._reconcile(body),
         )
-        return data if isinstance(data, EventDefinition) else EventDefinition.model_validate(data)
+        return data if isinstance(data, EventDefinition) else parse_response(EventDefinition, data)
 
     async def update(
         self,
@@ -218,7 +233,7 @@ class AsyncEventDefinitions(Resource["AsyncEventSchemaClient"]):
             enforcement_mode=enforcement_mode,
         )
         data = await self._client.request("PATCH", path, json=body, max_retries=max_retries)
-        return EventDefinition.model_validate(data)
+        return parse_response(EventDefinition, data)
 
     async def delete(self, id: UUID | str, *, max_retries: int | None = None) -> None:
         """Delete an event definition and its bindings."""

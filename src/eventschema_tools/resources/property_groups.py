@@ -17,6 +17,7 @@ from eventschema_tools.models import (
     PropertyInput,
     as_uuid,
     parse_input,
+    parse_response,
 )
 from eventschema_tools.resources._resource import Resource
 
@@ -46,6 +47,40 @@ def _create_body(name: str, description: str, properties: Sequence[PropertySpec]
     return body.model_dump(mode="json")
 
 
+def _property_key(
+    name: str, kind: str, required: bool, optional: bool, text: str
+) -> tuple[Any, ...]:
+    return (name, kind, required, optional, text.strip())
+
+
+def _as_sent(group: PropertyGroup | None, body: Mapping[str, Any]) -> PropertyGroup | None:
+    """``group`` when it holds what the create ``body`` asked for, else ``None``.
+
+    Reconciling finds a group by name. One with other content was there before (or someone
+    else made it): it is not our write, so the create must end with PostHog's "already exists"
+    rather than return it. Text is compared trimmed, as PostHog stores it.
+    """
+    if group is None or group.description.strip() != str(body["description"]).strip():
+        return None
+    found = {
+        _property_key(
+            p.name, p.property_type.value, p.is_required, p.is_optional_in_types, p.description
+        )
+        for p in group.properties
+    }
+    sent = {
+        _property_key(
+            p["name"],
+            p["property_type"],
+            p["is_required"],
+            p["is_optional_in_types"],
+            p["description"],
+        )
+        for p in body["properties"]
+    }
+    return group if found == sent else None
+
+
 def _update_body(
     name: str | None, description: str | None, properties: Sequence[PropertySpec] | None
 ) -> dict[str, Any]:
@@ -62,11 +97,11 @@ class PropertyGroups(Resource["EventSchemaClient"]):
     def list(self, *, page_size: int | None = None) -> Iterator[PropertyGroup]:
         """Iterate over all property groups, ordered by name."""
         for row in self._client.paginate(self._path(), page_size=page_size):
-            yield PropertyGroup.model_validate(row)
+            yield parse_response(PropertyGroup, row)
 
     def get(self, id: UUID | str) -> PropertyGroup:
         """Return one property group with its properties and bound events."""
-        return PropertyGroup.model_validate(self._client.request("GET", self._path(as_uuid(id))))
+        return parse_response(PropertyGroup, self._client.request("GET", self._path(as_uuid(id))))
 
     def find_by_name(self, name: str) -> PropertyGroup | None:
         """Return the group with exactly this name, or ``None`` (reads the group list)."""
@@ -81,16 +116,17 @@ class PropertyGroups(Resource["EventSchemaClient"]):
         max_retries: int | None = None,
     ) -> PropertyGroup:
         """Create a property group. Safe under retries: an unanswered create is looked up
-        by name before trying again."""
+        by name before trying again (and counts as done only if the group found is the one
+        sent: a group of that name with other content still fails with "already exists")."""
         body = _create_body(name, description, properties)
         data = self._client.request(
             "POST",
             self._path(),
             json=body,
             max_retries=max_retries,
-            reconcile=lambda: self.find_by_name(body["name"]),
+            reconcile=lambda: _as_sent(self.find_by_name(body["name"]), body),
         )
-        return data if isinstance(data, PropertyGroup) else PropertyGroup.model_validate(data)
+        return data if isinstance(data, PropertyGroup) else parse_response(PropertyGroup, data)
 
     def update(
         self,
@@ -105,7 +141,7 @@ class PropertyGroups(Resource["EventSchemaClient"]):
         path = self._path(as_uuid(id))
         body = _update_body(name, description, properties)
         data = self._client.request("PATCH", path, json=body, max_retries=max_retries)
-        return PropertyGroup.model_validate(data)
+        return parse_response(PropertyGroup, data)
 
     def delete(self, id: UUID | str, *, max_retries: int | None = None) -> None:
         """Delete a group, its properties and every binding that uses it."""
@@ -120,12 +156,12 @@ class AsyncPropertyGroups(Resource["AsyncEventSchemaClient"]):
     async def list(self, *, page_size: int | None = None) -> AsyncIterator[PropertyGroup]:
         """Iterate over all property groups, ordered by name."""
         async for row in self._client.paginate(self._path(), page_size=page_size):
-            yield PropertyGroup.model_validate(row)
+            yield parse_response(PropertyGroup, row)
 
     async def get(self, id: UUID | str) -> PropertyGroup:
         """Return one property group with its properties and bound events."""
         data = await self._client.request("GET", self._path(as_uuid(id)))
-        return PropertyGroup.model_validate(data)
+        return parse_response(PropertyGroup, data)
 
     async def find_by_name(self, name: str) -> PropertyGroup | None:
         """Return the group with exactly this name, or ``None`` (reads the group list)."""
@@ -149,9 +185,12 @@ class AsyncPropertyGroups(Resource["AsyncEventSchemaClient"]):
             self._path(),
             json=body,
             max_retries=max_retries,
-            reconcile=lambda: self.find_by_name(body["name"]),
+            reconcile=lambda: self._reconcile(body),
         )
-        return data if isinstance(data, PropertyGroup) else PropertyGroup.model_validate(data)
+        return data if isinstance(data, PropertyGroup) else parse_response(PropertyGroup, data)
+
+    async def _reconcile(self, body: Mapping[str, Any]) -> PropertyGroup | None:
+        return _as_sent(await self.find_by_name(body["name"]), body)
 
     async def update(
         self,
@@ -166,7 +205,7 @@ class AsyncPropertyGroups(Resource["AsyncEventSchemaClient"]):
         path = self._path(as_uuid(id))
         body = _update_body(name, description, properties)
         data = await self._client.request("PATCH", path, json=body, max_retries=max_retries)
-        return PropertyGroup.model_validate(data)
+        return parse_response(PropertyGroup, data)
 
     async def delete(self, id: UUID | str, *, max_retries: int | None = None) -> None:
         """Delete a group, its properties and every binding that uses it."""

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from eventschema_tools.errors import InvalidInputError
-from eventschema_tools.models import HogQLResult
+from eventschema_tools.models import HogQLResult, parse_response
 from eventschema_tools.resources._resource import Resource
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class QueryResource(Resource["EventSchemaClient"]):
         data = self._client.request(
             "POST", self._path(), json=_body(query, values), safe_to_repeat=True
         )
-        return HogQLResult.model_validate(data)
+        return parse_response(HogQLResult, data)
 
 
 class AsyncQuery(Resource["AsyncEventSchemaClient"]):
@@ -53,4 +53,4 @@ class AsyncQuery(Resource["AsyncEventSchemaClient"]):
         data = await self._client.request(
             "POST", self._path(), json=_body(query, values), safe_to_repeat=True
         )
-        return HogQLResult.model_validate(data)
+        return parse_response(HogQLResult, data)
