@@ -1,0 +1,64 @@
+"""Helpers of the audit tests: send events, apply plans, and count HogQL queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from eventschema_tools import EventSchemaClient
+from eventschema_tools.plan import apply, compute_plan
+from eventschema_tools.sandbox import DEMO_API_KEY, DEMO_PROJECT_TOKEN
+from eventschema_tools.spec import TrackingPlan
+
+BATCH_SIZE = 1000
+
+
+def event(name: str, properties: dict[str, Any], *, age: timedelta) -> dict[str, Any]:
+    """One event as the SDKs send it, ``age`` before now."""
+    moment = datetime.now(UTC) - age
+    return {
+        "event": name,
+        "distinct_id": "user-1",
+        "properties": properties,
+        "timestamp": moment.isoformat(),
+    }
+
+
+def send_events(url: str, events: Sequence[dict[str, Any]]) -> None:
+    """POST events to the sandbox's /batch/ endpoint, as the Python SDK does."""
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for start in range(0, len(events), BATCH_SIZE):
+            batch = list(events[start : start + BATCH_SIZE])
+            answer = http.post("/batch/", json={"api_key": DEMO_PROJECT_TOKEN, "batch": batch})
+            assert answer.status_code == 200, answer.text
+
+
+def apply_plan(client: EventSchemaClient, plan: TrackingPlan) -> None:
+    """Make the sandbox project match ``plan`` (creating missing event definitions)."""
+    report = apply(client, compute_plan(client, plan, create_events=True))
+    assert all(item.status == "done" for item in report.items), report
+
+
+@contextmanager
+def counting_client(url: str, **settings: Any) -> Iterator[tuple[EventSchemaClient, list[str]]]:
+    """A client whose HogQL queries are counted at the HTTP layer (the list of their texts)."""
+    queries: list[str] = []
+
+    def count(request: httpx.Request) -> None:
+        if request.url.path.endswith("/query/"):
+            queries.append(request.content.decode())
+
+    http = httpx.Client(timeout=120, event_hooks={"request": [count]})
+    options: dict[str, Any] = {"rate_limit": "off", "query_rate_limit": "off", "max_retries": 0}
+    options.update(settings)
+    with (
+        http,
+        EventSchemaClient(
+            api_key=DEMO_API_KEY, project_id=1, host=url, http_client=http, **options
+        ) as client,
+    ):
+        yield client, queries
