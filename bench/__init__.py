@@ -1,0 +1,1 @@
+"""Benchmarks of eventschema-tools; run them all with `make bench` (python -m bench)."""
