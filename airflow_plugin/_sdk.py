@@ -1,0 +1,44 @@
+"""The Airflow names this package uses, imported in one place.
+
+Without Airflow installed, importing the hook, operators, sensor, link or plugin fails here with
+one message that says how to install it; the rest of ``eventschema_tools`` never needs Airflow.
+"""
+
+from __future__ import annotations
+
+try:
+    from airflow.sdk import (
+        BaseHook,
+        BaseOperator,
+        BaseOperatorLink,
+        BaseSensorOperator,
+        Connection,
+        Context,
+        PokeReturnValue,
+        XComArg,
+    )
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+    from airflow.sdk.execution_time.xcom import XCom
+    from airflow.sdk.plugins_manager import AirflowPlugin
+    from airflow.sdk.types import TaskInstanceKey
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess without Airflow
+    raise ImportError(
+        "eventschema_tools.airflow_plugin needs Apache Airflow 3.3 or newer: "
+        "pip install 'eventschema-tools[airflow]'"
+    ) from exc
+
+__all__ = [
+    "AirflowException",
+    "AirflowFailException",
+    "AirflowPlugin",
+    "BaseHook",
+    "BaseOperator",
+    "BaseOperatorLink",
+    "BaseSensorOperator",
+    "Connection",
+    "Context",
+    "PokeReturnValue",
+    "TaskInstanceKey",
+    "XCom",
+    "XComArg",
+]

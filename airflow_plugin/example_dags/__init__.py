@@ -1,0 +1,1 @@
+"""Example DAGs for the eventschema-tools Airflow operators (copy them into your DAGs folder)."""

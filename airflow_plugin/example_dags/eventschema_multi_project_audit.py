@@ -1,0 +1,66 @@
+"""Audit several PostHog projects in parallel with dynamic task mapping.
+
+One ``audit`` task instance runs per project id returned by ``projects`` (``.expand()``), so
+the audits spread over whatever workers the executor has. All of them use one personal API key
+(the ``posthog_default`` connection; a key reaches every project of its organization), and
+all of them share its rate budget: keep the number of projects in flight modest or give each
+team its own key and connection. ``summary`` runs even when some audits fail, names the
+projects whose audit failed and then fails, so the run's state shows it; each project's report
+stays in its ``audit`` instance's XCom.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pendulum
+from airflow.sdk import Param, dag, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from eventschema_tools.airflow_plugin.operators import EventSchemaAuditOperator
+
+
+@dag(
+    schedule="30 3 * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    tags=["eventschema", "posthog", "data-quality"],
+    params={
+        "project_ids": Param(
+            ["1"],
+            type="array",
+            items={"type": "string"},
+            description="The PostHog projects to audit.",
+        ),
+    },
+)
+def eventschema_multi_project_audit() -> None:
+    """Audit every listed project with the same settings; summarize the verdicts."""
+
+    @task
+    def projects(params: dict[str, Any] | None = None) -> list[str]:
+        """The projects to audit, from the run's params."""
+        return [str(project) for project in (params or {})["project_ids"]]
+
+    audits = EventSchemaAuditOperator.partial(
+        task_id="audit",
+        kinds="hygiene,conformance,enforcement",
+        window="24h",
+        fail_on="error",
+        max_active_tis_per_dag=4,
+    ).expand(project_id=projects())
+
+    @task(trigger_rule="all_done")
+    def summary(ti: Any = None) -> dict[str, bool]:
+        """Each project's verdict; fails when any audit failed, so the run shows it."""
+        reports = ti.xcom_pull(task_ids="audit", key="audit_report") or []
+        verdicts = {report["project_id"]: report["passed"] for report in reports if report}
+        failed = sorted(project for project, passed in verdicts.items() if not passed)
+        if failed:
+            raise AirflowFailException(f"schema audits failed for projects {', '.join(failed)}")
+        return verdicts
+
+    audits >> summary()
+
+
+eventschema_multi_project_audit()

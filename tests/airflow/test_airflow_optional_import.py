@@ -1,0 +1,159 @@
+"""Airflow stays optional: the core works, and the adapter says how to install Airflow.
+
+Each check runs in a fresh interpreter whose import system refuses ``airflow`` (as if it were not
+installed), so the Airflow the test session already imported cannot hide a dependency.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+
+_WITHOUT_AIRFLOW = textwrap.dedent(
+    """
+    import sys
+    from importlib.abc import MetaPathFinder
+
+    class _NoAirflow(MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "airflow" or name.startswith("airflow."):
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, _NoAirflow())
+    try:
+        import airflow
+    except ModuleNotFoundError:
+        pass
+    else:
+        raise SystemExit("the blocker failed: airflow was imported")
+    """
+)
+
+
+def _run(script: str, *, block_airflow: bool = True) -> subprocess.CompletedProcess[str]:
+    code = (_WITHOUT_AIRFLOW if block_airflow else "") + textwrap.dedent(script)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_core_imports_and_works_without_airflow() -> None:
+    result = _run(
+        """
+        import eventschema_tools
+        from eventschema_tools import EventSchemaClient
+        from eventschema_tools.sandbox import create_app
+        import eventschema_tools.audit, eventschema_tools.bulk, eventschema_tools.plan
+        import eventschema_tools.report, eventschema_tools.spec
+
+        client = EventSchemaClient(api_key="phx_x", project_id=1, host="us")
+        assert client.project_path("event_schemas") == "/api/projects/1/event_schemas/"
+        assert not any(name.split(".")[0] == "airflow" for name in sys.modules)
+        print("ok")
+        """
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_importing_the_core_with_airflow_installed_does_not_import_it() -> None:
+    result = _run(
+        """
+        import sys
+        import eventschema_tools
+        import eventschema_tools.airflow_plugin.provider_info
+        print(sorted({name.split(".")[0] for name in sys.modules} & {"airflow", "mcp"}))
+        """,
+        block_airflow=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_provider_info_needs_no_airflow() -> None:
+    result = _run(
+        """
+        from eventschema_tools.airflow_plugin.provider_info import get_provider_info
+        print(get_provider_info()["connection-types"][0]["connection-type"])
+        """
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "posthog"
+
+
+def test_adapter_without_airflow_says_how_to_install_it() -> None:
+    result = _run(
+        """
+        try:
+            from eventschema_tools.airflow_plugin.operators import EventSchemaAuditOperator
+        except ImportError as exc:
+            print(exc)
+        """
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "pip install 'eventschema-tools[airflow]'" in result.stdout
+
+
+def test_mcp_server_starts_and_lists_its_tools_without_airflow() -> None:
+    mcp_types = pytest.importorskip("mcp.types", reason="the MCP server needs the mcp extra")
+    script = _WITHOUT_AIRFLOW + textwrap.dedent(
+        """
+        from eventschema_tools.mcp_server import main
+        try:
+            main(["--read-only"])
+        finally:
+            assert not any(name.split(".")[0] == "airflow" for name in sys.modules)
+        """
+    )
+    env = {
+        **os.environ,
+        "POSTHOG_PERSONAL_API_KEY": "phx_optional_import_test",
+        "POSTHOG_PROJECT_ID": "1",
+        "POSTHOG_HOST": "http://127.0.0.1:9",
+    }
+    initialize = {
+        "protocolVersion": mcp_types.LATEST_PROTOCOL_VERSION,
+        "capabilities": {},
+        "clientInfo": {"name": "optional-import-test", "version": "0"},
+    }
+
+    with subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as server:
+        assert server.stdin is not None
+
+        def ask(message: dict[str, object]) -> dict[str, Any]:
+            assert server.stdin is not None
+            assert server.stdout is not None
+            server.stdin.write(json.dumps({"jsonrpc": "2.0", **message}) + "\n")
+            server.stdin.flush()
+            return dict(json.loads(server.stdout.readline()))
+
+        started = ask({"id": 1, "method": "initialize", "params": initialize})
+        server.stdin.write('{"jsonrpc": "2.0", "method": "notifications/initialized"}\n')
+        listed = ask({"id": 2, "method": "tools/list"})
+        server.stdin.close()
+        stderr = server.stderr.read() if server.stderr else ""
+        returncode = server.wait(timeout=30)
+
+    assert returncode == 0, stderr
+    assert started["result"]["serverInfo"]["name"]
+    tools = listed["result"]["tools"]
+    assert tools
+    assert all(tool["annotations"]["readOnlyHint"] for tool in tools)
