@@ -72,13 +72,14 @@ class DemoEvent:
 
 
 def find_example_plan(start: Path | None = None) -> Path:
-    """Find ``examples/tracking-plan.yaml`` from ``start`` (default: here) or the source tree.
+    """Find ``examples/tracking-plan.yaml`` from ``start`` (default: here) or the package.
 
     Raises:
         InvalidInputError: no example plan was found; the message says where it was looked for.
     """
     candidates = [(start or Path.cwd()) / EXAMPLE_PLAN]
-    candidates.append(Path(__file__).resolve().parents[2] / EXAMPLE_PLAN)
+    # The package ships the examples folder (a link to the repository's in a checkout).
+    candidates.append(Path(__file__).resolve().parent / EXAMPLE_PLAN)
     for candidate in candidates:
         if candidate.is_file():
             return candidate
