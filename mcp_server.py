@@ -29,7 +29,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, ParamSpec, TypeVar
 
 import anyio
 from mcp.server.auth.provider import AccessToken
@@ -51,7 +51,6 @@ from eventschema_tools._version import __version__
 from eventschema_tools.audit_model import AuditKind, AuditReport
 from eventschema_tools.bulk import BulkReport, bind_async, pairs_for_group, unbind_async
 from eventschema_tools.catalog import AsyncCatalog
-from eventschema_tools.client import AsyncEventSchemaClient
 from eventschema_tools.config import ClientSettings
 from eventschema_tools.errors import (
     APIConnectionError,
@@ -73,6 +72,9 @@ from eventschema_tools.views import (
     GroupView,
     UnbindOutcome,
 )
+
+if TYPE_CHECKING:
+    from eventschema_tools.client import AsyncEventSchemaClient
 
 __all__ = ["ServerOptions", "create_server", "main"]
 
@@ -96,7 +98,7 @@ for; there is no project argument).
 
 P = ParamSpec("P")
 R = TypeVar("R")
-ClientFactory = Callable[[], AsyncEventSchemaClient]
+ClientFactory = Callable[[], "AsyncEventSchemaClient"]
 
 
 class AppState:
@@ -598,6 +600,15 @@ def _auth(options: ServerOptions) -> dict[str, Any]:
     return {"token_verifier": StaticTokenVerifier(options.token), "auth": settings}
 
 
+def _new_client(**overrides: Any) -> AsyncEventSchemaClient:
+    """The PostHog client, from the environment and ``overrides``."""
+    # Imported here: the HTTP stack loads on the first tool call, keeping start-up fast for
+    # MCP hosts that spawn the server on demand.
+    from eventschema_tools.client import AsyncEventSchemaClient
+
+    return AsyncEventSchemaClient(**overrides)
+
+
 def create_server(
     options: ServerOptions | None = None, *, client_factory: ClientFactory | None = None
 ) -> MCPServer[AppState]:
@@ -606,10 +617,10 @@ def create_server(
     Args:
         options: how to run; defaults to stdio with every tool.
         client_factory: builds the PostHog client when the server starts (tests point it at
-            the sandbox); defaults to ``AsyncEventSchemaClient.from_env``.
+            the sandbox); defaults to a client configured from the environment.
     """
     options = options or ServerOptions()
-    factory = client_factory or AsyncEventSchemaClient.from_env
+    factory = client_factory or _new_client
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
@@ -715,9 +726,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigurationError as exc:
         sys.stderr.write(f"eventschema-mcp: error: {exc}\n")
         raise SystemExit(2) from None
-    server = create_server(
-        options, client_factory=functools.partial(AsyncEventSchemaClient, **overrides)
-    )
+    server = create_server(options, client_factory=functools.partial(_new_client, **overrides))
     if options.transport == "stdio":
         server.run("stdio")
     else:

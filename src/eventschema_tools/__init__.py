@@ -7,8 +7,9 @@ The public surface::
 Importing this package never imports Airflow or the MCP SDK.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from eventschema_tools._version import __version__
-from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
 from eventschema_tools.config import ClientSettings
 from eventschema_tools.errors import (
     APIConnectionError,
@@ -63,3 +64,16 @@ __all__ = [
     "UnsafeURLError",
     "__version__",
 ]
+
+if TYPE_CHECKING:
+    from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
+
+
+def __getattr__(name: str) -> Any:
+    # The clients bring the HTTP stack (httpx, tenacity, the rate limiter); loading them on
+    # first use keeps importing the models, errors or the MCP server cheap.
+    if name in {"AsyncEventSchemaClient", "EventSchemaClient"}:
+        from eventschema_tools import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

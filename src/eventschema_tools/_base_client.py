@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic_core import from_json
 
+from eventschema_tools._constants import DEFAULT_PAGE_SIZE
 from eventschema_tools._retry import RetryPolicy, is_ambiguous, is_retryable, parse_retry_after
 from eventschema_tools._version import __version__
 from eventschema_tools.config import ClientSettings
@@ -32,9 +33,6 @@ __all__ = ["DEFAULT_PAGE_SIZE", "BaseClient", "Query"]
 
 logger = logging.getLogger("eventschema_tools")
 
-# PostHog's list endpoints have no maximum `limit`; a large page keeps the request count of a
-# full read near its lower bound (see BENCHMARKS.md for the measurement behind this value).
-DEFAULT_PAGE_SIZE = 1000
 
 Query = Mapping[str, str | int | float | bool | list[str] | None]
 

@@ -34,6 +34,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eventschema_tools.audit_expectations import (
     EventExpectation,
@@ -81,11 +82,13 @@ from eventschema_tools.audit_rules import (
     sort_findings,
 )
 from eventschema_tools.audit_thresholds import Thresholds, load_thresholds
-from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
 from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.models import HogQLResult
 from eventschema_tools.plan import LiveState, diff
 from eventschema_tools.spec import TrackingPlan, load_plan
+
+if TYPE_CHECKING:
+    from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
 
 __all__ = [
     "REPORT_SCHEMA_VERSION",

@@ -20,12 +20,11 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
 from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.plan import (
     DEFAULT_CONCURRENCY,
@@ -40,6 +39,9 @@ from eventschema_tools.plan import (
     apply_async,
 )
 from eventschema_tools.resolve import close_names, is_uuid
+
+if TYPE_CHECKING:
+    from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
 
 __all__ = [
     "BulkReport",

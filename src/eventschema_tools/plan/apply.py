@@ -12,14 +12,13 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 import anyio
 from pydantic import Field
 
-from eventschema_tools._base_client import DEFAULT_PAGE_SIZE
-from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
+from eventschema_tools._constants import DEFAULT_PAGE_SIZE
 from eventschema_tools.errors import (
     APIStatusError,
     AuthenticationError,
@@ -41,6 +40,9 @@ from eventschema_tools.plan.changes import (
     UpdateGroup,
     _Model,
 )
+
+if TYPE_CHECKING:
+    from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
 
 __all__ = [
     "DEFAULT_CONCURRENCY",

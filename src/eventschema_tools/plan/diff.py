@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from uuid import UUID
 
-from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
 from eventschema_tools.models import (
     EnforcementMode,
     EventDefinition,
@@ -42,6 +42,9 @@ from eventschema_tools.plan.changes import (
 )
 from eventschema_tools.plan.live import LiveState
 from eventschema_tools.spec import EventSpec, PropertyGroupSpec, TrackingPlan
+
+if TYPE_CHECKING:
+    from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
 
 __all__ = ["compute_plan", "compute_plan_async", "diff"]
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 from uuid import UUID
 
-from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
 from eventschema_tools.models import EventDefinition, PropertyGroup
+
+if TYPE_CHECKING:
+    from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
 
 __all__ = ["LiveState"]
 

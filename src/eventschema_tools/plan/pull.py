@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
-from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
 from eventschema_tools.models import EnforcementMode
 from eventschema_tools.ownership import owner_plan, visible_description
 from eventschema_tools.plan.live import LiveState
@@ -15,6 +15,9 @@ from eventschema_tools.spec import (
     PropertySpec,
     TrackingPlan,
 )
+
+if TYPE_CHECKING:
+    from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
 
 __all__ = ["keep_local_fields", "plan_from_live", "pull", "pull_async"]
 
