@@ -448,6 +448,15 @@ async def audit_events(
         str | None,
         Field(max_length=1_000_000, description="Audit against this tracking plan instead."),
     ] = None,
+    events: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=400)]] | None,
+        Field(
+            min_length=1,
+            max_length=500,
+            description="Measure conformance and enforcement only for these events (names "
+            "of events that have a schema); default: every bound event.",
+        ),
+    ] = None,
 ) -> AuditReport:
     """Measure how live events conform to their schemas over a time window, with rates per
     event and property, and findings that say what to fix. Uses a few HogQL queries (PostHog
@@ -456,7 +465,9 @@ async def audit_events(
     from eventschema_tools.audit import run_audit_async
 
     desired = parse_plan(plan_yaml, "<plan_yaml>") if plan_yaml else None
-    return await run_audit_async(catalog.client, plan=desired, kinds=kinds, window=window)
+    return await run_audit_async(
+        catalog.client, plan=desired, kinds=kinds, window=window, events=events
+    )
 
 
 # --- tools: event definitions ------------------------------------------------------------------

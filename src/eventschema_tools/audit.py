@@ -30,6 +30,7 @@ question), more only when a query would exceed PostHog's size or row limits.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -82,7 +83,7 @@ from eventschema_tools.audit_rules import (
     sort_findings,
 )
 from eventschema_tools.audit_thresholds import Thresholds, load_thresholds
-from eventschema_tools.errors import InvalidInputError
+from eventschema_tools.errors import InvalidInputError, UnknownNameError
 from eventschema_tools.models import HogQLResult
 from eventschema_tools.plan import LiveState, diff
 from eventschema_tools.spec import TrackingPlan, load_plan
@@ -124,6 +125,7 @@ class AuditOptions:
         plan: The tracking plan, if any.
         plan_path: Where the plan was read from, if it was read from a file.
         history_dir: Where reports are kept (``None``: no history).
+        events: Only these bound events are measured (``None``: every bound event).
     """
 
     kinds: tuple[AuditKind, ...]
@@ -134,6 +136,7 @@ class AuditOptions:
     plan: TrackingPlan | None = None
     plan_path: str | None = None
     history_dir: Path | None = None
+    events: tuple[str, ...] | None = None
 
 
 def audit_options(
@@ -144,6 +147,7 @@ def audit_options(
     thresholds: Thresholds | str | Path | None = None,
     fail_on: Severity | str = Severity.ERROR,
     history_dir: str | Path | None = None,
+    events: str | Sequence[str] | None = None,
 ) -> AuditOptions:
     """Validate audit settings; every mistake is reported before anything is sent.
 
@@ -155,10 +159,11 @@ def audit_options(
         thresholds: Limits, or the path of a thresholds file (default: :class:`Thresholds`).
         fail_on: ``warning`` or ``error`` (or ``info``).
         history_dir: Keep each report there and compare with the previous one.
+        events: Measure only these bound events (``"a,b"`` or a list); default all.
 
     Raises:
         InvalidInputError: unknown kinds, a bad window or severity, drift without a plan, a
-            bad thresholds file.
+            bad thresholds file, an empty event list.
         PlanFileError: the plan file is unreadable or invalid (e.g. it binds unknown groups).
     """
     chosen = parse_kinds(list(kinds) if kinds is not None and not isinstance(kinds, str) else kinds)
@@ -194,7 +199,21 @@ def audit_options(
         plan=plan,
         plan_path=plan_path,
         history_dir=Path(history_dir) if history_dir is not None else None,
+        events=_event_names(events),
     )
+
+
+def _event_names(events: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    if events is None:
+        return None
+    names = events.split(",") if isinstance(events, str) else list(events)
+    chosen = tuple(sorted({name.strip() for name in names if name.strip()}))
+    if not chosen:
+        raise InvalidInputError(
+            "events is empty: name at least one event, or leave it out to audit every bound event",
+            [("events", "empty")],
+        )
+    return chosen
 
 
 def run_audit(
@@ -206,6 +225,7 @@ def run_audit(
     thresholds: Thresholds | str | Path | None = None,
     fail_on: Severity | str = Severity.ERROR,
     history_dir: str | Path | None = None,
+    events: str | Sequence[str] | None = None,
     options: AuditOptions | None = None,
 ) -> AuditReport:
     """Run audits against a project and return the report.
@@ -218,6 +238,7 @@ def run_audit(
         thresholds: Limits, or the path of a thresholds file.
         fail_on: The lowest severity that fails the audit (``warning`` or ``error``).
         history_dir: Keep each report there and compare with the previous one.
+        events: Measure only these bound events; default every bound event.
         options: Settings already validated by :func:`audit_options` (instead of the above).
 
     Raises:
@@ -232,6 +253,7 @@ def run_audit(
         thresholds=thresholds,
         fail_on=fail_on,
         history_dir=history_dir,
+        events=events,
     )
     live = LiveState.read(client)
     steps = _audit_steps(options, live, str(client.project_id), datetime.now(UTC))
@@ -253,6 +275,7 @@ async def run_audit_async(
     thresholds: Thresholds | str | Path | None = None,
     fail_on: Severity | str = Severity.ERROR,
     history_dir: str | Path | None = None,
+    events: str | Sequence[str] | None = None,
     options: AuditOptions | None = None,
 ) -> AuditReport:
     """Async twin of :func:`run_audit` (same parameters)."""
@@ -263,6 +286,7 @@ async def run_audit_async(
         thresholds=thresholds,
         fail_on=fail_on,
         history_dir=history_dir,
+        events=events,
     )
     live = await LiveState.read_async(client)
     steps = _audit_steps(options, live, str(client.project_id), datetime.now(UTC))
@@ -284,6 +308,18 @@ def _with_history(report: AuditReport, options: AuditOptions) -> AuditReport:
         report = report.model_copy(update={"findings": findings, "history": comparison})
     store_report(report, options.history_dir)
     return report
+
+
+def _bound(events: tuple[str, ...] | None, bound: Sequence[str]) -> tuple[str, ...] | None:
+    """The requested events, each checked to carry a schema (close names suggested if not)."""
+    if events is None:
+        return None
+    for name in events:
+        if name not in bound:
+            raise UnknownNameError(
+                "event with a schema", name, difflib.get_close_matches(name, bound, n=3)
+            )
+    return events
 
 
 def _check_patterns(plan: TrackingPlan) -> None:
@@ -315,7 +351,7 @@ def _audit_steps(
     seconds = int(options.window.total_seconds())
     live_state = state_from_live(live)
     source = state_from_plan(options.plan, live) if options.plan else live_state
-    expected = expectations(source)
+    expected = expectations(source, _bound(options.events, source.bound_events))
     queries = 0
     findings: list[Finding] = []
 

@@ -64,3 +64,23 @@ async def test_audit_events_rejects_a_bad_window(mcp_client: Client) -> None:
     result = await mcp_client.call_tool("audit_events", {"window": "yesterday"})
     assert result.is_error
     assert "window" in result.content[0].text  # type: ignore[union-attr]
+
+
+async def test_audit_events_for_named_events_only(mcp_client: Client, captured: None) -> None:
+    result = await mcp_client.call_tool(
+        "audit_events", {"window": "1h", "kinds": ["conformance"], "events": ["checkout_completed"]}
+    )
+    assert not result.is_error, result.content
+    report = result.structured_content
+    assert report is not None
+    assert [item["event"] for item in report["events"]] == ["checkout_completed"]
+
+
+async def test_audit_events_suggests_close_names_for_an_unknown_event(
+    mcp_client: Client, captured: None
+) -> None:
+    result = await mcp_client.call_tool(
+        "audit_events", {"kinds": ["conformance"], "events": ["checkout_complete"]}
+    )
+    assert result.is_error
+    assert "checkout_completed" in result.content[0].text  # type: ignore[union-attr]

@@ -67,6 +67,13 @@ def audit(
         Path | None,
         typer.Option(help="Thresholds file (YAML/JSON): warning and error rates, per event."),
     ] = None,
+    events: Annotated[
+        str | None,
+        typer.Option(
+            help="Measure conformance and enforcement only for these events (comma-separated; "
+            "default: every event with a schema)."
+        ),
+    ] = None,
 ) -> None:
     """Audit live events against their schemas: drift, hygiene, conformance, enforcement."""
     options = audit_options(
@@ -76,6 +83,7 @@ def audit(
         thresholds=thresholds,
         fail_on=fail_on,
         history_dir=history_dir,
+        events=events,
     )
     with client_from(ctx) as client:
         report = run_audit(client, options=options)
