@@ -289,6 +289,8 @@ def _yaml_problem(exc: yaml.MarkedYAMLError, source: str) -> Problem:
 
 
 _UNCONSTRUCTED_TAGS = frozenset({"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"})
+_CORE_TAG_PREFIX = "tag:yaml.org,2002:"
+_PYTHON_TAG_PREFIX = "tag:yaml.org,2002:python/"
 
 
 def _node_problems(loader: yaml.SafeLoader, node: yaml.Node, source: str) -> Iterator[Problem]:
@@ -305,11 +307,32 @@ def _node_problems(loader: yaml.SafeLoader, node: yaml.Node, source: str) -> Ite
             if problem is not None:
                 yield problem
         elif isinstance(current, yaml.MappingNode):
+            yield from _foreign_collection_tag(current, source)
             yield from _repeated_keys(current, source)
             for key, value in current.value:
                 stack.extend((key, value))
         elif isinstance(current, yaml.SequenceNode):
+            yield from _foreign_collection_tag(current, source)
             stack.extend(current.value)
+
+
+def _foreign_collection_tag(node: yaml.Node, source: str) -> Iterator[Problem]:
+    """A Python or local tag on a mapping or sequence.
+
+    Constructing such a node fails anyway, but YAML merges the mapping of a ``<<:`` key without
+    constructing it, so ``<<: !!python/object/apply:... {}`` would pass silently.
+    """
+    if node.tag.startswith(_CORE_TAG_PREFIX) and not node.tag.startswith(_PYTHON_TAG_PREFIX):
+        return
+    line, column = _position(node)
+    yield Problem(
+        source,
+        line,
+        column,
+        f"refused tag: {node.tag}",
+        hint="plan files are plain data; remove the '!!' tag",
+        code="unsafe-tag",
+    )
 
 
 def _unreadable_scalar(
@@ -319,7 +342,7 @@ def _unreadable_scalar(
         return None
     try:
         loader.construct_object(node)
-    except (ValueError, TypeError, AttributeError, OverflowError):
+    except (ValueError, TypeError, AttributeError, OverflowError, KeyError):
         line, column = _position(node)
         tag = node.tag.rsplit(":", 1)[-1]
         return Problem(

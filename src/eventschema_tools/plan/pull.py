@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.models import EnforcementMode
 from eventschema_tools.ownership import owner_plan, visible_description
 from eventschema_tools.plan.live import LiveState
 from eventschema_tools.spec import (
     DEFAULT_PLAN_ID,
+    PLAN_ID_PATTERN,
     EventSpec,
     PropertyGroupSpec,
     PropertySpec,
@@ -32,7 +35,16 @@ def plan_from_live(live: LiveState, *, plan_id: str | None = None) -> TrackingPl
     Args:
         live: a snapshot with every event definition.
         plan_id: the plan id to write; default: the one in the groups' markers, if any.
+
+    Raises:
+        InvalidInputError: ``plan_id`` is not a valid plan id.
     """
+    if plan_id is not None and not re.match(PLAN_ID_PATTERN, plan_id):
+        raise InvalidInputError(
+            f"plan id {plan_id!r} is not valid: use 1-64 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit",
+            [("plan_id", "invalid")],
+        )
     owners = Counter(owner_plan(group.description) for group in live.groups)
     owners.pop(None, None)
     chosen = plan_id or (owners.most_common(1)[0][0] if owners else DEFAULT_PLAN_ID)

@@ -97,7 +97,8 @@ def _positive_int(raw: str | None, *, strict: bool, fallback: int) -> int:
         return fallback
     if value < 0 or (value == 0 and strict):
         return fallback
-    return value
+    # Beyond a 64-bit integer the database cannot take the value; no page is that large anyway.
+    return min(value, _BIGINT_MAX)
 
 
 def _replace_query_param(url: str, key: str, value: int) -> str:
