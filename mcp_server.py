@@ -216,6 +216,21 @@ async def _confirm_delete(
     return _ask(ctx, confirm, f"Delete {target}? The property group and the event stay.")
 
 
+async def _confirm_replace(
+    ctx: Ctx, confirm: bool, group: str, properties: list[PropertyInput] | None
+) -> Confirmation | Elicit[Confirmation]:
+    if properties is None:  # a rename or a new description destroys nothing
+        return Confirmation(confirm=True)
+    names = ", ".join(prop.name for prop in properties[:10]) or "no properties at all"
+    more = f" and {len(properties) - 10} more" if len(properties) > 10 else ""
+    return _ask(
+        ctx,
+        confirm,
+        f"Replace every property of group {group!r} with {names}{more}? "
+        "Properties not in this list are deleted.",
+    )
+
+
 async def _confirm_unbind(
     ctx: Ctx, confirm: bool, group: str, events: list[str]
 ) -> Confirmation | Elicit[Confirmation]:
@@ -367,6 +382,7 @@ async def create_property_group(
 @_guarded
 async def update_property_group(
     catalog: Catalog,
+    confirmation: Annotated[ElicitationResult[Confirmation], Resolve(_confirm_replace)],
     group: GroupArg,
     name: Annotated[str | None, Field(description="New name.")] = None,
     description: Annotated[str | None, Field(description="New description.")] = None,
@@ -374,9 +390,13 @@ async def update_property_group(
         list[PropertyInput] | None,
         Field(description="The complete new property list: it REPLACES every property."),
     ] = None,
+    confirm: ConfirmArg = False,
 ) -> GroupView:
     """Rename a property group, change its description, or replace its properties. To add one
-    property, read the group with get_property_group and pass the full list plus the new one."""
+    property, read the group with get_property_group and pass the full list plus the new one.
+    Replacing properties needs the user's confirmation: the client asks them, or you pass
+    confirm=true after they agreed; renames and descriptions do not."""
+    _require(confirmation, "the group was not changed")
     return await catalog.update_group(
         group, name=name, description=description, properties=properties
     )

@@ -119,6 +119,48 @@ async def test_unbind_without_confirmation_refuses_and_changes_nothing(
     assert await schema_ids(api) == [str(seeded["schema"].id)]
 
 
+async def property_names(api: AsyncEventSchemaClient, group: str) -> list[str]:
+    found = await api.property_groups.find_by_name(group)
+    assert found is not None
+    return [prop.name for prop in found.properties]
+
+
+async def test_replacing_properties_without_confirmation_refuses_and_changes_nothing(
+    server_for: ServerFor, api: AsyncEventSchemaClient, seeded: dict[str, Any], mode: str
+) -> None:
+    before = await property_names(api, "checkout")
+    decline = Answering("decline")
+    arguments = {"group": "checkout", "properties": []}
+    async with Client(server_for(), mode=mode) as client:
+        unasked = await client.call_tool("update_property_group", arguments)
+    async with Client(server_for(), mode=mode, elicitation_callback=decline) as client:
+        declined = await client.call_tool("update_property_group", {**arguments, "confirm": True})
+    assert unasked.is_error
+    assert "the group was not changed" in unasked.content[0].text  # type: ignore[union-attr]
+    assert declined.is_error
+    assert decline.questions == [
+        "Replace every property of group 'checkout' with no properties at all? "
+        "Properties not in this list are deleted."
+    ]
+    assert before
+    assert await property_names(api, "checkout") == before
+
+
+async def test_a_description_change_needs_no_confirmation(
+    server_for: ServerFor, api: AsyncEventSchemaClient, seeded: dict[str, Any], mode: str
+) -> None:
+    ask = Answering("decline")
+    async with Client(server_for(), mode=mode, elicitation_callback=ask) as client:
+        result = await client.call_tool(
+            "update_property_group", {"group": "checkout", "description": "Paid orders"}
+        )
+    assert not result.is_error, result.content
+    assert ask.questions == []
+    found = await api.property_groups.find_by_name("checkout")
+    assert found is not None
+    assert found.description == "Paid orders"
+
+
 # --- read-only mode ------------------------------------------------------------------------------
 
 

@@ -263,6 +263,7 @@ async def test_create_and_update_property_group(
             "group": "device",
             "name": "client_device",
             "properties": [{"name": "os", "property_type": "String", "is_required": False}],
+            "confirm": True,
         },
     )
     assert updated["name"] == "client_device"
