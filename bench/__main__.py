@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import number
+
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = ("metric", "bound_or_anchor", "ours", "ratio", "notes")
 
@@ -55,9 +57,7 @@ def _modules(selected: list[str]) -> list[str]:
 
 
 def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value).replace("|", "\\|")
+    return number(value).replace("|", "\\|")
 
 
 def _table(rows: list[dict[str, Any]], machine: str) -> str:

@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 
+from bench import print_rows
 from eventschema_tools import EventSchemaClient
 from eventschema_tools.audit import run_audit
 from eventschema_tools.plan import apply, compute_plan
@@ -289,11 +290,7 @@ def run() -> list[Row]:
 
 
 def main() -> None:
-    for row in run():
-        print(
-            f"{row['metric']}: ours {row['ours']} vs {row['bound_or_anchor']} "
-            f"(ratio {row['ratio']}) — {row['notes']}"
-        )
+    print_rows(run())
 
 
 if __name__ == "__main__":

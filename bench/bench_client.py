@@ -25,6 +25,7 @@ from typing import Any
 import anyio
 import httpx
 
+from bench import print_rows
 from eventschema_tools import AsyncEventSchemaClient, EventSchemaClient
 from eventschema_tools._base_client import DEFAULT_PAGE_SIZE
 from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox, run_sandbox
@@ -214,11 +215,7 @@ def run() -> list[Row]:
 
 
 def main() -> None:
-    for row in run():
-        print(
-            f"{row['metric']}: ours {row['ours']} vs {row['bound_or_anchor']} "
-            f"(ratio {row['ratio']}) — {row['notes']}"
-        )
+    print_rows(run())
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import anyio
 import httpx
 from mcp import Client, StdioServerParameters
 
+from bench import print_rows
 from eventschema_tools import AsyncEventSchemaClient
 from eventschema_tools.catalog import AsyncCatalog
 from eventschema_tools.mcp_server import create_server
@@ -212,8 +213,4 @@ def run() -> list[Row]:
 
 
 if __name__ == "__main__":
-    for row in run():
-        print(
-            f"{row['metric']}: ours {row['ours']:.4g} vs {row['bound_or_anchor']:.4g} "
-            f"= {row['ratio']:.3g}x ({row['notes']})"
-        )
+    print_rows(run())

@@ -34,6 +34,7 @@ from typing import Any
 import anyio
 import httpx
 
+from bench import print_rows
 from eventschema_tools import AsyncEventSchemaClient, EventSchemaClient
 from eventschema_tools.bulk import bind, pairs_for_group
 from eventschema_tools.plan import apply_async, compute_plan_async
@@ -307,11 +308,7 @@ def main() -> None:
     rows = bench_requests()
     if not args.no_throughput:
         rows += bench_throughput(args.writes, args.latency, args.limits)
-    for row in rows:
-        print(
-            f"{row['metric']}: ours {row['ours']} vs {row['bound_or_anchor']} "
-            f"(ratio {row['ratio']}) — {row['notes']}"
-        )
+    print_rows(rows)
 
 
 if __name__ == "__main__":
