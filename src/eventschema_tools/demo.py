@@ -33,7 +33,14 @@ from eventschema_tools.plan import apply, compute_plan
 from eventschema_tools.report import render_table
 from eventschema_tools.spec import load_plan
 
-__all__ = ["DEFAULT_EVENTS", "DemoEvent", "demo_events", "find_example_plan", "run_demo"]
+__all__ = [
+    "DEFAULT_EVENTS",
+    "DemoEvent",
+    "demo_events",
+    "find_example_plan",
+    "run_demo",
+    "send_events",
+]
 
 DEFAULT_EVENTS: Final = 3000
 EXAMPLE_PLAN: Final = Path("examples") / "tracking-plan.yaml"
@@ -281,7 +288,7 @@ def run_demo(
         out.print(f"PostHog-compatible sandbox on {sandbox.url} (in memory, stopped at the end)")
         stream = demo_events(events, seed=seed)
         with _Step(out, f"Sending {len(stream)} events of a simulated day through the posthog SDK"):
-            _send(stream, sandbox.url, DEMO_PROJECT_TOKEN)
+            send_events(stream, sandbox.url, DEMO_PROJECT_TOKEN)
         with EventSchemaClient(api_key=DEMO_API_KEY, project_id=1, host=sandbox.url) as client:
             with _Step(out, f"Applying {_shown(path)}"):
                 outcome = apply(client, compute_plan(client, plan, create_events=True))
@@ -314,7 +321,12 @@ class _Step:
             self._console.print(Text(f"  done in {took:.1f}s", style="dim"))
 
 
-def _send(stream: list[DemoEvent], url: str, token: str) -> None:
+def send_events(stream: list[DemoEvent], url: str, token: str) -> None:
+    """Send ``stream`` to ``url`` through the official ``posthog`` SDK with project ``token``.
+
+    Raises:
+        EventSchemaError: the server refused a batch.
+    """
     import posthog
 
     errors: list[str] = []

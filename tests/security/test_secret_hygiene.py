@@ -75,21 +75,10 @@ def client_for(url: str, key: str = CANARY, **options: Any) -> EventSchemaClient
 
 def send_events(url: str, count: int = 200) -> None:
     """A simulated day of the demo's events, through the posthog SDK (project token only)."""
-    import posthog
-
     from eventschema_tools.demo import demo_events
+    from eventschema_tools.demo import send_events as send_through_sdk
 
-    sdk = posthog.Posthog(project_api_key=DEMO_PROJECT_TOKEN, host=url, flush_at=100)
-    try:
-        for item in demo_events(count, seed=7):
-            sdk.capture(
-                item.event,
-                distinct_id=item.distinct_id,
-                properties=item.properties,
-                timestamp=item.timestamp,
-            )
-    finally:
-        sdk.shutdown()
+    send_through_sdk(demo_events(count, seed=7), url, DEMO_PROJECT_TOKEN)
 
 
 def error_of(watch: LeakWatch, where: str, call: Any) -> EventSchemaError:
