@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/eventschema demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench mcp_server.py airflow_plugin
+	$(BIN)/ruff check src tests bench mcp_server.py airflow_plugin examples
 	$(BIN)/ruff format --check src tests bench mcp_server.py airflow_plugin
 
 typecheck: $(STAMP)

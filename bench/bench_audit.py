@@ -39,11 +39,11 @@ import httpx
 
 from bench import print_rows
 from eventschema_tools import EventSchemaClient
-from eventschema_tools.audit import run_audit
-from eventschema_tools.plan import apply, compute_plan
+from eventschema_tools.audit.run import run_audit
 from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox, run_sandbox
-from eventschema_tools.sandbox.event_store import EventRow
-from eventschema_tools.spec import TrackingPlan
+from eventschema_tools.sandbox.events.store import EventRow
+from eventschema_tools.tracking_plan import apply, compute_plan
+from eventschema_tools.tracking_plan.file import TrackingPlan
 
 Row = dict[str, Any]
 

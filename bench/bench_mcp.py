@@ -28,8 +28,8 @@ from mcp import Client, StdioServerParameters
 
 from bench import print_rows
 from eventschema_tools import AsyncEventSchemaClient
-from eventschema_tools.catalog import AsyncCatalog
-from eventschema_tools.mcp_server import create_server
+from eventschema_tools.catalog.operations import AsyncCatalog
+from eventschema_tools.mcp_server.server import create_server
 from eventschema_tools.sandbox import DEMO_API_KEY, SandboxApp, create_app
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -36,8 +36,6 @@ import httpx
 
 from bench import print_rows
 from eventschema_tools import AsyncEventSchemaClient, EventSchemaClient
-from eventschema_tools.bulk import bind, pairs_for_group
-from eventschema_tools.plan import apply_async, compute_plan_async
 from eventschema_tools.sandbox import (
     DEMO_API_KEY,
     FaultConfig,
@@ -46,8 +44,10 @@ from eventschema_tools.sandbox import (
     parse_rate_limits,
     run_sandbox,
 )
-from eventschema_tools.sandbox.store import NewProperty
-from eventschema_tools.spec import TrackingPlan
+from eventschema_tools.sandbox.storage.store import NewProperty
+from eventschema_tools.tracking_plan import apply_async, compute_plan_async
+from eventschema_tools.tracking_plan.bulk import bind, pairs_for_group
+from eventschema_tools.tracking_plan.file import TrackingPlan
 
 Row = dict[str, Any]
 

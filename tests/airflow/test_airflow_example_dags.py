@@ -22,7 +22,6 @@ from airflow.utils.state import DagRunState, TaskInstanceState
 
 from eventschema_tools import EventSchemaClient, PropertyInput
 from eventschema_tools.airflow_plugin.links import SCHEMA_PAGE_XCOM_KEY
-from eventschema_tools.plan import apply, compute_plan
 from eventschema_tools.sandbox import (
     DEMO_API_KEY,
     DEMO_PROJECT_TOKEN,
@@ -30,7 +29,8 @@ from eventschema_tools.sandbox import (
     RunningSandbox,
     run_sandbox,
 )
-from eventschema_tools.spec import load_plan
+from eventschema_tools.tracking_plan import apply, compute_plan
+from eventschema_tools.tracking_plan.file import load_plan
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 

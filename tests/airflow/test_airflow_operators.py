@@ -24,9 +24,9 @@ from eventschema_tools.airflow_plugin.operators import (
     EventSchemaAuditOperator,
 )
 from eventschema_tools.errors import InvalidInputError
-from eventschema_tools.plan import pull
 from eventschema_tools.sandbox import DEMO_API_KEY, FaultConfig, RunningSandbox
-from eventschema_tools.spec import dump_plan
+from eventschema_tools.tracking_plan import pull
+from eventschema_tools.tracking_plan.file import dump_plan
 
 
 class RecordingTaskInstance:

@@ -50,8 +50,9 @@ def test_core_imports_and_works_without_airflow() -> None:
         import eventschema_tools
         from eventschema_tools import EventSchemaClient
         from eventschema_tools.sandbox import create_app
-        import eventschema_tools.audit, eventschema_tools.bulk, eventschema_tools.plan
-        import eventschema_tools.report, eventschema_tools.spec
+        import eventschema_tools.audit.run, eventschema_tools.tracking_plan.bulk
+        import eventschema_tools.tracking_plan
+        import eventschema_tools.audit.report, eventschema_tools.tracking_plan.file
 
         client = EventSchemaClient(api_key="phx_x", project_id=1, host="us")
         assert client.project_path("event_schemas") == "/api/projects/1/event_schemas/"
@@ -109,7 +110,7 @@ def test_mcp_server_starts_and_lists_its_tools_without_airflow() -> None:
     mcp_types = pytest.importorskip("mcp.types", reason="the MCP server needs the mcp extra")
     script = _WITHOUT_AIRFLOW + textwrap.dedent(
         """
-        from eventschema_tools.mcp_server import main
+        from eventschema_tools.mcp_server.server import main
         try:
             main(["--read-only"])
         finally:

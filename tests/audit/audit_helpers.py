@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 
 from eventschema_tools import EventSchemaClient
-from eventschema_tools.plan import apply, compute_plan
 from eventschema_tools.sandbox import DEMO_API_KEY, DEMO_PROJECT_TOKEN
-from eventschema_tools.spec import TrackingPlan
+from eventschema_tools.tracking_plan import apply, compute_plan
+from eventschema_tools.tracking_plan.file import TrackingPlan
 
 BATCH_SIZE = 1000
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from audit_helpers import apply_plan, counting_client, event, send_events
 
-from eventschema_tools.audit import run_audit
+from eventschema_tools.audit.run import run_audit
 from eventschema_tools.errors import RateLimitError
 from eventschema_tools.sandbox import RateLimit, run_sandbox
-from eventschema_tools.spec import TrackingPlan
+from eventschema_tools.tracking_plan.file import TrackingPlan
 
 EVENTS = [f"feature_{index:03d}_used" for index in range(200)]
 GROUPS = {

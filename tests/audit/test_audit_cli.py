@@ -10,9 +10,9 @@ import pytest
 from audit_helpers import apply_plan, counting_client, event, send_events
 from typer.testing import CliRunner, Result
 
-from eventschema_tools.cli import app
+from eventschema_tools.cli.main import app
 from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox
-from eventschema_tools.spec import dump_plan, parse_plan
+from eventschema_tools.tracking_plan.file import dump_plan, parse_plan
 
 PLAN = """\
 version: 1

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from eventschema_tools.demo import demo_events
+from eventschema_tools.cli.demo import demo_events
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_demo_prints_every_audit_and_exits_leaving_nothing_running() -> None:
     started = time.monotonic()
     finished = subprocess.run(
-        [sys.executable, "-m", "eventschema_tools.cli", "demo", "--events", "600"],
+        [sys.executable, "-m", "eventschema_tools.cli.main", "demo", "--events", "600"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from audit_helpers import apply_plan, counting_client
 
-from eventschema_tools.audit import AuditKind, Severity, run_audit
+from eventschema_tools.audit.run import AuditKind, Severity, run_audit
 from eventschema_tools.models import PropertyInput, PropertyType
 from eventschema_tools.sandbox import RunningSandbox
-from eventschema_tools.spec import TrackingPlan
+from eventschema_tools.tracking_plan.file import TrackingPlan
 
 GROUPS = {
     "order": {

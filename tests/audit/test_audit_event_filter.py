@@ -9,11 +9,11 @@ import pytest
 from audit_helpers import apply_plan, counting_client, event, send_events
 from typer.testing import CliRunner
 
-from eventschema_tools.audit import audit_options, run_audit
-from eventschema_tools.cli import app
+from eventschema_tools.audit.run import audit_options, run_audit
+from eventschema_tools.cli.main import app
 from eventschema_tools.errors import InvalidInputError, UnknownNameError
 from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox
-from eventschema_tools.spec import parse_plan
+from eventschema_tools.tracking_plan.file import parse_plan
 
 PLAN = parse_plan(
     """\

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from audit_helpers import apply_plan, counting_client, event, send_events
 
-from eventschema_tools.audit import run_audit
-from eventschema_tools.audit_history import latest_report
+from eventschema_tools.audit.history import latest_report
+from eventschema_tools.audit.run import run_audit
 from eventschema_tools.sandbox import RunningSandbox
-from eventschema_tools.spec import TrackingPlan
+from eventschema_tools.tracking_plan.file import TrackingPlan
 
 PLAN = TrackingPlan.model_validate(
     {

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from eventschema_tools.audit import AuditKind, audit_options
-from eventschema_tools.audit_model import parse_kinds, parse_severity, parse_window
-from eventschema_tools.cli import app
+from eventschema_tools.audit.model import parse_kinds, parse_severity, parse_window
+from eventschema_tools.audit.run import AuditKind, audit_options
+from eventschema_tools.cli.main import app
 from eventschema_tools.errors import InvalidInputError
-from eventschema_tools.spec import PlanFileError
+from eventschema_tools.tracking_plan.file import PlanFileError
 
 # Nothing listens here: a request would fail with a connection error, not the expected one.
 UNREACHABLE = {

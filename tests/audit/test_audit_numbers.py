@@ -20,9 +20,9 @@ import pytest
 from audit_helpers import apply_plan, counting_client, event, send_events
 
 from eventschema_tools import AsyncEventSchemaClient
-from eventschema_tools.audit import AuditKind, AuditReport, Severity, run_audit, run_audit_async
+from eventschema_tools.audit.run import AuditKind, AuditReport, Severity, run_audit, run_audit_async
 from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox
-from eventschema_tools.spec import TrackingPlan
+from eventschema_tools.tracking_plan.file import TrackingPlan
 
 S, N, B, D, OBJ = "String", "Numeric", "Boolean", "DateTime", "Object"
 

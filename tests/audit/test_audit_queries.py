@@ -11,18 +11,18 @@ from audit_helpers import apply_plan, counting_client, event, send_events
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eventschema_tools.audit import run_audit
-from eventschema_tools.audit_expectations import EventExpectation, PropertyExpectation, ValueRules
-from eventschema_tools.audit_queries import (
+from eventschema_tools.audit.expectations import EventExpectation, PropertyExpectation, ValueRules
+from eventschema_tools.audit.queries import (
     MAX_ROWS,
     conformance_queries,
     event_volume_query,
     property_breakdown_chunks,
     property_breakdown_query,
 )
+from eventschema_tools.audit.run import run_audit
 from eventschema_tools.sandbox import RunningSandbox
-from eventschema_tools.sandbox.hogql import parse_hogql
-from eventschema_tools.spec import TrackingPlan
+from eventschema_tools.sandbox.events.hogql import parse_hogql
+from eventschema_tools.tracking_plan.file import TrackingPlan
 
 NASTY = [
     "it's",

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
 
-from eventschema_tools.audit import (
+from eventschema_tools.audit.report import render, render_json, render_markdown, render_table
+from eventschema_tools.audit.run import (
     REPORT_SCHEMA_VERSION,
     AuditKind,
     AuditReport,
@@ -18,7 +19,6 @@ from eventschema_tools.audit import (
     PropertyConformance,
     Severity,
 )
-from eventschema_tools.report import render, render_json, render_markdown, render_table
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 TRICKY_EVENT = "sign*up_|done| [bold red]x[/]"

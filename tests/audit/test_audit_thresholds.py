@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from eventschema_tools.audit_model import Severity
-from eventschema_tools.audit_thresholds import Limit, RateLimits, Thresholds, load_thresholds
+from eventschema_tools.audit.model import Severity
+from eventschema_tools.audit.thresholds import Limit, RateLimits, Thresholds, load_thresholds
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from eventschema_tools import AsyncEventSchemaClient, EventSchemaClient
-from eventschema_tools._paging import Window, decode_cursor, encode_cursor, take_async
-from eventschema_tools.catalog import AsyncCatalog
+from eventschema_tools.catalog.operations import AsyncCatalog
+from eventschema_tools.catalog.paging import Window, decode_cursor, encode_cursor, take_async
+from eventschema_tools.catalog.resolve import (
+    AsyncResolver,
+    Resolver,
+    close_names,
+    is_uuid,
+    search_terms,
+)
 from eventschema_tools.errors import InvalidInputError, UnknownNameError
-from eventschema_tools.resolve import AsyncResolver, Resolver, close_names, is_uuid, search_terms
 from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox, SandboxApp, create_app
 
 # --- pure helpers --------------------------------------------------------------------------------

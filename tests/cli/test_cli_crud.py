@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from eventschema_tools.cli import app
+from eventschema_tools.cli.main import app
 from eventschema_tools.sandbox import DEMO_API_KEY, ApiKey, RunningSandbox, run_sandbox
 
 
@@ -427,7 +427,7 @@ def _root_options() -> set[str]:
 
 @pytest.mark.skipif(
     not {"--host", "--project", "--api-key"} <= _root_options(),
-    reason="the root --host/--project/--api-key options are not in eventschema_tools.cli yet",
+    reason="the root --host/--project/--api-key options are not in eventschema_tools.cli.main yet",
 )
 def test_root_connection_options_win_over_the_environment(
     demo_server: RunningSandbox, env: dict[str, str]

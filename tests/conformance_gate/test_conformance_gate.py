@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from eventschema_tools.audit_model import (
+from eventschema_tools.audit.gate import GateOptions, gate_options, judge
+from eventschema_tools.audit.model import (
     AuditKind,
     AuditReport,
     AuditWindow,
     EventConformance,
     Severity,
 )
-from eventschema_tools.conformance_gate import GateOptions, gate_options, judge
 from eventschema_tools.errors import InvalidInputError
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)

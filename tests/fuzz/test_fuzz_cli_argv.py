@@ -27,7 +27,7 @@ from hypothesis import currently_in_test_context, event, given, note
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from eventschema_tools.cli import app
+from eventschema_tools.cli.main import app
 from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox, run_sandbox
 
 EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "examples" / "tracking-plan.yaml"

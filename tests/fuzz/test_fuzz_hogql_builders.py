@@ -29,9 +29,9 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from eventschema_tools import AsyncEventSchemaClient
-from eventschema_tools.audit_expectations import EventExpectation, PropertyExpectation, ValueRules
-from eventschema_tools.audit_model import EventConformance
-from eventschema_tools.audit_queries import (
+from eventschema_tools.audit.expectations import EventExpectation, PropertyExpectation, ValueRules
+from eventschema_tools.audit.model import EventConformance
+from eventschema_tools.audit.queries import (
     conformance_queries,
     decode_conformance,
     decode_event_volumes,
@@ -40,8 +40,8 @@ from eventschema_tools.audit_queries import (
     property_breakdown_query,
 )
 from eventschema_tools.sandbox import DEMO_API_KEY, create_app
-from eventschema_tools.sandbox.event_store import EventRow
-from eventschema_tools.sandbox.hogql import parse_hogql
+from eventschema_tools.sandbox.events.hogql import parse_hogql
+from eventschema_tools.sandbox.events.store import EventRow
 
 WINDOW_SECONDS = 3600
 TYPES = ("String", "Numeric", "Boolean", "DateTime", "Object")

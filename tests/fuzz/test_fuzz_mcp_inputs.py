@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from mcp import Client
 
 from eventschema_tools.client import AsyncEventSchemaClient
-from eventschema_tools.mcp_server import ServerOptions, create_server
+from eventschema_tools.mcp_server.server import ServerOptions, create_server
 from eventschema_tools.sandbox import ApiKey, SandboxApp, create_app
-from eventschema_tools.sandbox.store import DefinitionQuery
+from eventschema_tools.sandbox.storage.store import DefinitionQuery
 
 SECRET = "phx_fuzz_mcp_secret_4be1c0d9a7"
 CALL_SECONDS = 30

@@ -24,7 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from eventschema_tools.models import EventDefinition, PropertyGroup
-from eventschema_tools.plan import (
+from eventschema_tools.tracking_plan import (
     CreateBinding,
     CreateEvent,
     CreateGroup,
@@ -36,7 +36,7 @@ from eventschema_tools.plan import (
     UpdateGroup,
     diff,
 )
-from eventschema_tools.spec import PlanFileError, TrackingPlan, parse_plan
+from eventschema_tools.tracking_plan.file import PlanFileError, TrackingPlan, parse_plan
 
 PLAN_ID = "fuzz-plan"
 TYPES = ("String", "Numeric", "Boolean", "DateTime", "Object")

@@ -18,8 +18,7 @@ from fuzz_settings import fuzz_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eventschema_tools.lint import NamingConvention, lint_document, lint_file
-from eventschema_tools.spec import (
+from eventschema_tools.tracking_plan.file import (
     PlanFileError,
     Problem,
     TrackingPlan,
@@ -27,6 +26,7 @@ from eventschema_tools.spec import (
     parse_document,
     parse_plan,
 )
+from eventschema_tools.tracking_plan.lint import NamingConvention, lint_document, lint_file
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tracking-plan.yaml"
 

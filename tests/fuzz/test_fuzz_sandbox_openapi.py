@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from eventschema_tools.sandbox import DEMO_API_KEY, SandboxApp, create_app
-from eventschema_tools.sandbox.store import DefinitionQuery
+from eventschema_tools.sandbox.storage.store import DefinitionQuery
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "sandbox" / "posthog_openapi_excerpt.json"
 SCHEMA = schemathesis.openapi.from_dict(json.loads(SPEC_PATH.read_text(encoding="utf-8")))

@@ -25,7 +25,7 @@ from mcp import Client, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_test_helpers import MODES, SECRET_KEY
 
-from eventschema_tools.mcp_server import main, parse_options
+from eventschema_tools.mcp_server.server import main, parse_options
 from eventschema_tools.sandbox import ApiKey, RunningSandbox, run_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -274,7 +274,7 @@ def test_projects_outside_the_allow_list_are_refused(
 
 def test_importing_the_server_never_imports_airflow() -> None:
     code = (
-        "import sys, eventschema_tools.mcp_server\n"
+        "import sys, eventschema_tools.mcp_server.server\n"
         "assert 'airflow' not in sys.modules, 'airflow imported'\n"
         "print('ok')\n"
     )

@@ -9,9 +9,9 @@ import httpx
 
 from eventschema_tools import AsyncEventSchemaClient
 from eventschema_tools._retry import RetryPolicy
-from eventschema_tools.plan import ApplyReport, Plan, apply_async, compute_plan_async
 from eventschema_tools.sandbox import DEMO_API_KEY, SandboxApp
-from eventschema_tools.spec import TrackingPlan, parse_plan
+from eventschema_tools.tracking_plan import ApplyReport, Plan, apply_async, compute_plan_async
+from eventschema_tools.tracking_plan.file import TrackingPlan, parse_plan
 
 BASE_URL = "http://sandbox.test"
 # Retries without real waiting: the faults are simulated, so backoff would only slow the tests.

@@ -8,8 +8,8 @@ import pytest
 from plan_test_helpers import Recorded
 
 from eventschema_tools._retry import RetryPolicy
-from eventschema_tools.plan import apply_async, compute_plan_async
-from eventschema_tools.spec import TrackingPlan
+from eventschema_tools.tracking_plan import apply_async, compute_plan_async
+from eventschema_tools.tracking_plan.file import TrackingPlan
 
 pytestmark = pytest.mark.anyio
 

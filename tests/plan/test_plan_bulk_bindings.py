@@ -8,15 +8,15 @@ from collections.abc import Callable
 import pytest
 from plan_test_helpers import Recorded, make_recorded
 
-from eventschema_tools.bulk import (
+from eventschema_tools.errors import InvalidInputError
+from eventschema_tools.sandbox import DEMO_API_KEY, ApiKey
+from eventschema_tools.tracking_plan.bulk import (
     Pair,
     bind_async,
     pairs_for_group,
     parse_pairs_csv,
     unbind_async,
 )
-from eventschema_tools.errors import InvalidInputError
-from eventschema_tools.sandbox import DEMO_API_KEY, ApiKey
 
 pytestmark = pytest.mark.anyio
 

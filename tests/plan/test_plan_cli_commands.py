@@ -12,8 +12,8 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from eventschema_tools.commands import tracking_plan
-from eventschema_tools.commands.common import Connection
+from eventschema_tools.cli import plan as plan_commands
+from eventschema_tools.cli.common import Connection
 from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox, run_sandbox
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tracking-plan.yaml"
@@ -45,7 +45,7 @@ def make_app() -> typer.Typer:
     ) -> None:
         ctx.obj = Connection(host=host, project=project, api_key=api_key)
 
-    tracking_plan.register(app)
+    plan_commands.register(app)
     return app
 
 

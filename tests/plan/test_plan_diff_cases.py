@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from plan_test_helpers import Recorded, actions, notices
 
-from eventschema_tools.plan import UpdateGroup, apply_async
+from eventschema_tools.tracking_plan import UpdateGroup, apply_async
 
 pytestmark = pytest.mark.anyio
 

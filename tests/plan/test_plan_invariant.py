@@ -15,9 +15,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from plan_test_helpers import make_recorded
 
-from eventschema_tools.plan import LiveState, apply_async, compute_plan_async, plan_from_live
 from eventschema_tools.sandbox import create_app
-from eventschema_tools.spec import TrackingPlan
+from eventschema_tools.tracking_plan import (
+    LiveState,
+    apply_async,
+    compute_plan_async,
+    plan_from_live,
+)
+from eventschema_tools.tracking_plan.file import TrackingPlan
 
 GROUP_NAMES = ["checkout", "user", "device", "billing"]
 EVENT_NAMES = ["signed_up", "order_paid", "page_viewed", "logged_in", "trial_started"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from eventschema_tools.errors import InvalidInputError
-from eventschema_tools.lint import (
+from eventschema_tools.tracking_plan.lint import (
     NamingConvention,
     has_errors,
     lint_file,

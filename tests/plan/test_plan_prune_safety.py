@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from plan_test_helpers import Recorded, actions, notices
 
-from eventschema_tools.ownership import (
+from eventschema_tools.tracking_plan import UpdateGroup
+from eventschema_tools.tracking_plan.ownership import (
     foreign_marker,
     marker,
     owner_plan,
     visible_description,
     with_marker,
 )
-from eventschema_tools.plan import UpdateGroup
 
 pytestmark = pytest.mark.anyio
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from plan_test_helpers import Recorded
 
-from eventschema_tools.ownership import marker
-from eventschema_tools.plan import LiveState, diff, keep_local_fields, pull_async
-from eventschema_tools.spec import dump_plan, parse_plan
+from eventschema_tools.tracking_plan import LiveState, diff, keep_local_fields, pull_async
+from eventschema_tools.tracking_plan.file import dump_plan, parse_plan
+from eventschema_tools.tracking_plan.ownership import marker
 
 pytestmark = pytest.mark.anyio
 

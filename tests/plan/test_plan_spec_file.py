@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from eventschema_tools.models import PropertyType
-from eventschema_tools.spec import (
+from eventschema_tools.tracking_plan.file import (
     PlanFileError,
     TrackingPlan,
     dump_plan,
@@ -292,7 +292,8 @@ def test_unreadable_and_non_utf8_files(tmp_path: Path) -> None:
 
 
 def test_shipped_json_schema_is_the_generated_one() -> None:
-    # Regenerate with: python -c "from eventschema_tools.spec import write_json_schema as w; w()"
+    # Regenerate with:
+    # python -c "from eventschema_tools.tracking_plan.file import write_json_schema as w; w()"
     assert shipped_json_schema_text() == json_schema_text()
 
 

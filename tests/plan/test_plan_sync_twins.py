@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from eventschema_tools import EventSchemaClient, bulk, plan
-from eventschema_tools.plan import ItemResult, LiveState
+from eventschema_tools import EventSchemaClient
+from eventschema_tools import tracking_plan as plan
 from eventschema_tools.sandbox import DEMO_API_KEY, run_sandbox
-from eventschema_tools.spec import parse_plan
+from eventschema_tools.tracking_plan import ItemResult, LiveState, bulk
+from eventschema_tools.tracking_plan.file import parse_plan
 
 TEXT = """
 version: 1

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from eventschema_tools.cli import main
+from eventschema_tools.cli.main import main
 from eventschema_tools.sandbox import (
     DEMO_API_KEY,
     ApiKey,
@@ -24,7 +24,7 @@ from eventschema_tools.sandbox import (
 )
 
 SECRET = "phx_cli_test_secret_0123456789abcdef"
-CLI = [sys.executable, "-m", "eventschema_tools.cli"]
+CLI = [sys.executable, "-m", "eventschema_tools.cli.main"]
 
 
 @contextmanager

@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from eventschema_tools.sandbox import ApiKey, RateLimit, SandboxApp
-from eventschema_tools.sandbox.routing import Operation, endpoint, json_response
+from eventschema_tools.sandbox.http.routing import Operation, endpoint, json_response
+from eventschema_tools.sandbox.http.throttle import QUERY_BUCKET, Throttle
 from eventschema_tools.sandbox.state import RequestContext
-from eventschema_tools.sandbox.throttle import QUERY_BUCKET, Throttle
 
 pytestmark = pytest.mark.anyio
 

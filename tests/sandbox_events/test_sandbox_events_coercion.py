@@ -6,7 +6,7 @@ import httpx
 import pytest
 from sandbox_events_helpers import rows
 
-from eventschema_tools.sandbox.coercion import (
+from eventschema_tools.sandbox.events.coercion import (
     Violation,
     can_coerce,
     is_clickhouse_datetime,

@@ -15,9 +15,13 @@ import pytest
 from sandbox_events_helpers import AUTH, hogql, rows, send_batch
 
 from eventschema_tools.sandbox import ApiKey, RateLimit, SandboxApp, SandboxConfig, create_app
-from eventschema_tools.sandbox.event_store import EventRow
-from eventschema_tools.sandbox.hogql import HogQLSyntaxError, HogQLTooComplexError, parse_hogql
-from eventschema_tools.sandbox.parser_worker import provide_parser_error_module
+from eventschema_tools.sandbox.events.hogql import (
+    HogQLSyntaxError,
+    HogQLTooComplexError,
+    parse_hogql,
+)
+from eventschema_tools.sandbox.events.parser_worker import provide_parser_error_module
+from eventschema_tools.sandbox.events.store import EventRow
 
 pytestmark = pytest.mark.anyio
 

@@ -44,7 +44,7 @@ _RESTART_SCRIPT = textwrap.dedent(
     import anyio
     import httpx
     from eventschema_tools.sandbox import create_app
-    from eventschema_tools.sandbox.event_store import EventStore, EventStoreUnavailableError
+    from eventschema_tools.sandbox.events.store import EventStore, EventStoreUnavailableError
 
     data_dir = Path(sys.argv[1])
     query = {"query": {"kind": "HogQLQuery", "query": "SELECT event FROM events"}}

@@ -30,11 +30,10 @@ from security_helpers import CANARY, CANARY_READ_ONLY, MARK, LeakWatch
 from typer.testing import CliRunner
 
 from eventschema_tools import EventSchemaClient
-from eventschema_tools.audit import run_audit
+from eventschema_tools.audit.report import render_json, render_markdown, render_table
+from eventschema_tools.audit.run import run_audit
 from eventschema_tools.config import ClientSettings
 from eventschema_tools.errors import EventSchemaError
-from eventschema_tools.plan import apply, compute_plan
-from eventschema_tools.report import render_json, render_markdown, render_table
 from eventschema_tools.sandbox import (
     DEMO_PROJECT_TOKEN,
     ApiKey,
@@ -42,7 +41,8 @@ from eventschema_tools.sandbox import (
     RunningSandbox,
     run_sandbox,
 )
-from eventschema_tools.spec import load_plan
+from eventschema_tools.tracking_plan import apply, compute_plan
+from eventschema_tools.tracking_plan.file import load_plan
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_PLAN = REPO / "examples" / "tracking-plan.yaml"
@@ -75,8 +75,8 @@ def client_for(url: str, key: str = CANARY, **options: Any) -> EventSchemaClient
 
 def send_events(url: str, count: int = 200) -> None:
     """A simulated day of the demo's events, through the posthog SDK (project token only)."""
-    from eventschema_tools.demo import demo_events
-    from eventschema_tools.demo import send_events as send_through_sdk
+    from eventschema_tools.cli.demo import demo_events
+    from eventschema_tools.cli.demo import send_events as send_through_sdk
 
     send_through_sdk(demo_events(count, seed=7), url, DEMO_PROJECT_TOKEN)
 
@@ -189,7 +189,7 @@ def known_commands() -> set[str]:
 
 
 def _cli_app() -> typer.Typer:
-    from eventschema_tools.cli import app
+    from eventschema_tools.cli.main import app
 
     return app
 
@@ -235,7 +235,7 @@ def test_the_cli_never_shows_the_key(
 async def _mcp_session(watch: LeakWatch, read_only_key: bool) -> list[str]:
     from mcp import Client
 
-    from eventschema_tools.mcp_server import ServerOptions, create_server
+    from eventschema_tools.mcp_server.server import ServerOptions, create_server
 
     plan_yaml = EXAMPLE_PLAN.read_text(encoding="utf-8")
     calls: list[tuple[str, dict[str, Any]]] = [
@@ -284,7 +284,7 @@ def test_the_mcp_server_never_shows_the_key(
     watch: LeakWatch, served: RunningSandbox, monkeypatch: pytest.MonkeyPatch, key: str
 ) -> None:
     pytest.importorskip("mcp")
-    from eventschema_tools.mcp_server import ServerOptions, parse_options
+    from eventschema_tools.mcp_server.server import ServerOptions, parse_options
 
     monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", key)
     monkeypatch.setenv("POSTHOG_PROJECT_ID", "1")

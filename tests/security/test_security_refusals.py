@@ -26,11 +26,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from eventschema_tools import AsyncEventSchemaClient, EventSchemaClient
-from eventschema_tools.audit import run_audit
+from eventschema_tools.audit.run import run_audit
 from eventschema_tools.errors import APIStatusError, InvalidInputError, UnsafeURLError
-from eventschema_tools.lint import lint_file
 from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox, create_app, run_sandbox
-from eventschema_tools.spec import PlanFileError, TrackingPlan, load_plan, parse_plan
+from eventschema_tools.tracking_plan.file import PlanFileError, TrackingPlan, load_plan, parse_plan
+from eventschema_tools.tracking_plan.lint import lint_file
 
 # --- pagination links ---------------------------------------------------------------------------
 
@@ -273,7 +273,7 @@ def test_the_mcp_plan_tool_refuses_object_tags_too(canary_target: Callable[[], A
     pytest.importorskip("mcp")
     from mcp import Client
 
-    from eventschema_tools.mcp_server import ServerOptions, create_server
+    from eventschema_tools.mcp_server.server import ServerOptions, create_server
 
     app = create_app(rate_limiting=False)
 
@@ -322,7 +322,7 @@ def test_an_oversized_request_gets_one_clear_error_and_no_retry() -> None:
 def test_an_oversized_request_from_the_cli_is_one_line_and_exit_1() -> None:
     from typer.testing import CliRunner
 
-    from eventschema_tools.cli import app
+    from eventschema_tools.cli.main import app
 
     with run_sandbox(rate_limiting=False, max_body_bytes=4096) as served:
         env = {

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventschema_tools.sandbox.store import DefinitionQuery, Store
+from eventschema_tools.sandbox.storage.store import DefinitionQuery, Store
 
 # (name, type, required): the soak never sets optional_in_types or property descriptions.
 Prop = tuple[str, str, bool]

@@ -24,10 +24,10 @@ from typing import Any
 from soak_model import Event, Group, Model, Prop, Snapshot, compare
 from soak_sides import Side
 
-from eventschema_tools.bulk import Pair, bind, bind_async, unbind, unbind_async
 from eventschema_tools.errors import BadRequestError
-from eventschema_tools.plan import apply, apply_async, compute_plan, compute_plan_async
-from eventschema_tools.spec import TrackingPlan
+from eventschema_tools.tracking_plan import apply, apply_async, compute_plan, compute_plan_async
+from eventschema_tools.tracking_plan.bulk import Pair, bind, bind_async, unbind, unbind_async
+from eventschema_tools.tracking_plan.file import TrackingPlan
 
 PROPERTY_NAMES = ("order_id", "amount", "paid", "at", "meta", "$current_url", "naïve ünï", "a b")
 PROPERTY_TYPES = ("String", "Numeric", "Boolean", "DateTime", "Object")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from eventschema_tools.sandbox import FaultConfig, create_app, parse_fault_spec
-from eventschema_tools.sandbox.faults import FaultInjector
+from eventschema_tools.sandbox.http.faults import FaultInjector
 
 
 def delays(config: FaultConfig, count: int) -> list[float]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 
 from eventschema_tools import EventSchemaClient
-from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox
-from eventschema_tools.ui_links import (
+from eventschema_tools.catalog.links import (
     event_definition_url,
     schema_management_url,
     schema_page_url,
 )
+from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox
 
 
 def test_urls_follow_posthogs_routes() -> None:

@@ -20,7 +20,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from eventschema_tools.sandbox.app import SandboxApp, create_app
     from eventschema_tools.sandbox.config import (
         DEMO_API_KEY,
         DEMO_PROJECT_ID,
@@ -32,17 +31,18 @@ if TYPE_CHECKING:
         SandboxConfig,
         parse_rate_limits,
     )
-    from eventschema_tools.sandbox.faults import (
+    from eventschema_tools.sandbox.http.app import SandboxApp, create_app
+    from eventschema_tools.sandbox.http.faults import (
         DroppedConnection,
         FaultConfig,
         FaultSpecError,
         parse_fault_spec,
     )
-    from eventschema_tools.sandbox.server import RunningSandbox, run_sandbox, serve
+    from eventschema_tools.sandbox.http.server import RunningSandbox, run_sandbox, serve
     from eventschema_tools.sandbox.state import RequestContext, Sandbox, sandbox_of
 
 _HOMES = {
-    "eventschema_tools.sandbox.app": ("SandboxApp", "create_app"),
+    "eventschema_tools.sandbox.http.app": ("SandboxApp", "create_app"),
     "eventschema_tools.sandbox.config": (
         "DEMO_API_KEY",
         "DEMO_PROJECT_ID",
@@ -54,13 +54,13 @@ _HOMES = {
         "SandboxConfig",
         "parse_rate_limits",
     ),
-    "eventschema_tools.sandbox.faults": (
+    "eventschema_tools.sandbox.http.faults": (
         "DroppedConnection",
         "FaultConfig",
         "FaultSpecError",
         "parse_fault_spec",
     ),
-    "eventschema_tools.sandbox.server": ("RunningSandbox", "run_sandbox", "serve"),
+    "eventschema_tools.sandbox.http.server": ("RunningSandbox", "run_sandbox", "serve"),
     "eventschema_tools.sandbox.state": ("RequestContext", "Sandbox", "sandbox_of"),
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from eventschema_tools.sandbox.faults import FaultConfig
-from eventschema_tools.sandbox.seed import SEED_NAMES
+from eventschema_tools.sandbox.http.faults import FaultConfig
+from eventschema_tools.sandbox.storage.seed import SEED_NAMES
 
 DEMO_API_KEY: Final = "phx_sandbox_demo_key"
 DEMO_PROJECT_ID: Final = 1

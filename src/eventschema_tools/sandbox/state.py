@@ -19,7 +19,8 @@ from typing import Final, cast
 from starlette.requests import Request
 
 from eventschema_tools.sandbox.config import ApiKey, Project, SandboxConfig
-from eventschema_tools.sandbox.errors import (
+from eventschema_tools.sandbox.events.store import EventStore
+from eventschema_tools.sandbox.http.errors import (
     body_too_large,
     invalid_personal_api_key,
     not_authenticated,
@@ -29,12 +30,11 @@ from eventschema_tools.sandbox.errors import (
     throttled,
     unsupported_media_type,
 )
-from eventschema_tools.sandbox.event_store import EventStore
-from eventschema_tools.sandbox.faults import FaultInjector
-from eventschema_tools.sandbox.identity import SANDBOX_USER, SandboxUser
-from eventschema_tools.sandbox.seed import load_seed
-from eventschema_tools.sandbox.store import Store
-from eventschema_tools.sandbox.throttle import API_BUCKET, QUERY_BUCKET, Throttle
+from eventschema_tools.sandbox.http.faults import FaultInjector
+from eventschema_tools.sandbox.http.identity import SANDBOX_USER, SandboxUser
+from eventschema_tools.sandbox.http.throttle import API_BUCKET, QUERY_BUCKET, Throttle
+from eventschema_tools.sandbox.storage.seed import load_seed
+from eventschema_tools.sandbox.storage.store import Store
 
 CURRENT_PROJECT: Final = "@current"
 _BEARER: Final = re.compile(r"^Bearer\s+(\S.+)$")

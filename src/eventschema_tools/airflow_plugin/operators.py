@@ -1,0 +1,449 @@
+"""Operators: audit event schemas, bind or unbind many pairs, plan or apply a tracking plan.
+
+Each operator turns its parameters into one call of the core and returns the result as plain
+JSON (``model_dump(mode="json")``): it reads well in the XCom tab and downstream tasks can use
+it without any deserialization setting. The result is also pushed under the operator's
+``result_key`` *before* the task fails, so a failed task still shows what happened.
+
+Parameters given as plain values are checked when the DAG is parsed; templated ones when the
+task starts. Either way a bad parameter fails the task (without retries) before any request.
+
+Example::
+
+    from eventschema_tools.airflow_plugin.operators import EventSchemaAuditOperator
+
+    audit = EventSchemaAuditOperator(
+        task_id="audit", plan_path="/repo/tracking-plan.yaml", window="24h", fail_on="error"
+    )
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Protocol
+
+from eventschema_tools.airflow_plugin._params import (
+    as_names,
+    bad_parameters_fail_the_task,
+    check_if_final,
+    is_final,
+)
+from eventschema_tools.airflow_plugin._sdk import (
+    AirflowException,
+    AirflowFailException,
+    BaseOperator,
+    Context,
+    XComArg,
+)
+from eventschema_tools.airflow_plugin.hooks import EventSchemaHook
+from eventschema_tools.airflow_plugin.links import EventSchemaPageLink, publish_schema_page
+from eventschema_tools.audit.model import AuditReport, parse_kinds, parse_severity, parse_window
+from eventschema_tools.audit.report import render_markdown
+from eventschema_tools.audit.run import AuditOptions, run_audit
+from eventschema_tools.audit.run import audit_options as audit_settings
+from eventschema_tools.audit.thresholds import Thresholds
+from eventschema_tools.client import EventSchemaClient
+from eventschema_tools.errors import InvalidInputError
+from eventschema_tools.models import parse_input
+from eventschema_tools.tracking_plan import DEFAULT_CONCURRENCY, ApplyReport, apply, compute_plan
+from eventschema_tools.tracking_plan.bulk import (
+    Pair,
+    bind,
+    pairs_for_group,
+    parse_pairs_csv,
+    unbind,
+)
+from eventschema_tools.tracking_plan.file import load_plan
+
+__all__ = [
+    "ApplyTrackingPlanOperator",
+    "BulkBindEventSchemasOperator",
+    "EventSchemaAuditOperator",
+]
+
+
+class _PostHogOperator(BaseOperator):
+    """What the operators share: the connection, the project, the result XCom and the link."""
+
+    template_fields: Collection[str] = ("posthog_conn_id", "project_id")
+    operator_extra_links = (EventSchemaPageLink(),)
+    ui_color = "#f9bd2b"
+    result_key: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        posthog_conn_id: str = EventSchemaHook.default_conn_name,
+        project_id: str | int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.posthog_conn_id = posthog_conn_id
+        self.project_id = project_id
+
+    def client(self) -> EventSchemaClient:
+        """A client for the task's connection and project."""
+        return EventSchemaHook(self.posthog_conn_id, project_id=self.project_id).get_conn()
+
+    def publish(
+        self, context: Context, client: EventSchemaClient, result: Any, event: str | None = None
+    ) -> None:
+        """Push the result under ``result_key`` and the link to ``event``'s schema page."""
+        context["ti"].xcom_push(key=self.result_key, value=result)
+        publish_schema_page(context, client, event)
+
+
+class EventSchemaAuditOperator(_PostHogOperator):
+    """Run schema audits; fail the task when a finding reaches ``fail_on``.
+
+    The report (:class:`~eventschema_tools.audit.model.AuditReport` as JSON) is the task's
+    return value and is also pushed under ``audit_report`` before a failure. The "PostHog
+    schema" link opens the page of the event with the most severe finding.
+
+    Args:
+        plan_path: Tracking-plan file: needed for ``drift``; with it, conformance checks the
+            plan's schemas and value rules instead of the live project's.
+        kinds: Audits to run, a list or ``"drift,hygiene"``: ``drift``, ``hygiene``,
+            ``conformance``, ``enforcement``. Default: all (``drift`` only with a plan).
+        window: How far back to look at live events: ``30m``, ``24h``, ``7d``...
+        thresholds: The rates at which findings become warnings or errors: a mapping shaped like
+            a thresholds file, or the path of one (YAML or JSON).
+        fail_on: The lowest severity that fails the audit: ``warning``, ``error`` or ``info``.
+        history_dir: Keep each report there and show the change since the previous one.
+        report_path: Also write the report as Markdown to this file.
+        fail_task: Fail the task when the audit fails (default). With False the task succeeds
+            and the report's ``passed`` says how the audit went.
+        posthog_conn_id: The ``posthog`` connection.
+        project_id: A project to audit instead of the connection's.
+        **kwargs: ``BaseOperator`` arguments (``task_id``, ``retries``...).
+    """
+
+    template_fields: Collection[str] = (
+        *_PostHogOperator.template_fields,
+        "plan_path",
+        "kinds",
+        "window",
+        "thresholds",
+        "fail_on",
+        "history_dir",
+        "report_path",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {"thresholds": "json"}
+    result_key = "audit_report"
+
+    def __init__(
+        self,
+        *,
+        plan_path: str | None = None,
+        kinds: str | Sequence[str] | None = None,
+        window: str = "24h",
+        thresholds: Mapping[str, Any] | str | None = None,
+        fail_on: str = "error",
+        history_dir: str | None = None,
+        report_path: str | None = None,
+        fail_task: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.plan_path = plan_path
+        self.kinds = kinds
+        self.window = window
+        self.thresholds = thresholds
+        self.fail_on = fail_on
+        self.history_dir = history_dir
+        self.report_path = report_path
+        self.fail_task = fail_task
+        check_if_final(kinds, parse_kinds)
+        check_if_final(window, parse_window)
+        check_if_final(fail_on, parse_severity)
+        check_if_final(thresholds, _thresholds)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Audit the project, publish the report, write it as Markdown, fail if it failed."""
+        with bad_parameters_fail_the_task():
+            options = self._settings()
+        with self.client() as client:
+            report = run_audit(client, options=options)
+            result = report.model_dump(mode="json")
+            self.publish(context, client, result, event=_worst_event(report))
+        if self.report_path:
+            _write_text(self.report_path, render_markdown(report))
+        if not report.passed and self.fail_task:
+            raise AirflowFailException(_audit_failure(report, self.result_key))
+        return result
+
+    def _settings(self) -> AuditOptions:
+        return audit_settings(
+            plan=self.plan_path,
+            kinds=self.kinds,
+            window=self.window,
+            thresholds=_thresholds(self.thresholds),
+            fail_on=self.fail_on,
+            history_dir=self.history_dir,
+        )
+
+
+class BulkBindEventSchemasOperator(_PostHogOperator):
+    """Bind (or unbind) many (event, group) pairs; idempotent and safe to retry.
+
+    Give the pairs in exactly one way: ``pairs`` (a list, e.g. another task's XCom),
+    ``group`` with ``events``, or ``pairs_file`` (CSV with ``event,group`` rows). Names and ids
+    both work. Pairs already in the wanted state are skipped without a request, so a retry
+    finishes what an earlier try left. The report
+    (:class:`~eventschema_tools.tracking_plan.bulk.BulkReport`
+    as JSON, one result per pair) is the return value and is pushed under ``bulk_report``.
+
+    When a pair fails on PostHog's side the task raises ``AirflowException``, so Airflow's
+    ``retries`` finish the job; unknown events or groups, or a key without the needed scope,
+    fail the task without retries.
+
+    Args:
+        pairs: Pairs as ``[{"event": ..., "group": ...}]`` or ``[[event, group]]`` (or that
+            as JSON text); an empty list is a run with nothing to do.
+        group: One group for every event in ``events``.
+        events: The events to bind ``group`` to, as a list or ``"a,b,c"``.
+        pairs_file: A CSV file of ``event,group`` rows (a header row is optional).
+        action: ``bind`` or ``unbind``.
+        concurrency: Writes in flight at once, all paced by the key's rate budget.
+        posthog_conn_id: The ``posthog`` connection.
+        project_id: A project to use instead of the connection's.
+        **kwargs: ``BaseOperator`` arguments.
+    """
+
+    template_fields: Collection[str] = (
+        *_PostHogOperator.template_fields,
+        "pairs",
+        "group",
+        "events",
+        "pairs_file",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {"pairs": "json"}
+    result_key = "bulk_report"
+
+    def __init__(
+        self,
+        *,
+        pairs: Sequence[Any] | str | XComArg | None = None,
+        group: str | None = None,
+        events: Sequence[str] | str | XComArg | None = None,
+        pairs_file: str | None = None,
+        action: Literal["bind", "unbind"] = "bind",
+        concurrency: int = DEFAULT_CONCURRENCY,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.pairs = pairs
+        self.group = group
+        self.events = events
+        self.pairs_file = pairs_file
+        self.action = action
+        self.concurrency = concurrency
+        _check_bulk_settings(pairs, group, events, pairs_file, action, concurrency)
+        if is_final([group, events, pairs]) and pairs_file is None:
+            self._pairs()
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Resolve the pairs, make the missing writes, publish one outcome per pair."""
+        with bad_parameters_fail_the_task():
+            pairs = self._pairs()
+        run = bind if self.action == "bind" else unbind
+        with self.client() as client:
+            report = run(client, pairs, concurrency=self.concurrency)
+            result = report.model_dump(mode="json")
+            self.publish(context, client, result)
+        self.log.info("%s", report.summary())
+        if not report.ok:
+            raise _write_failure(report, self.result_key)
+        return result
+
+    def _pairs(self) -> list[Pair]:
+        if self.pairs_file is not None:
+            return parse_pairs_csv(_read_text(self.pairs_file, "pairs file"), self.pairs_file)
+        if self.group is not None:
+            return pairs_for_group(self.group, as_names(self.events or []))
+        return _parse_pairs(self.pairs)
+
+
+class ApplyTrackingPlanOperator(_PostHogOperator):
+    """Plan, and unless ``dry_run``, apply a tracking-plan file to the project.
+
+    Returns (and pushes under ``tracking_plan``) ``{"plan": <Plan>, "report": <ApplyReport or
+    None>}`` as JSON. A run with nothing to change makes no writes. When an item fails on
+    PostHog's side the task raises ``AirflowException``, so a retry finishes the rest; desired
+    state that cannot be reached (e.g. events missing without ``create_events``) fails the task
+    without retries.
+
+    Args:
+        plan_path: The tracking-plan file (YAML or JSON), e.g. in a checkout of your repository.
+        dry_run: Only compute and publish the plan.
+        prune: Also delete groups and bindings this plan owns but no longer lists.
+        create_events: Create event definitions the plan names but the project lacks.
+        concurrency: Writes in flight at once, all paced by the key's rate budget.
+        posthog_conn_id: The ``posthog`` connection.
+        project_id: A project to use instead of the connection's.
+        **kwargs: ``BaseOperator`` arguments.
+    """
+
+    template_fields: Collection[str] = (*_PostHogOperator.template_fields, "plan_path")
+    result_key = "tracking_plan"
+
+    def __init__(
+        self,
+        *,
+        plan_path: str,
+        dry_run: bool = False,
+        prune: bool = False,
+        create_events: bool = False,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.plan_path = plan_path
+        # Stored under another name: BaseOperator.dry_run() is a method Airflow calls.
+        self.plan_only = dry_run
+        self.prune = prune
+        self.create_events = create_events
+        self.concurrency = concurrency
+        check_if_final(plan_path, _non_blank_path)
+        _check_concurrency(concurrency)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Read the plan file, diff it with the project, apply the changes unless dry-run."""
+        with bad_parameters_fail_the_task():
+            desired = load_plan(self.plan_path)
+        with self.client() as client:
+            plan = compute_plan(client, desired, prune=self.prune, create_events=self.create_events)
+            report = None if self.plan_only else apply(client, plan, concurrency=self.concurrency)
+            result = {"plan": plan.model_dump(mode="json"), "report": _dump(report)}
+            self.publish(context, client, result)
+        self.log.info("%s %s", plan.summary(), report.summary() if report else "(dry run)")
+        if report is not None and not report.ok:
+            raise _write_failure(report, self.result_key)
+        return result
+
+
+def _thresholds(value: Mapping[str, Any] | str | None) -> Thresholds | str | None:
+    if isinstance(value, Mapping):
+        return parse_input(Thresholds, **value)
+    return value
+
+
+def _worst_event(report: AuditReport) -> str | None:
+    return next((finding.event for finding in report.findings if finding.event), None)
+
+
+def _audit_failure(report: AuditReport, key: str) -> str:
+    counts = ", ".join(f"{n} {level}" for level, n in report.counts_by_severity.items() if n)
+    return (
+        f"schema audit failed: findings reach {report.fail_on.value} ({counts}); "
+        f"the report is in XCom {key!r}"
+    )
+
+
+def _check_bulk_settings(
+    pairs: object, group: object, events: object, pairs_file: object, action: str, concurrency: int
+) -> None:
+    given = [
+        name
+        for name, value in (("pairs", pairs), ("group", group), ("pairs_file", pairs_file))
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise InvalidInputError(
+            "give the pairs in exactly one way: pairs=, group= with events=, or pairs_file= "
+            f"(got {', '.join(given) or 'none'})"
+        )
+    if (group is None) != (events is None):
+        raise InvalidInputError("group= and events= go together: give both or neither")
+    if action not in ("bind", "unbind"):
+        raise InvalidInputError(f"action must be 'bind' or 'unbind', got {action!r}")
+    _check_concurrency(concurrency)
+
+
+def _check_concurrency(concurrency: int) -> None:
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidInputError(
+            f"concurrency must be a whole number, 1 or more, got {concurrency!r}"
+        )
+
+
+def _parse_pairs(value: object) -> list[Pair]:
+    if isinstance(value, str):
+        value = _literal(value)
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise InvalidInputError(f"pairs must be a list of (event, group) pairs, got {value!r}")
+    return [_pair(index, item) for index, item in enumerate(value)]
+
+
+def _literal(text: str) -> Any:
+    """A list written as JSON, or as the Python text a Jinja template renders a list into."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        raise InvalidInputError(
+            "pairs is text but not a list: give a list such as "
+            '[{"event": "signup", "group": "user"}] or [["signup", "user"]]'
+        ) from None
+
+
+def _pair(index: int, item: Any) -> Pair:
+    if isinstance(item, Mapping) and set(item) == {"event", "group"}:
+        event, group = item["event"], item["group"]
+    elif isinstance(item, Sequence) and not isinstance(item, str) and len(item) == 2:
+        event, group = item
+    else:
+        raise InvalidInputError(
+            f"pairs[{index}] must be {{'event': ..., 'group': ...}} or [event, group], got {item!r}"
+        )
+    if not all(isinstance(side, str) and side.strip() for side in (event, group)):
+        raise InvalidInputError(f"pairs[{index}]: event and group must be non-blank names or ids")
+    return Pair(event.strip(), group.strip())
+
+
+class _WriteReport(Protocol):
+    """What the bulk and apply reports both tell: a summary, failures, why a run stopped."""
+
+    @property
+    def aborted(self) -> str | None: ...
+
+    def summary(self) -> str: ...
+
+    def count(self, status: Literal["failed"]) -> int: ...
+
+
+def _write_failure(report: _WriteReport, key: str) -> Exception:
+    """Retryable when writes failed on PostHog's side (a retry makes only those); else final."""
+    message = f"{report.summary()} Each outcome is in XCom {key!r}."
+    if report.count("failed") and report.aborted is None:
+        return AirflowException(message + " A retry makes only the writes still missing.")
+    stopped = f" Stopped: {report.aborted}" if report.aborted else ""
+    return AirflowFailException(message + stopped)
+
+
+def _dump(report: ApplyReport | None) -> dict[str, Any] | None:
+    return report.model_dump(mode="json") if report is not None else None
+
+
+def _non_blank_path(path: str) -> None:
+    if not path.strip():
+        raise InvalidInputError("plan_path must name a tracking-plan file")
+
+
+def _read_text(path: str, what: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+
+
+def _write_text(path: str, text: str) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")

@@ -1,0 +1,127 @@
+"""``EventSchemaConformanceSensor``: wait until events conform well enough to use them.
+
+Put it upstream of jobs that read the events, so they only run on healthy data::
+
+    from eventschema_tools.airflow_plugin.sensors import EventSchemaConformanceSensor
+
+    healthy = EventSchemaConformanceSensor(
+        task_id="checkout_events_healthy",
+        events=["checkout_completed", "checkout_started"],
+        threshold=0.99,
+        window="1h",
+        mode="reschedule",
+    )
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from eventschema_tools.airflow_plugin._params import (
+    bad_parameters_fail_the_task,
+    check_if_final,
+    is_final,
+)
+from eventschema_tools.airflow_plugin._sdk import (
+    AirflowFailException,
+    BaseSensorOperator,
+    Context,
+    PokeReturnValue,
+    XComArg,
+)
+from eventschema_tools.airflow_plugin.hooks import EventSchemaHook
+from eventschema_tools.airflow_plugin.links import EventSchemaPageLink, publish_schema_page
+from eventschema_tools.audit.gate import (
+    ConformanceGate,
+    GateOptions,
+    check_conformance,
+    gate_options,
+)
+from eventschema_tools.audit.model import parse_window
+
+__all__ = ["EventSchemaConformanceSensor"]
+
+
+class EventSchemaConformanceSensor(BaseSensorOperator):
+    """Wait until every named event's share of conforming events reaches ``threshold``.
+
+    An event conforms when each required property of its schema is present with an accepted
+    type (what ``reject`` enforcement would keep). Each poke measures the last ``window`` of
+    events with one HogQL query; PostHog allows a key about 120 queries an hour, so keep
+    ``poke_interval`` in minutes (default 5) and prefer ``mode="reschedule"`` for long waits.
+    When done, the verdict (:class:`~eventschema_tools.audit.gate.ConformanceGate` as
+    JSON) is the return value. An event with no schema bound fails the task at once, since it
+    can never become healthy.
+
+    Args:
+        events: The events to watch, a list or ``"a,b"``.
+        threshold: The lowest share of conforming events that passes, from 0 to 1.
+        window: How far back each poke looks: ``30m``, ``1h``, ``1d``...
+        min_events: The fewest events in the window needed to judge an event.
+        plan_path: Judge against this tracking plan's schemas instead of the live project's.
+        posthog_conn_id: The ``posthog`` connection.
+        project_id: A project to use instead of the connection's.
+        **kwargs: ``BaseSensorOperator`` arguments (``poke_interval``, ``timeout``, ``mode``...).
+    """
+
+    template_fields: Collection[str] = (
+        "posthog_conn_id",
+        "project_id",
+        "events",
+        "window",
+        "plan_path",
+    )
+    operator_extra_links = (EventSchemaPageLink(),)
+    ui_color = "#f9bd2b"
+
+    def __init__(
+        self,
+        *,
+        events: Sequence[str] | str | XComArg,
+        threshold: float = 0.99,
+        window: str = "1h",
+        min_events: int = 1,
+        plan_path: str | None = None,
+        posthog_conn_id: str = EventSchemaHook.default_conn_name,
+        project_id: str | int | None = None,
+        poke_interval: float = 300,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(poke_interval=poke_interval, **kwargs)
+        self.events = events
+        self.threshold = threshold
+        self.window = window
+        self.min_events = min_events
+        self.plan_path = plan_path
+        self.posthog_conn_id = posthog_conn_id
+        self.project_id = project_id
+        check_if_final(window, parse_window)
+        if is_final(events):
+            self._options()
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        """Measure the events once; done when all of them are healthy."""
+        with bad_parameters_fail_the_task():
+            options = self._options()
+        hook = EventSchemaHook(self.posthog_conn_id, project_id=self.project_id)
+        with hook.get_conn() as client, bad_parameters_fail_the_task():
+            gate = check_conformance(client, options=options, plan=self.plan_path)
+            publish_schema_page(context, client, _first_unhealthy(gate))
+        self.log.info("Conformance: %s", gate.summary())
+        if any(item.status == "no_schema" for item in gate.events):
+            raise AirflowFailException(f"cannot judge conformance: {gate.summary()}")
+        return PokeReturnValue(is_done=gate.passed, xcom_value=gate.model_dump(mode="json"))
+
+    def _options(self) -> GateOptions:
+        return gate_options(
+            events=self.events,  # type: ignore[arg-type]  # Airflow resolves XComArgs before poke
+            threshold=self.threshold,
+            window=self.window,
+            min_events=self.min_events,
+        )
+
+
+def _first_unhealthy(gate: ConformanceGate) -> str:
+    unhealthy = [item.event for item in gate.events if item.status != "healthy"]
+    return (unhealthy or [gate.events[0].event])[0]

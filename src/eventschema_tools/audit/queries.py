@@ -1,0 +1,506 @@
+"""HogQL queries of the audits: pure builders and the decoding of their answers.
+
+PostHog allows about 120 HogQL queries an hour per key, so the audits batch: every query covers
+many events and all their properties at once.
+
+* :func:`conformance_queries`: one row per bound event. Each event's expected properties sit in
+  numbered *slots*; slot ``k`` of an event is looked up per row from lists passed as ``values``
+  (``{n3}`` holds the name of slot 3 of every event, ``{t3}`` its accepted types as letters,
+  ...), indexed by the event's position in ``{events}``. Each row counts, per slot, missing
+  values, accepted values and value-rule violations, and per event the rows carrying an
+  unexpected property and the rows ``reject`` enforcement would drop. A 200-event plan takes one
+  query; larger ones are split so no query exceeds :data:`MAX_QUERY_CHARS` or :data:`MAX_ROWS`.
+* :func:`property_breakdown_query`: every property key seen on the bound events, with its JSON
+  type and count (unexpected properties and type shares).
+* :func:`event_volume_query`: every event seen in the window with its count (unplanned events).
+
+Event and property names reach HogQL only as ``values`` placeholders. The query text is built
+from fixed fragments and slot numbers; column aliases are ``missing_3``, never a user's name.
+
+HogQL's parser slows down sharply with deeply nested calls and brackets (a query nesting seven
+levels can take half a minute to parse), so expressions stay at most five levels deep: each
+placeholder lookup is named once with an alias, checks are flat ``AND``/``OR`` chains, and
+wrong-type counts are derived (present minus accepted) rather than computed.
+
+The type checks mirror PostHog ingestion's coercion rules: ``String`` accepts any non-null value;
+``Numeric`` a JSON number, or a string that is a number literal to JavaScript once trimmed;
+``Boolean`` ``true``/``false`` or exactly ``"true"``/``"false"``; ``DateTime`` a JSON number or
+a string ClickHouse's ``parseDateTime64BestEffortOrNull`` reads; ``Object`` a JSON object or
+array. Approximations: a numeric string too large for a double (``"1e400"``) counts as numeric,
+and value rules read numeric strings only when they have no surrounding white space.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from eventschema_tools.audit.expectations import (
+    EventExpectation,
+    PropertyExpectation,
+    ValueRules,
+)
+from eventschema_tools.audit.model import EventConformance, PropertyConformance
+from eventschema_tools.models import HogQLResult
+
+__all__ = [
+    "MAX_QUERY_CHARS",
+    "MAX_ROWS",
+    "EventVolume",
+    "HogQLQuery",
+    "KeyCount",
+    "conformance_queries",
+    "decode_conformance",
+    "decode_event_volumes",
+    "decode_property_breakdown",
+    "enum_pattern",
+    "event_volume_query",
+    "property_breakdown_chunks",
+    "property_breakdown_query",
+    "re2_problem",
+    "unexpected_counts",
+]
+
+MAX_ROWS: Final = 50_000
+"""The most rows a HogQL query may return (PostHog's ``MAX_SELECT_RETURNED_ROWS``)."""
+
+MAX_QUERY_CHARS: Final = 120_000
+"""Budget for a query's text plus its ``values`` once inlined (ClickHouse stops at 256 KiB)."""
+
+_WINDOW_FILTER: Final = "timestamp >= now() - toIntervalSecond({window_seconds})"
+
+
+@dataclass(frozen=True)
+class HogQLQuery:
+    """A HogQL query and the ``values`` its placeholders read."""
+
+    query: str
+    values: dict[str, Any]
+
+    @property
+    def size(self) -> int:
+        """The query's length with its values inlined (roughly what ClickHouse receives)."""
+        return len(self.query) + len(json.dumps(self.values))
+
+
+@dataclass(frozen=True)
+class KeyCount:
+    """How many events of one name carried one property key with one JSON type."""
+
+    event: str
+    key: str
+    json_type: str
+    events: int
+
+
+@dataclass(frozen=True)
+class EventVolume:
+    """How many events of one name arrived in the window, and when the last one did."""
+
+    event: str
+    events: int
+    last_seen: datetime | None
+
+
+# --- conformance and enforcement ---------------------------------------------------------------
+
+# Letters of the accepted types in the ``{tK}`` strings. "S" alone stands for "anything non-null"
+# (String, or a type PostHog does not define); "-" marks an event without slot K.
+_TYPE_LETTERS: Final = {"Numeric": "N", "Boolean": "B", "DateTime": "D", "Object": "O"}
+_ANYTHING: Final = "S"
+_NO_SLOT: Final = "-"
+# Letters of the value rules in the ``{rfK}`` strings.
+_RULE_ENUM: Final = "E"
+_RULE_PATTERN: Final = "R"
+_RULE_MIN: Final = "L"
+_RULE_MAX: Final = "H"
+
+_NUMBER_TYPES: Final = "('Int64', 'UInt64', 'Double')"
+# A number literal to JavaScript's Number() once trimmed: decimal (with exponent), or
+# hexadecimal, octal or binary.
+_NUMBER_LITERAL: Final = (
+    r"'^\\s*([+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?"
+    r"|0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+)\\s*$'"
+)
+
+
+def conformance_queries(
+    expected: Sequence[EventExpectation],
+    window_seconds: int,
+    *,
+    max_chars: int = MAX_QUERY_CHARS,
+    max_rows: int = MAX_ROWS,
+) -> list[tuple[HogQLQuery, list[EventExpectation]]]:
+    """Build the fewest conformance queries that cover ``expected``.
+
+    Events are sorted by how many properties they expect (most first); each query then takes
+    the longest run of them whose query stays under ``max_chars`` (text plus inlined values)
+    and ``max_rows`` events. An event too large for the budget on its own still gets a query.
+
+    Args:
+        expected: The bound events and what they must look like.
+        window_seconds: Only events newer than this many seconds count.
+        max_chars: Size budget of one query.
+        max_rows: The most events (result rows) per query.
+
+    Returns:
+        Each query with the events it covers (what :func:`decode_conformance` needs).
+    """
+    ordered = sorted(expected, key=lambda item: (-len(item.properties), item.event))
+    batches: list[tuple[HogQLQuery, list[EventExpectation]]] = []
+    start = 0
+    while start < len(ordered):
+        longest = min(max_rows, len(ordered) - start)
+        query = _conformance_query(ordered[start : start + longest], window_seconds)
+        if query.size > max_chars:
+            # A query only grows with its events: search the longest run that fits.
+            fits, too_many = 1, longest
+            while too_many - fits > 1:
+                middle = (fits + too_many) // 2
+                if _conformance_query(ordered[start : start + middle], window_seconds).size > (
+                    max_chars
+                ):
+                    too_many = middle
+                else:
+                    fits = middle
+            longest = fits
+            query = _conformance_query(ordered[start : start + longest], window_seconds)
+        batches.append((query, list(ordered[start : start + longest])))
+        start += longest
+    return batches
+
+
+# Python regular expressions that ClickHouse's RE2 engine refuses, with what they are.
+_NOT_RE2: Final = (
+    (re.compile(r"\(\?<?[=!]"), "a lookahead or lookbehind"),
+    (re.compile(r"\(\?>"), "an atomic group"),
+    (re.compile(r"\\[1-9]|\(\?P="), "a backreference"),
+    (re.compile(r"(?<!\\)[*+?}]\+"), "a possessive quantifier"),
+    (re.compile(r"\\Z"), "\\Z (write \\z)"),
+    (re.compile(r"\(\?[a-zA-Z]*x"), "verbose mode (?x)"),
+)
+
+
+def re2_problem(pattern: str) -> str | None:
+    """What in ``pattern`` ClickHouse's regular expressions (RE2) do not support, or ``None``."""
+    for construct, name in _NOT_RE2:
+        if construct.search(pattern):
+            return name
+    return None
+
+
+def enum_pattern(values: Sequence[str]) -> str:
+    """An RE2 pattern matching exactly one of ``values`` (each quoted with ``\\Q...\\E``)."""
+    quoted = ("\\Q" + value.replace("\\E", "\\E\\\\E\\Q") + "\\E" for value in values)
+    return "^(?:" + "|".join(quoted) + ")$"
+
+
+def _type_code(prop: PropertyExpectation) -> str:
+    letters = {_TYPE_LETTERS.get(name, _ANYTHING) for name in prop.types}
+    if not letters or _ANYTHING in letters or "String" in prop.types:
+        return _ANYTHING
+    return "".join(sorted(letters))
+
+
+def _aligned(chunk: Sequence[EventExpectation]) -> list[list[PropertyExpectation]]:
+    """Each event's properties, ordered so that a property several events share (a shared
+    group) tends to sit in the same slot everywhere: uniform slots make shorter queries."""
+    spread: dict[tuple[str, str], int] = {}
+    for item in chunk:
+        for prop in item.properties:
+            key = (prop.name, _type_code(prop))
+            spread[key] = spread.get(key, 0) + 1
+    return [
+        sorted(
+            item.properties,
+            key=lambda prop: (-spread[(prop.name, _type_code(prop))], prop.name),
+        )
+        for item in chunk
+    ]
+
+
+class _Values:
+    """The ``values`` of one query; a per-event list collapses to one value when it is the same
+    for every event that has the slot."""
+
+    def __init__(self, events: list[str], window_seconds: int) -> None:
+        self.data: dict[str, Any] = {"events": events, "window_seconds": int(window_seconds)}
+
+    def per_event(self, name: str, items: Sequence[object | None]) -> str:
+        """Store ``items`` (``None`` = event without the slot) and return the HogQL to read it."""
+        present = {json.dumps(item) for item in items if item is not None}
+        if len(present) == 1:
+            self.data[name] = next(item for item in items if item is not None)
+            return f"{{{name}}}"
+        filler = next((item for item in items if item is not None), "")
+        self.data[name] = [filler if item is None else item for item in items]
+        return f"{{{name}}}[ei]"
+
+
+def _conformance_query(chunk: Sequence[EventExpectation], window_seconds: int) -> HogQLQuery:
+    aligned = _aligned(chunk)
+    slots = max(len(props) for props in aligned)
+    values = _Values([item.event for item in chunk], window_seconds)
+    columns = ["event", "countIf((indexOf({events}, event) AS ei) > 0) AS total"]
+    reject: list[str] = []
+    for k in range(slots):
+        props = [item[k] if k < len(item) else None for item in aligned]
+        present = [prop for prop in props if prop is not None]
+        values.data[f"n{k}"] = [prop.name if prop else "" for prop in props]
+        columns.append(
+            f"countIf(({{n{k}}}[ei] AS name_{k}) != ''"
+            f" AND (JSONType(properties, name_{k}) AS jt_{k}) = 'Null') AS missing_{k}"
+        )
+        codes = {_type_code(prop) for prop in present}
+        if len(codes) == 1:
+            accepted = " OR ".join(_type_checks(k, set(codes.pop()), guarded=False))
+        else:
+            values.data[f"t{k}"] = [_type_code(prop) if prop else _NO_SLOT for prop in props]
+            accepted = " OR ".join(
+                [
+                    f"({{t{k}}}[ei] AS tm_{k}) = '{_ANYTHING}' AND jt_{k} != 'Null'",
+                    *_type_checks(k, set("".join(codes)) - {_ANYTHING}, guarded=True),
+                ]
+            )
+        columns.append(f"countIf(({accepted}) AS ok_{k}) AS accepted_{k}")
+        required = {prop.required for prop in present}
+        if required == {True}:
+            reject.append(f"name_{k} != '' AND NOT ok_{k}")
+        elif required == {True, False}:
+            flag = values.per_event(
+                f"q{k}", [int(prop.required) if prop else None for prop in props]
+            )
+            reject.append(f"({flag} AS rq_{k}) = 1 AND name_{k} != '' AND NOT ok_{k}")
+        if any(prop.rules.any for prop in present):
+            columns.append(_rule_column(k, props, values))
+    columns.append(f"countIf({' OR '.join(reject) or '1 = 0'}) AS would_reject")
+    names = ", ".join(f"name_{k}" for k in range(slots))
+    # An event without slot K has '' as its name there, so an empty key is never "expected"
+    # (property names are never blank).
+    columns.append(
+        "countIf(arrayExists(x -> x = '' OR NOT startsWith(x, '$') AND NOT has("
+        f"[{names}], x), JSONExtractKeys(properties))) AS unexpected"
+    )
+    query = (
+        "SELECT " + ",\n  ".join(columns) + "\nFROM events\n"
+        f"WHERE event IN {{events}} AND {_WINDOW_FILTER}\n"
+        f"GROUP BY event\nORDER BY event\nLIMIT {MAX_ROWS}"
+    )
+    return HogQLQuery(query, values.data)
+
+
+def _type_checks(k: int, letters: set[str], *, guarded: bool) -> list[str]:
+    """The checks that slot ``k``'s value coerces to one of the types ``letters``.
+
+    ``guarded`` prefixes each check with a test of the event's own type letters (``tm_K``),
+    for slots whose events expect different types.
+    """
+    jt = f"jt_{k}"
+    text = f"JSONExtractString(properties, name_{k})"
+    by_letter = {
+        _ANYTHING: [f"{jt} != 'Null'"],
+        "N": [
+            f"{jt} IN {_NUMBER_TYPES}",
+            f"{jt} = 'String' AND match({text}, {_NUMBER_LITERAL})",
+        ],
+        "B": [f"{jt} = 'Bool'", f"{jt} = 'String' AND {text} IN ('true', 'false')"],
+        "D": [
+            f"{jt} IN {_NUMBER_TYPES}",
+            f"{jt} = 'String' AND parseDateTime64BestEffortOrNull({text}) IS NOT NULL",
+        ],
+        "O": [f"{jt} IN ('Object', 'Array')"],
+    }
+    checks: list[str] = []
+    for letter in sorted(letters):
+        for check in by_letter[letter]:
+            guard = f"position(tm_{k}, '{letter}') > 0 AND " if guarded else ""
+            if guard + check not in checks:
+                checks.append(guard + check)
+    return checks
+
+
+def _rule_column(k: int, props: Sequence[PropertyExpectation | None], values: _Values) -> str:
+    """Rows where slot ``k``'s present value breaks a value rule (a flat OR chain).
+
+    Enums match JSON strings by their text and numbers by their JSON form; patterns apply to
+    strings; ``min``/``max`` to numbers and numeric strings.
+    """
+    jt = f"jt_{k}"
+    text = f"JSONExtractString(properties, name_{k})"
+    raw = f"JSONExtractRaw(properties, name_{k})"
+    rule_letters = (_RULE_ENUM, _RULE_PATTERN, _RULE_MIN, _RULE_MAX)
+    letters = [
+        "".join(letter for letter in rule_letters if _rule_setting(letter, prop.rules) is not None)
+        if prop
+        else None
+        for prop in props
+    ]
+    present = {item for item in letters if item is not None}
+    mixed = len(present) > 1
+    guard = ""
+    if mixed:
+        values.data[f"rf{k}"] = [item or "" for item in letters]
+    checks: list[str] = []
+    for letter in rule_letters:
+        if not any(letter in item for item in present):
+            continue
+        if mixed:
+            guard = f"position({'rf_' + str(k)}, '{letter}') > 0 AND "
+        setting = values.per_event(
+            f"{letter.lower()}{k}",
+            [None if prop is None else _rule_setting(letter, prop.rules) for prop in props],
+        )
+        if letter == _RULE_ENUM:
+            checks.append(f"{guard}{jt} = 'String' AND NOT match({text}, {setting})")
+            checks.append(f"{guard}{jt} != 'String' AND NOT match({raw}, {setting})")
+        elif letter == _RULE_PATTERN:
+            checks.append(f"{guard}{jt} = 'String' AND NOT match({text}, {setting})")
+        else:
+            operator = "<" if letter == _RULE_MIN else ">"
+            number = f"JSONExtractFloat(properties, name_{k})"
+            checks.append(f"{guard}{jt} IN {_NUMBER_TYPES} AND {number} {operator} {setting}")
+            checks.append(
+                f"{guard}{jt} = 'String' AND toFloat64OrNull({text}) {operator} {setting}"
+            )
+    scope = f"({{rf{k}}}[ei] AS rf_{k}) != '' AND " if mixed else ""
+    return (
+        f"countIf({scope}name_{k} != '' AND {jt} != 'Null' AND ({' OR '.join(checks)}))"
+        f" AS rule_violations_{k}"
+    )
+
+
+def _rule_setting(letter: str, rules: ValueRules) -> object | None:
+    """The value of one kind of rule (the enum as an RE2 pattern), or ``None`` when unset."""
+    if letter == _RULE_ENUM:
+        return enum_pattern(rules.enum) if rules.enum is not None else None
+    if letter == _RULE_PATTERN:
+        return rules.regex
+    return rules.minimum if letter == _RULE_MIN else rules.maximum
+
+
+def decode_conformance(
+    result: HogQLResult, chunk: Sequence[EventExpectation]
+) -> list[EventConformance]:
+    """Turn a conformance query's rows into one :class:`EventConformance` per event of ``chunk``.
+
+    Events without rows in the window get zero counts. A present value that is not accepted has
+    the wrong type.
+    """
+    rows = {row["event"]: row for row in result.rows()}
+    decoded: list[EventConformance] = []
+    for item, aligned in zip(chunk, _aligned(chunk), strict=True):
+        row = rows.get(item.event, {})
+        total = int(row.get("total", 0))
+        properties = []
+        for k, prop in enumerate(aligned):
+            missing = int(row.get(f"missing_{k}", 0))
+            present = total - missing
+            properties.append(
+                PropertyConformance(
+                    property=prop.name,
+                    types=sorted(prop.types),
+                    required=prop.required,
+                    present=present,
+                    missing=missing,
+                    wrong_type=present - int(row.get(f"accepted_{k}", 0)),
+                    rule_violations=int(row.get(f"rule_violations_{k}", 0)),
+                )
+            )
+        decoded.append(
+            EventConformance(
+                event=item.event,
+                events=total,
+                with_unexpected_properties=int(row.get("unexpected", 0)),
+                would_reject=int(row.get("would_reject", 0)),
+                enforcement_mode=item.enforcement_mode,
+                properties=sorted(properties, key=lambda entry: entry.property),
+            )
+        )
+    return decoded
+
+
+# --- property keys and event volumes -----------------------------------------------------------
+
+
+def property_breakdown_query(events: Sequence[str], window_seconds: int) -> HogQLQuery:
+    """Every property key on ``events`` in the window, with its JSON type and event count."""
+    query = (
+        "SELECT event, arrayJoin(JSONExtractKeys(properties)) AS key,"
+        " JSONType(properties, key) AS json_type, count() AS total\n"
+        f"FROM events\nWHERE event IN {{events}} AND {_WINDOW_FILTER}\n"
+        "GROUP BY event, key, json_type\n"
+        f"ORDER BY total DESC, event, key, json_type\nLIMIT {MAX_ROWS}"
+    )
+    return HogQLQuery(query, {"events": list(events), "window_seconds": int(window_seconds)})
+
+
+def property_breakdown_chunks(
+    events: Sequence[str], window_seconds: int, *, max_chars: int = MAX_QUERY_CHARS
+) -> Iterator[HogQLQuery]:
+    """Split :func:`property_breakdown_query` so each query stays under ``max_chars``."""
+    chunk: list[str] = []
+    size = 0
+    for event in events:
+        cost = len(json.dumps(event)) + 2
+        if chunk and size + cost > max_chars // 2:
+            yield property_breakdown_query(chunk, window_seconds)
+            chunk, size = [], 0
+        chunk.append(event)
+        size += cost
+    if chunk:
+        yield property_breakdown_query(chunk, window_seconds)
+
+
+def decode_property_breakdown(result: HogQLResult) -> list[KeyCount]:
+    """Turn a breakdown query's rows into :class:`KeyCount` s."""
+    return [
+        KeyCount(str(row["event"]), str(row["key"]), str(row["json_type"]), int(row["total"]))
+        for row in result.rows()
+    ]
+
+
+def event_volume_query(window_seconds: int) -> HogQLQuery:
+    """Every event name seen in the window with its count and last time, busiest first."""
+    query = (
+        "SELECT event, count() AS total, max(timestamp) AS last_seen\n"
+        f"FROM events\nWHERE {_WINDOW_FILTER}\n"
+        f"GROUP BY event\nORDER BY total DESC, event\nLIMIT {MAX_ROWS}"
+    )
+    return HogQLQuery(query, {"window_seconds": int(window_seconds)})
+
+
+def decode_event_volumes(result: HogQLResult) -> list[EventVolume]:
+    """Turn a volume query's rows into :class:`EventVolume` s."""
+    return [
+        EventVolume(str(row["event"]), int(row["total"]), _timestamp(row.get("last_seen")))
+        for row in result.rows()
+    ]
+
+
+def _timestamp(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def unexpected_counts(
+    keys: Sequence[KeyCount], allowed: Mapping[str, frozenset[str]]
+) -> dict[str, dict[str, int]]:
+    """Per event, each key that is neither expected nor ``$``-prefixed, with its event count."""
+    found: dict[str, dict[str, int]] = {}
+    for item in keys:
+        names = allowed.get(item.event)
+        if names is None or item.key.startswith("$") or item.key in names:
+            continue
+        per_event = found.setdefault(item.event, {})
+        # A key with several JSON types comes in several rows; each row is distinct events.
+        per_event[item.key] = per_event.get(item.key, 0) + item.events
+    return found

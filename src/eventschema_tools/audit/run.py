@@ -1,0 +1,447 @@
+"""Schema audits: drift, hygiene, conformance and enforcement, in a handful of HogQL queries.
+
+Example::
+
+    from eventschema_tools import EventSchemaClient
+    from eventschema_tools.audit.run import run_audit
+
+    with EventSchemaClient.from_env() as client:
+        report = run_audit(client, plan="tracking-plan.yaml", window="24h")
+    print(report.passed, len(report.findings))
+
+The four audits (:class:`AuditKind`):
+
+* **drift**: the tracking plan against the live project (needs a plan): missing or extra groups,
+  property differences, missing or extra bindings, enforcement differences.
+* **hygiene**: groups bound to no event, events seen in the window with no schema (with their
+  volume), bound events not seen for ``stale_after_days``, groups with identical properties, a
+  property with conflicting types across the groups bound to one event.
+* **conformance**: per bound event over the window, its volume; per property the missing rate
+  (required ones), the wrong-type rate under PostHog's coercion rules and the rate of value-rule
+  violations (plan only); the share of events carrying unexpected properties.
+* **enforcement**: what ``reject`` enforcement would have dropped, per event (count and share).
+
+With a plan, conformance and enforcement check the plan's schemas (with its value rules);
+without one, the live project's. Everything the audit decides is pure (``audit_rules``,
+``audit_queries``); this module only reads the live state, sends the queries and stores the
+history. A full audit takes 3 HogQL queries for plans of hundreds of events (one per kind of
+question), more only when a query would exceed PostHog's size or row limits.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from eventschema_tools.audit.expectations import (
+    EventExpectation,
+    SchemaState,
+    expectations,
+    state_from_live,
+    state_from_plan,
+)
+from eventschema_tools.audit.history import compare, latest_report, store_report
+from eventschema_tools.audit.model import (
+    REPORT_SCHEMA_VERSION,
+    AuditKind,
+    AuditReport,
+    AuditWindow,
+    EventConformance,
+    Finding,
+    FindingChange,
+    HistoryComparison,
+    PropertyConformance,
+    Severity,
+    parse_kinds,
+    parse_severity,
+    parse_window,
+)
+from eventschema_tools.audit.queries import (
+    MAX_ROWS,
+    EventVolume,
+    HogQLQuery,
+    KeyCount,
+    conformance_queries,
+    decode_conformance,
+    decode_event_volumes,
+    decode_property_breakdown,
+    event_volume_query,
+    property_breakdown_chunks,
+    property_breakdown_query,
+    re2_problem,
+    unexpected_counts,
+)
+from eventschema_tools.audit.rules import (
+    conformance_findings,
+    drift_findings,
+    enforcement_findings,
+    hygiene_findings,
+    sort_findings,
+)
+from eventschema_tools.audit.thresholds import Thresholds, load_thresholds
+from eventschema_tools.errors import InvalidInputError, UnknownNameError
+from eventschema_tools.models import HogQLResult
+from eventschema_tools.tracking_plan import LiveState, diff
+from eventschema_tools.tracking_plan.file import TrackingPlan, load_plan
+
+if TYPE_CHECKING:
+    from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
+
+__all__ = [
+    "REPORT_SCHEMA_VERSION",
+    "AuditKind",
+    "AuditOptions",
+    "AuditReport",
+    "AuditWindow",
+    "EventConformance",
+    "Finding",
+    "FindingChange",
+    "HistoryComparison",
+    "PropertyConformance",
+    "Severity",
+    "Thresholds",
+    "audit_options",
+    "run_audit",
+    "run_audit_async",
+]
+
+AuditSteps = Generator[HogQLQuery, HogQLResult, AuditReport]
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """What an audit run does, validated before any request.
+
+    Attributes:
+        kinds: The audits to run.
+        window: How far back conformance, enforcement and event volumes look.
+        window_label: The window as given (``24h``).
+        thresholds: The limits that grade findings.
+        fail_on: The lowest severity that fails the audit.
+        plan: The tracking plan, if any.
+        plan_path: Where the plan was read from, if it was read from a file.
+        history_dir: Where reports are kept (``None``: no history).
+        events: Only these bound events are measured (``None``: every bound event).
+    """
+
+    kinds: tuple[AuditKind, ...]
+    window: timedelta
+    window_label: str
+    thresholds: Thresholds
+    fail_on: Severity
+    plan: TrackingPlan | None = None
+    plan_path: str | None = None
+    history_dir: Path | None = None
+    events: tuple[str, ...] | None = None
+
+
+def audit_options(
+    *,
+    plan: TrackingPlan | str | Path | None = None,
+    kinds: str | Sequence[str] | None = None,
+    window: str = "24h",
+    thresholds: Thresholds | str | Path | None = None,
+    fail_on: Severity | str = Severity.ERROR,
+    history_dir: str | Path | None = None,
+    events: str | Sequence[str] | None = None,
+) -> AuditOptions:
+    """Validate audit settings; every mistake is reported before anything is sent.
+
+    Args:
+        plan: A tracking plan, or the path of a plan file.
+        kinds: Audits to run, as ``"drift,hygiene"`` or a list; ``None`` runs all of them
+            (drift only when a plan is given).
+        window: ``30m``, ``24h``, ``7d``, ``2w``...
+        thresholds: Limits, or the path of a thresholds file (default: :class:`Thresholds`).
+        fail_on: ``warning`` or ``error`` (or ``info``).
+        history_dir: Keep each report there and compare with the previous one.
+        events: Measure only these bound events (``"a,b"`` or a list); default all.
+
+    Raises:
+        InvalidInputError: unknown kinds, a bad window or severity, drift without a plan, a
+            bad thresholds file, an empty event list.
+        PlanFileError: the plan file is unreadable or invalid (e.g. it binds unknown groups).
+    """
+    chosen = parse_kinds(list(kinds) if kinds is not None and not isinstance(kinds, str) else kinds)
+    span = parse_window(window)
+    severity = parse_severity(fail_on) if isinstance(fail_on, str) else fail_on
+    limits = (
+        thresholds
+        if isinstance(thresholds, Thresholds)
+        else load_thresholds(thresholds)
+        if thresholds is not None
+        else Thresholds()
+    )
+    plan_path = None
+    if plan is not None and not isinstance(plan, TrackingPlan):
+        plan_path = str(plan)
+        plan = load_plan(plan)
+    if plan is not None:
+        _check_patterns(plan)
+    if plan is None and AuditKind.DRIFT in chosen:
+        if kinds:
+            raise InvalidInputError(
+                "the drift audit compares a tracking plan with the project: give a plan "
+                "(--plan FILE), or leave drift out of --kinds",
+                [("kinds", "drift needs a plan")],
+            )
+        chosen = [kind for kind in chosen if kind != AuditKind.DRIFT]
+    return AuditOptions(
+        kinds=tuple(chosen),
+        window=span,
+        window_label=window.strip(),
+        thresholds=limits,
+        fail_on=severity,
+        plan=plan,
+        plan_path=plan_path,
+        history_dir=Path(history_dir) if history_dir is not None else None,
+        events=_event_names(events),
+    )
+
+
+def _event_names(events: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    if events is None:
+        return None
+    names = events.split(",") if isinstance(events, str) else list(events)
+    chosen = tuple(sorted({name.strip() for name in names if name.strip()}))
+    if not chosen:
+        raise InvalidInputError(
+            "events is empty: name at least one event, or leave it out to audit every bound event",
+            [("events", "empty")],
+        )
+    return chosen
+
+
+def run_audit(
+    client: EventSchemaClient,
+    *,
+    plan: TrackingPlan | str | Path | None = None,
+    kinds: str | Sequence[str] | None = None,
+    window: str = "24h",
+    thresholds: Thresholds | str | Path | None = None,
+    fail_on: Severity | str = Severity.ERROR,
+    history_dir: str | Path | None = None,
+    events: str | Sequence[str] | None = None,
+    options: AuditOptions | None = None,
+) -> AuditReport:
+    """Run audits against a project and return the report.
+
+    Args:
+        client: The client of the project to audit.
+        plan: A tracking plan, or the path of a plan file.
+        kinds: Audits to run (``"conformance,enforcement"`` or a list); default all.
+        window: How far back to look: ``30m``, ``24h``, ``7d``...
+        thresholds: Limits, or the path of a thresholds file.
+        fail_on: The lowest severity that fails the audit (``warning`` or ``error``).
+        history_dir: Keep each report there and compare with the previous one.
+        events: Measure only these bound events; default every bound event.
+        options: Settings already validated by :func:`audit_options` (instead of the above).
+
+    Raises:
+        InvalidInputError: bad settings (nothing is sent).
+        PlanFileError: a bad plan file.
+        EventSchemaError: an API error while reading the project or querying events.
+    """
+    options = options or audit_options(
+        plan=plan,
+        kinds=kinds,
+        window=window,
+        thresholds=thresholds,
+        fail_on=fail_on,
+        history_dir=history_dir,
+        events=events,
+    )
+    live = LiveState.read(client)
+    steps = _audit_steps(options, live, str(client.project_id), datetime.now(UTC))
+    try:
+        query = next(steps)
+        while True:
+            query = steps.send(client.query.hogql(query.query, values=query.values))
+    except StopIteration as finished:
+        report: AuditReport = finished.value
+    return _with_history(report, options)
+
+
+async def run_audit_async(
+    client: AsyncEventSchemaClient,
+    *,
+    plan: TrackingPlan | str | Path | None = None,
+    kinds: str | Sequence[str] | None = None,
+    window: str = "24h",
+    thresholds: Thresholds | str | Path | None = None,
+    fail_on: Severity | str = Severity.ERROR,
+    history_dir: str | Path | None = None,
+    events: str | Sequence[str] | None = None,
+    options: AuditOptions | None = None,
+) -> AuditReport:
+    """Async twin of :func:`run_audit` (same parameters)."""
+    options = options or audit_options(
+        plan=plan,
+        kinds=kinds,
+        window=window,
+        thresholds=thresholds,
+        fail_on=fail_on,
+        history_dir=history_dir,
+        events=events,
+    )
+    live = await LiveState.read_async(client)
+    steps = _audit_steps(options, live, str(client.project_id), datetime.now(UTC))
+    try:
+        query = next(steps)
+        while True:
+            query = steps.send(await client.query.hogql(query.query, values=query.values))
+    except StopIteration as finished:
+        report: AuditReport = finished.value
+    return _with_history(report, options)
+
+
+def _with_history(report: AuditReport, options: AuditOptions) -> AuditReport:
+    if options.history_dir is None:
+        return report
+    previous = latest_report(options.history_dir, report.project_id)
+    if previous is not None:
+        findings, comparison = compare(report.findings, report.kinds, previous)
+        report = report.model_copy(update={"findings": findings, "history": comparison})
+    store_report(report, options.history_dir)
+    return report
+
+
+def _bound(events: tuple[str, ...] | None, bound: Sequence[str]) -> tuple[str, ...] | None:
+    """The requested events, each checked to carry a schema (close names suggested if not)."""
+    if events is None:
+        return None
+    for name in events:
+        if name not in bound:
+            raise UnknownNameError(
+                "event with a schema", name, difflib.get_close_matches(name, bound, n=3)
+            )
+    return events
+
+
+def _check_patterns(plan: TrackingPlan) -> None:
+    problems = []
+    for group, spec in plan.property_groups.items():
+        for name, prop in spec.properties.items():
+            pattern = prop.rules.pattern if prop.rules else None
+            problem = re2_problem(pattern) if pattern else None
+            if problem:
+                problems.append((f"{group}.{name}", problem))
+    if problems:
+        listed = "; ".join(f"{where} uses {what}" for where, what in problems)
+        raise InvalidInputError(
+            f"value-rule patterns that HogQL cannot run: {listed}. ClickHouse matches with RE2, "
+            "which has no lookarounds, backreferences, atomic groups or possessive quantifiers; "
+            "rewrite the pattern without them",
+            [(where, what) for where, what in problems],
+        )
+
+
+# --- the audit itself: pure, driven one query at a time ----------------------------------------
+
+
+def _audit_steps(
+    options: AuditOptions, live: LiveState, project_id: str, now: datetime
+) -> AuditSteps:
+    """Yield each HogQL query, receive its result, and return the report."""
+    kinds = set(options.kinds)
+    seconds = int(options.window.total_seconds())
+    live_state = state_from_live(live)
+    source = state_from_plan(options.plan, live) if options.plan else live_state
+    expected = expectations(source, _bound(options.events, source.bound_events))
+    queries = 0
+    findings: list[Finding] = []
+
+    if AuditKind.DRIFT in kinds and options.plan is not None:
+        changes = diff(options.plan, live, prune=True)
+        findings.extend(
+            drift_findings(changes, live, options.plan.property_groups, options.plan.events)
+        )
+
+    volumes: list[EventVolume] | None = None
+    if AuditKind.HYGIENE in kinds:
+        volumes = decode_event_volumes((yield event_volume_query(seconds)))
+        queries += 1
+        findings.extend(
+            hygiene_findings(
+                live_state,
+                volumes,
+                planned_events=_planned_events(options, source, live_state),
+                window_label=options.window_label,
+                now=now,
+                stale_after_days=options.thresholds.stale_after_days,
+            )
+        )
+
+    stats: list[EventConformance] = []
+    if kinds & {AuditKind.CONFORMANCE, AuditKind.ENFORCEMENT} and expected:
+        for query, chunk in conformance_queries(expected, seconds):
+            stats.extend(decode_conformance((yield query), chunk))
+            queries += 1
+    if AuditKind.CONFORMANCE in kinds and expected:
+        keys: list[KeyCount] = []
+        pending = list(property_breakdown_chunks([item.event for item in expected], seconds))
+        while pending:
+            query = pending.pop(0)
+            rows = decode_property_breakdown((yield query))
+            queries += 1
+            events = list(query.values["events"])
+            if len(rows) >= MAX_ROWS and len(events) > 1:
+                # Truncated: ask again in two halves (each fits or splits further).
+                half = len(events) // 2
+                pending[:0] = [
+                    property_breakdown_query(events[:half], seconds),
+                    property_breakdown_query(events[half:], seconds),
+                ]
+                continue
+            keys.extend(rows)
+        stats = _with_unexpected(stats, keys, expected)
+        findings.extend(
+            conformance_findings(stats, expected, keys, options.thresholds, options.window_label)
+        )
+    if AuditKind.ENFORCEMENT in kinds:
+        findings.extend(
+            enforcement_findings(stats, expected, options.thresholds, options.window_label)
+        )
+
+    ordered = sort_findings(findings)
+    return AuditReport(
+        generated_at=now,
+        project_id=project_id,
+        kinds=list(options.kinds),
+        source="plan" if options.plan is not None else "live",
+        plan_path=options.plan_path,
+        window=AuditWindow(
+            label=options.window_label, seconds=seconds, since=now - options.window, until=now
+        ),
+        fail_on=options.fail_on,
+        passed=not any(item.severity.rank >= options.fail_on.rank for item in ordered),
+        counts_by_severity={
+            level: sum(item.severity == level for item in ordered) for level in Severity
+        },
+        queries=queries,
+        events=sorted(stats, key=lambda item: item.event),
+        findings=ordered,
+    )
+
+
+def _planned_events(
+    options: AuditOptions, source: SchemaState, live_state: SchemaState
+) -> set[str]:
+    planned = set(live_state.bound_events) | set(source.bound_events)
+    if options.plan is not None:
+        planned |= set(options.plan.events)
+    return planned
+
+
+def _with_unexpected(
+    stats: list[EventConformance], keys: list[KeyCount], expected: list[EventExpectation]
+) -> list[EventConformance]:
+    found = unexpected_counts(keys, {item.event: item.names for item in expected})
+    return [
+        item.model_copy(update={"unexpected_properties": found.get(item.event, {})})
+        for item in stats
+    ]

@@ -1,0 +1,167 @@
+"""Find event definitions and property groups by name or id, suggesting close names on a miss.
+
+People and assistants name things (``checkout_completed``, ``billing``); the API wants UUIDs.
+A reference that parses as a UUID is looked up by id, anything else by exact name. When
+nothing matches, :class:`~eventschema_tools.errors.UnknownNameError` carries the existing names
+closest to what was asked for, so the caller can correct a typo in one step.
+
+Costs: an event by name is one ``by_name`` request (plus a few bounded searches on a miss);
+a group by name reads the group list once (groups are few).
+
+Example::
+
+    resolver = Resolver(client)
+    event = resolver.event("checkout_completed")
+    group = resolver.group("billing")
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from itertools import islice
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from eventschema_tools.catalog.paging import take, take_async
+from eventschema_tools.errors import NotFoundError, UnknownNameError
+from eventschema_tools.models import EventDefinition, PropertyGroup
+
+if TYPE_CHECKING:
+    from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
+
+__all__ = ["AsyncResolver", "Resolver", "close_names", "is_uuid", "search_terms"]
+
+MAX_SUGGESTIONS = 5
+# Rows read per suggestion search: enough to rank, small enough to stay one cheap request.
+SEARCH_ROWS = 100
+_WORDS = re.compile(r"[^\W_]{3,}", re.UNICODE)
+
+
+def is_uuid(ref: str) -> bool:
+    """Whether ``ref`` is written as a UUID (and so names an object by id)."""
+    try:
+        UUID(ref.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def close_names(name: str, candidates: Iterable[str], limit: int = MAX_SUGGESTIONS) -> list[str]:
+    """Existing names closest to ``name``, best first.
+
+    Same name in another case first, then names by similarity, then names that contain the
+    given one (or are contained in it).
+    """
+    wanted = name.strip().casefold()
+    by_folded: dict[str, str] = {}
+    for candidate in candidates:
+        by_folded.setdefault(candidate.casefold(), candidate)
+    ranked = [wanted] if wanted in by_folded else []
+    ranked += difflib.get_close_matches(wanted, list(by_folded), n=limit, cutoff=0.6)
+    ranked += [folded for folded in by_folded if wanted and (wanted in folded or folded in wanted)]
+    unique = dict.fromkeys(ranked)
+    return [by_folded[folded] for folded in islice(unique, limit)]
+
+
+def search_terms(name: str) -> list[str]:
+    """Searches that find names close to ``name``: the name itself, then its two longest words.
+
+    PostHog's event search matches substrings, so a typo in one word is still found through
+    the other words.
+    """
+    words = sorted(set(_WORDS.findall(name)), key=len, reverse=True)[:2]
+    return list(dict.fromkeys([name.strip(), *words]))
+
+
+def _group_by_name(groups: Iterable[PropertyGroup], name: str) -> PropertyGroup:
+    listed = list(groups)
+    for group in listed:
+        if group.name == name.strip():
+            return group
+    raise UnknownNameError("property group", name, close_names(name, (g.name for g in listed)))
+
+
+class Resolver:
+    """Name-or-id lookups on a :class:`EventSchemaClient` (sync twin of :class:`AsyncResolver`)."""
+
+    def __init__(self, client: EventSchemaClient) -> None:
+        self._client = client
+
+    def event(self, ref: str) -> EventDefinition:
+        """Return the event definition named ``ref`` (or with id ``ref``).
+
+        Raises:
+            UnknownNameError: no such event; ``suggestions`` lists close names.
+        """
+        try:
+            if is_uuid(ref):
+                return self._client.event_definitions.get(ref)
+            return self._client.event_definitions.get_by_name(ref)
+        except NotFoundError:
+            raise UnknownNameError("event", ref, self._event_suggestions(ref)) from None
+
+    def group(self, ref: str) -> PropertyGroup:
+        """Return the property group named ``ref`` (or with id ``ref``).
+
+        Raises:
+            UnknownNameError: no such group; ``suggestions`` lists close names.
+        """
+        if is_uuid(ref):
+            try:
+                return self._client.property_groups.get(ref)
+            except NotFoundError:
+                raise UnknownNameError("property group", ref) from None
+        return _group_by_name(self._client.property_groups.list(), ref)
+
+    def _event_suggestions(self, ref: str) -> list[str]:
+        if is_uuid(ref):
+            return []
+        seen: list[str] = []
+        for term in search_terms(ref):
+            rows = self._client.event_definitions.list(search=term, page_size=SEARCH_ROWS)
+            seen += [event.name for event in take(rows, SEARCH_ROWS)]
+        return close_names(ref, seen)
+
+
+class AsyncResolver:
+    """Name-or-id lookups on an :class:`AsyncEventSchemaClient`."""
+
+    def __init__(self, client: AsyncEventSchemaClient) -> None:
+        self._client = client
+
+    async def event(self, ref: str) -> EventDefinition:
+        """Return the event definition named ``ref`` (or with id ``ref``).
+
+        Raises:
+            UnknownNameError: no such event; ``suggestions`` lists close names.
+        """
+        try:
+            if is_uuid(ref):
+                return await self._client.event_definitions.get(ref)
+            return await self._client.event_definitions.get_by_name(ref)
+        except NotFoundError:
+            raise UnknownNameError("event", ref, await self._event_suggestions(ref)) from None
+
+    async def group(self, ref: str) -> PropertyGroup:
+        """Return the property group named ``ref`` (or with id ``ref``).
+
+        Raises:
+            UnknownNameError: no such group; ``suggestions`` lists close names.
+        """
+        if is_uuid(ref):
+            try:
+                return await self._client.property_groups.get(ref)
+            except NotFoundError:
+                raise UnknownNameError("property group", ref) from None
+        return _group_by_name([g async for g in self._client.property_groups.list()], ref)
+
+    async def _event_suggestions(self, ref: str) -> list[str]:
+        if is_uuid(ref):
+            return []
+        seen: list[str] = []
+        for term in search_terms(ref):
+            rows = self._client.event_definitions.list(search=term, page_size=SEARCH_ROWS)
+            seen += [event.name for event in await take_async(rows, SEARCH_ROWS)]
+        return close_names(ref, seen)

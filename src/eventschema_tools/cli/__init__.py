@@ -1,0 +1,1 @@
+"""The ``eventschema`` command line: ``main`` assembles the command groups of the other modules."""

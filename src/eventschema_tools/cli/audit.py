@@ -1,0 +1,99 @@
+"""``eventschema audit``: how live events conform to their schemas, for people and for CI.
+
+Exit codes: 0 the audit passed, 4 a finding reached ``--fail-on`` (thresholds breached),
+1 error (API error, unreadable plan), 2 bad options, 3 authentication or configuration error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from eventschema_tools.audit.report import OutputFormat, render, render_table
+from eventschema_tools.audit.run import audit_options, run_audit
+from eventschema_tools.cli.common import (
+    EXIT_THRESHOLDS,
+    client_from,
+    command,
+    console,
+    error_console,
+)
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``audit`` command to ``app``."""
+    app.command(name="audit")(audit)
+
+
+@command
+def audit(
+    ctx: typer.Context,
+    plan: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan",
+            "-f",
+            help="Tracking-plan file: check its schemas and value rules, and its drift from "
+            "PostHog. Without it the live schemas are checked.",
+        ),
+    ] = None,
+    kinds: Annotated[
+        str | None,
+        typer.Option(
+            help="Audits to run, comma-separated: drift,hygiene,conformance,enforcement "
+            "(default: all; drift needs --plan)."
+        ),
+    ] = None,
+    window: Annotated[str, typer.Option(help="How far back to look: 30m, 24h, 7d, 2w.")] = "24h",
+    fail_on: Annotated[
+        str, typer.Option(help="Lowest severity that fails the audit (exit 4): warning or error.")
+    ] = "error",
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="table, json or markdown.")
+    ] = "table",
+    output: Annotated[
+        Path | None, typer.Option(help="Write the report to FILE instead of the terminal.")
+    ] = None,
+    history_dir: Annotated[
+        Path | None,
+        typer.Option(help="Keep each report in DIR as JSON and show the change since the last."),
+    ] = None,
+    thresholds: Annotated[
+        Path | None,
+        typer.Option(help="Thresholds file (YAML/JSON): warning and error rates, per event."),
+    ] = None,
+    events: Annotated[
+        str | None,
+        typer.Option(
+            help="Measure conformance and enforcement only for these events (comma-separated; "
+            "default: every event with a schema)."
+        ),
+    ] = None,
+) -> None:
+    """Audit live events against their schemas: drift, hygiene, conformance, enforcement."""
+    options = audit_options(
+        plan=plan,
+        kinds=kinds,
+        window=window,
+        thresholds=thresholds,
+        fail_on=fail_on,
+        history_dir=history_dir,
+        events=events,
+    )
+    with client_from(ctx) as client:
+        report = run_audit(client, options=options)
+    if output is not None:
+        output.write_text(render(report, output_format), encoding="utf-8")
+        verdict = "passed" if report.passed else "failed"
+        error_console.print(f"audit {verdict}; report written to {output}", highlight=False)
+    elif output_format == "table":
+        render_table(report, console)
+    else:
+        sys.stdout.write(render(report, output_format))
+    if not report.passed:
+        raise typer.Exit(EXIT_THRESHOLDS)

@@ -1,0 +1,550 @@
+"""Tracking plan as code: ``plan``, ``apply``, ``pull``, ``bind``, ``unbind`` and ``lint``.
+
+Every command parses its options, makes one call into the core (``spec``, ``lint``, ``plan``,
+``bulk``) and renders the result: a Terraform-like text view on stdout, or ``--json``.
+Progress bars go to stderr, and only when stderr is a terminal and ``--json`` is off.
+
+Exit codes: 0 success (including "no changes"), 1 error (bad file, API error, lint errors),
+2 partial failure (some items failed or were blocked), 3 authentication or configuration error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from eventschema_tools.cli.common import (
+    EXIT_AUTH,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    JsonOption,
+    client_from,
+    command,
+    console,
+    error_console,
+    fail,
+    print_json,
+)
+from eventschema_tools.models import PropertyInput
+from eventschema_tools.tracking_plan import (
+    DEFAULT_CONCURRENCY,
+    ApplyReport,
+    CreateBinding,
+    CreateEvent,
+    CreateGroup,
+    DeleteBinding,
+    DeleteGroup,
+    ItemResult,
+    Notice,
+    Plan,
+    UpdateEvent,
+    UpdateGroup,
+    apply,
+    bulk,
+    compute_plan,
+    keep_local_fields,
+    pull,
+)
+from eventschema_tools.tracking_plan.file import PlanFileError, dump_plan, load_plan
+from eventschema_tools.tracking_plan.lint import has_errors, lint_file, parse_convention
+
+__all__ = ["register"]
+
+# Long lists (a bulk binding of hundreds of events) are cut in the text view; --json has all.
+_MAX_LINES_PER_BLOCK = 100
+
+PlanFile = Annotated[
+    Path, typer.Option("--file", "-f", help="The tracking-plan file (YAML or JSON).")
+]
+Prune = Annotated[
+    bool,
+    typer.Option(
+        "--prune",
+        help="Also delete groups this plan owns but no longer lists, and their bindings the "
+        "plan does not list. Never touches objects the plan does not own.",
+    ),
+]
+CreateEvents = Annotated[
+    bool,
+    typer.Option(
+        "--create-events", help="Create event definitions the plan names but PostHog lacks."
+    ),
+]
+Adopt = Annotated[
+    bool,
+    typer.Option(
+        "--adopt",
+        help="Mark listed groups that already match the plan as owned by it, so a later "
+        "--prune may delete them.",
+    ),
+]
+Concurrency = Annotated[
+    int,
+    typer.Option(min=1, max=64, help="Requests in flight at once (all within the rate budget)."),
+]
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+_STYLE = {"+": "green", "~": "yellow", "-": "red", "!": "red", "·": "dim"}
+
+
+def _line(sign: str, text: str, indent: int = 2) -> Text:
+    line = Text(" " * indent)
+    line.append(f"{sign} ", style=_STYLE.get(sign, ""))
+    line.append(text)
+    return line
+
+
+def _property_text(prop: PropertyInput) -> str:
+    flags = [prop.property_type.value]
+    if prop.is_required:
+        flags.append("required")
+    if prop.is_optional_in_types:
+        flags.append("optional in types")
+    text = f"{prop.name}  " + " ".join(flags)
+    return f'{text}  "{prop.description}"' if prop.description else text
+
+
+def _property_delta(before: PropertyInput, after: PropertyInput) -> str:
+    """Only the fields that change, e.g. ``type: Numeric → String; required: yes → no``."""
+    parts = []
+    if before.property_type != after.property_type:
+        parts.append(f"type: {before.property_type.value} → {after.property_type.value}")
+    for field, label in (
+        ("is_required", "required"),
+        ("is_optional_in_types", "optional in types"),
+    ):
+        old, new = getattr(before, field), getattr(after, field)
+        if old != new:
+            parts.append(f"{label}: {'yes' if old else 'no'} → {'yes' if new else 'no'}")
+    if before.description != after.description:
+        parts.append(f'description: "{before.description}" → "{after.description}"')
+    return "; ".join(parts)
+
+
+def _group_lines(change: CreateGroup | UpdateGroup | DeleteGroup) -> Iterator[Text]:
+    if isinstance(change, CreateGroup):
+        yield _line("+", f"{change.subject}")
+        for prop in change.properties:
+            yield _line("+", _property_text(prop), 6)
+    elif isinstance(change, DeleteGroup):
+        tail = f" (and its {change.bindings} binding(s))" if change.bindings else ""
+        yield _line("-", f"{change.subject}{tail}")
+    else:
+        yield _line("~", change.subject + ("  (takes ownership)" if change.adopt else ""))
+        if change.description_before != change.description_after:
+            yield _line(
+                "~",
+                f'description: "{change.description_before}" → "{change.description_after}"',
+                6,
+            )
+        for prop_change in change.property_changes:
+            if prop_change.before is None and prop_change.after is not None:
+                yield _line("+", _property_text(prop_change.after), 6)
+            elif prop_change.after is None and prop_change.before is not None:
+                yield _line("-", _property_text(prop_change.before), 6)
+            elif prop_change.before is not None and prop_change.after is not None:
+                delta = _property_delta(prop_change.before, prop_change.after)
+                yield _line("~", f"{prop_change.name}  {delta}", 6)
+
+
+def _event_lines(change: CreateEvent | UpdateEvent) -> Iterator[Text]:
+    if isinstance(change, CreateEvent):
+        yield _line("+", change.subject)
+        if change.description:
+            yield _line("+", f'description: "{change.description}"', 6)
+        return
+    yield _line("~", change.subject)
+    if change.enforcement_mode is not None:
+        before = change.enforcement_before.value if change.enforcement_before else "allow"
+        yield _line("~", f"enforcement: {before} → {change.enforcement_mode.value}", 6)
+    if change.description is not None:
+        yield _line("~", f'description: "{change.description_before}" → "{change.description}"', 6)
+
+
+def _binding_lines(changes: Sequence[CreateBinding | DeleteBinding]) -> Iterator[Text]:
+    by_group: dict[str, list[CreateBinding | DeleteBinding]] = {}
+    for change in changes:
+        by_group.setdefault(change.group, []).append(change)
+    for group, items in by_group.items():
+        yield _line("~", f'bindings of group "{group}"')
+        for change in items[:_MAX_LINES_PER_BLOCK]:
+            yield _line("+" if isinstance(change, CreateBinding) else "-", change.event, 6)
+        if len(items) > _MAX_LINES_PER_BLOCK:
+            more = len(items) - _MAX_LINES_PER_BLOCK
+            yield _line("·", f"... and {more} more (--json lists every one)", 6)
+
+
+def _notice_lines(notices: Sequence[Notice]) -> Iterator[Text]:
+    by_kind: dict[str, list[Notice]] = {}
+    for notice in notices:
+        by_kind.setdefault(notice.kind, []).append(notice)
+    titles = {
+        "blocked": "Blocked (cannot be applied as the plan stands):",
+        "conflict": "Conflicts (owned elsewhere; left as they are):",
+        "not_pruned": "In PostHog but not in the plan (apply --prune deletes them):",
+        "kept": "Left alone (not owned by this plan):",
+    }
+    for kind, title in titles.items():
+        items = by_kind.get(kind, [])
+        if not items:
+            continue
+        yield Text("")
+        yield Text(title, style="bold")
+        sign = "!" if kind in ("blocked", "conflict") else "·"
+        for notice in items[:_MAX_LINES_PER_BLOCK]:
+            yield _line(sign, f"{notice.subject}: {notice.reason}")
+        if len(items) > _MAX_LINES_PER_BLOCK:
+            yield _line("·", f"... and {len(items) - _MAX_LINES_PER_BLOCK} more")
+
+
+def plan_lines(plan: Plan) -> Iterator[Text]:
+    """The Terraform-like text view of a plan."""
+    groups = [c for c in plan.changes if isinstance(c, CreateGroup | UpdateGroup | DeleteGroup)]
+    events = [c for c in plan.changes if isinstance(c, CreateEvent | UpdateEvent)]
+    bindings = [c for c in plan.changes if isinstance(c, CreateBinding | DeleteBinding)]
+    if plan.changes:
+        yield Text("eventschema will make these changes:", style="bold")
+        yield Text("")
+    for group_change in groups:
+        yield from _group_lines(group_change)
+    for event_change in events:
+        yield from _event_lines(event_change)
+    yield from _binding_lines(bindings)
+    yield from _notice_lines(plan.notices)
+    yield Text("")
+    yield Text(plan.summary(), style="bold")
+
+
+def _print(line: Text | str, *, stderr: bool = False) -> None:
+    """Print one line as is: no markup, no highlighting, no wrapping (names stay intact)."""
+    text = line if isinstance(line, Text) else Text(line)
+    (error_console if stderr else console).print(text, highlight=False, soft_wrap=True)
+
+
+def _print_lines(lines: Iterator[Text]) -> None:
+    for line in lines:
+        _print(line)
+
+
+def _report_lines(report: ApplyReport) -> Iterator[Text]:
+    problems = [item for item in report.items if item.status != "done"]
+    if problems:
+        yield Text("")
+        yield Text("Not applied:", style="bold")
+    for item in problems[:_MAX_LINES_PER_BLOCK]:
+        yield _line("!", f"{item.subject}: {item.status}: {item.detail}")
+    if len(problems) > _MAX_LINES_PER_BLOCK:
+        yield _line("·", f"... and {len(problems) - _MAX_LINES_PER_BLOCK} more (see --json)")
+    if report.aborted:
+        yield _line("!", f"stopped early: {report.aborted}")
+    yield Text("")
+    yield Text(report.summary(), style="bold")
+
+
+def _exit_code(ok: bool, aborted: str | None) -> int:
+    if aborted is not None:
+        return EXIT_AUTH
+    return EXIT_OK if ok else EXIT_PARTIAL
+
+
+@contextmanager
+def _progress(
+    total: int, label: str, enabled: bool
+) -> Iterator[Callable[[ItemResult], None] | None]:
+    """A progress bar on stderr, advanced once per finished item (None when off)."""
+    if not enabled or total == 0 or not error_console.is_terminal:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=error_console, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda _result: bar.advance(task)
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def _plan_for(
+    ctx: typer.Context, file: Path, prune: bool, create_events: bool, adopt: bool
+) -> Plan:
+    desired = load_plan(file)
+    with client_from(ctx) as client:
+        return compute_plan(client, desired, prune=prune, create_events=create_events, adopt=adopt)
+
+
+@command
+def plan_command(
+    ctx: typer.Context,
+    file: PlanFile,
+    prune: Prune = False,
+    create_events: CreateEvents = False,
+    adopt: Adopt = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Show the changes that would bring PostHog to the plan (reads only)."""
+    plan = _plan_for(ctx, file, prune, create_events, adopt)
+    if json_output:
+        print_json(plan)
+    else:
+        _print_lines(plan_lines(plan))
+
+
+def _confirm_or_stop(yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        fail("refusing to change PostHog without confirmation: pass --yes (or --dry-run)")
+    if not typer.confirm("Apply these changes?", default=False):
+        fail("apply cancelled; nothing was changed")
+
+
+@command
+def apply_command(
+    ctx: typer.Context,
+    file: PlanFile,
+    prune: Prune = False,
+    create_events: CreateEvents = False,
+    adopt: Adopt = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan and stop (no writes).")
+    ] = False,
+    concurrency: Concurrency = DEFAULT_CONCURRENCY,
+    json_output: JsonOption = False,
+) -> None:
+    """Make PostHog match the plan: groups first, then bindings and event settings."""
+    desired = load_plan(file)
+    with client_from(ctx) as client:
+        plan = compute_plan(client, desired, prune=prune, create_events=create_events, adopt=adopt)
+        if not json_output:
+            _print_lines(plan_lines(plan))
+        if dry_run or plan.is_empty:
+            if json_output:
+                print_json({"plan": plan, "report": None})
+            if plan.is_empty and plan.blocked and not dry_run:
+                raise typer.Exit(EXIT_PARTIAL)
+            return
+        _confirm_or_stop(yes)
+        with _progress(len(plan.changes), "Applying", not json_output) as progress:
+            report = apply(client, plan, concurrency=concurrency, progress=progress)
+    if json_output:
+        print_json({"plan": plan, "report": report})
+    else:
+        _print_lines(_report_lines(report))
+    code = _exit_code(report.ok, report.aborted)
+    if code != EXIT_OK:
+        raise typer.Exit(code)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@command
+def pull_command(
+    ctx: typer.Context,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write (YAML, or JSON for a .json name); '-' for stdout. An existing "
+            "file's value rules and plan_id are kept.",
+        ),
+    ],
+    plan_id: Annotated[
+        str | None,
+        typer.Option(
+            help="plan_id to write (default: the one in the groups' ownership markers, else "
+            "the existing file's)."
+        ),
+    ] = None,
+) -> None:
+    """Write the live project as a plan file; `plan` on it then shows no changes."""
+    with client_from(ctx) as client:
+        pulled = pull(client, plan_id=plan_id)
+        where = f"{client.host} project {client.project_id}"
+    to_stdout = str(output) == "-"
+    if not to_stdout and output.exists():
+        try:
+            previous = load_plan(output)
+        except PlanFileError as exc:
+            fail(f"{output} exists but is not a valid plan; move it away or fix it:\n{exc}")
+        pulled = keep_local_fields(pulled, previous)
+        if plan_id is not None:
+            pulled = pulled.model_copy(update={"plan_id": plan_id})
+    header = f"Pulled by eventschema from {where}."
+    if output.suffix.lower() == ".json":
+        text = dump_plan(pulled, fmt="json")
+    else:
+        text = dump_plan(pulled, fmt="yaml", header=header)
+    if to_stdout:
+        sys.stdout.write(text)
+        return
+    _write_atomically(output, text)
+    _print(
+        f"Wrote {len(pulled.property_groups)} groups and {len(pulled.events)} events to {output}",
+        stderr=True,
+    )
+
+
+def _pairs(group: str | None, events: str | None, file: Path | None) -> list[bulk.Pair]:
+    if file is not None and (group is not None or events is not None):
+        fail("give either --file, or --group with --events, not both")
+    if file is not None:
+        return bulk.parse_pairs_csv(file.read_text(encoding="utf-8-sig"), str(file))
+    if group is None or events is None:
+        fail("give --group NAME --events a,b,c, or --file pairs.csv")
+    return bulk.pairs_for_group(group, events.split(","))
+
+
+def _bulk(
+    ctx: typer.Context,
+    action: bulk.BulkAction,
+    pairs: list[bulk.Pair],
+    concurrency: int,
+    json_output: bool,
+) -> None:
+    run = bulk.bind if action == "bind" else bulk.unbind
+    with (
+        client_from(ctx) as client,
+        _progress(
+            len(pairs), "Binding" if action == "bind" else "Unbinding", not json_output
+        ) as progress,
+    ):
+        report = run(client, pairs, concurrency=concurrency, progress=progress)
+    if json_output:
+        print_json(report)
+    else:
+        problems = [r for r in report.results if r.status in ("failed", "unresolved", "skipped")]
+        for result in problems[:_MAX_LINES_PER_BLOCK]:
+            text = f'"{result.group}" → "{result.event}": {result.status}: {result.detail}'
+            _print(_line("!", text))
+        if len(problems) > _MAX_LINES_PER_BLOCK:
+            more = len(problems) - _MAX_LINES_PER_BLOCK
+            _print(_line("·", f"... and {more} more (see --json)"))
+        _print(Text(report.summary(), style="bold"))
+    code = _exit_code(report.ok, report.aborted)
+    if code != EXIT_OK:
+        raise typer.Exit(code)
+
+
+GroupOption = Annotated[
+    str | None, typer.Option("--group", "-g", help="The property group (name or id).")
+]
+EventsOption = Annotated[
+    str | None, typer.Option("--events", "-e", help="Events (names or ids), comma-separated.")
+]
+PairsFile = Annotated[
+    Path | None,
+    typer.Option("--file", "-f", help="CSV of event,group pairs (names or ids), one per line."),
+]
+
+
+@command
+def bind_command(
+    ctx: typer.Context,
+    group: GroupOption = None,
+    events: EventsOption = None,
+    file: PairsFile = None,
+    concurrency: Concurrency = DEFAULT_CONCURRENCY,
+    json_output: JsonOption = False,
+) -> None:
+    """Bind a group to many events (or many pairs from a CSV); existing bindings are skipped."""
+    _bulk(ctx, "bind", _pairs(group, events, file), concurrency, json_output)
+
+
+@command
+def unbind_command(
+    ctx: typer.Context,
+    group: GroupOption = None,
+    events: EventsOption = None,
+    file: PairsFile = None,
+    concurrency: Concurrency = DEFAULT_CONCURRENCY,
+    json_output: JsonOption = False,
+) -> None:
+    """Remove a group from many events (or many pairs from a CSV); absent ones are skipped."""
+    _bulk(ctx, "unbind", _pairs(group, events, file), concurrency, json_output)
+
+
+NamingOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Naming convention for event and property names: snake_case, camelCase, "
+        "PascalCase, kebab-case or 'Title Case'."
+    ),
+]
+
+
+@command
+def lint_command(
+    file: Annotated[Path, typer.Argument(help="The tracking-plan file to check.")],
+    naming: NamingOption = None,
+    event_naming: Annotated[
+        str | None, typer.Option(help="Naming convention for event names (overrides --naming).")
+    ] = None,
+    property_naming: Annotated[
+        str | None,
+        typer.Option(help="Naming convention for property names (overrides --naming)."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Check a plan file offline: errors and warnings with file:line and a fix hint."""
+    problems = lint_file(
+        file,
+        naming=parse_convention(naming),
+        event_naming=parse_convention(event_naming),
+        property_naming=parse_convention(property_naming),
+    )
+    errors = sum(1 for p in problems if p.severity == "error")
+    warnings = len(problems) - errors
+    if json_output:
+        data: dict[str, Any] = {
+            "file": str(file),
+            "errors": errors,
+            "warnings": warnings,
+            "problems": [p.as_dict() for p in problems],
+        }
+        print_json(data)
+    else:
+        for problem in problems:
+            _print(str(problem))
+        verdict = "ok" if not problems else f"{errors} error(s), {warnings} warning(s)"
+        _print(Text(f"{file}: {verdict}", style="bold"))
+    if has_errors(problems):
+        raise typer.Exit(EXIT_ERROR)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``plan``, ``apply``, ``pull``, ``bind``, ``unbind`` and ``lint`` to ``app``."""
+    app.command("plan")(plan_command)
+    app.command("apply")(apply_command)
+    app.command("pull")(pull_command)
+    app.command("bind")(bind_command)
+    app.command("unbind")(unbind_command)
+    app.command("lint")(lint_command)

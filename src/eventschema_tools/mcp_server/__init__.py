@@ -1,0 +1,1 @@
+"""``eventschema-mcp``: the schema operations as tools for AI assistants (``mcp`` extra)."""

@@ -1,0 +1,80 @@
+"""Building routes the PostHog way: one path, several methods, checks before the handler.
+
+`endpoint()` turns a path and a method→`Operation` map into a Starlette route. Each request is
+authorised by `Sandbox.authorize` with the operation's scope (and rate-limit bucket) before the
+handler runs. A method the path does not support is answered as PostHog answers it: 403 "This
+action does not support Personal API Key access" for a scoped key, 405 for an unscoped one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from eventschema_tools.sandbox.http.errors import method_not_allowed, not_found, permission_denied
+from eventschema_tools.sandbox.http.throttle import API_BUCKET
+from eventschema_tools.sandbox.state import RequestContext, sandbox_of
+
+Handler = Callable[[Request, RequestContext], Awaitable[Response]]
+
+ALL_METHODS: Final = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A handler and the scope a personal API key needs to call it."""
+
+    scope: str
+    handler: Handler
+
+
+def endpoint(
+    path: str,
+    operations: Mapping[str, Operation],
+    *,
+    bucket: str = API_BUCKET,
+    name: str | None = None,
+) -> Route:
+    """A route serving `operations` (keyed by HTTP method) under `path`."""
+    supported = dict(operations)
+    if "GET" in supported:
+        supported.setdefault("HEAD", supported["GET"])
+
+    async def dispatch(request: Request) -> Response:
+        sandbox = sandbox_of(request)
+        operation = supported.get(request.method)
+        if operation is None:
+            key = sandbox.authenticate(request)
+            if key.scoped:
+                raise permission_denied("This action does not support Personal API Key access")
+            sandbox.project_for_request(request, key)
+            sandbox.check_rate_limit(key, bucket)
+            raise method_not_allowed(request.method)
+        context = sandbox.authorize(request, operation.scope, bucket=bucket)
+        return await operation.handler(request, context)
+
+    return Route(path, dispatch, methods=ALL_METHODS, name=name)
+
+
+def json_response(data: Any, status_code: int = 200) -> JSONResponse:
+    """A JSON response (compact, UTF-8, like DRF's renderer)."""
+    return JSONResponse(data, status_code=status_code)
+
+
+def no_content() -> Response:
+    """204 with an empty body."""
+    return Response(status_code=204)
+
+
+def path_uuid(request: Request, name: str = "id") -> str:
+    """A UUID path parameter in canonical form; a malformed one is a 404, as in PostHog."""
+    try:
+        return str(uuid.UUID(str(request.path_params[name])))
+    except ValueError:
+        raise not_found() from None

@@ -1,0 +1,141 @@
+"""Serving the sandbox over HTTP with uvicorn: in a background thread, or in the foreground."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+from eventschema_tools.sandbox.config import SandboxConfig
+from eventschema_tools.sandbox.http.app import SandboxApp, create_app
+from eventschema_tools.sandbox.state import Sandbox
+
+_STARTUP_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class RunningSandbox:
+    """A sandbox being served: its base URL (no trailing slash) and its application."""
+
+    url: str
+    app: SandboxApp
+
+    @property
+    def config(self) -> SandboxConfig:
+        """The configuration served."""
+        return self.app.config
+
+    @property
+    def sandbox(self) -> Sandbox:
+        """The shared state (store, throttle, faults) of the served app."""
+        return self.app.sandbox
+
+
+@contextmanager
+def run_sandbox(
+    config: SandboxConfig | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    **overrides: Any,
+) -> Iterator[RunningSandbox]:
+    """Serve a sandbox on loopback in a background thread for the duration of the block.
+
+    Args:
+        config: the configuration (see `create_app`).
+        host: interface to bind.
+        port: port to bind; 0 picks a free one.
+        **overrides: `SandboxConfig` fields, as for `create_app`.
+
+    Yields:
+        The running sandbox; `url` is e.g. `http://127.0.0.1:54321`.
+    """
+    app = create_app(config, **overrides)
+    sock = bind_socket(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+        )
+    )
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="eventschema-sandbox", daemon=True
+    )
+    thread.start()
+    try:
+        _wait_until_started(server, thread)
+        yield RunningSandbox(url=f"http://{_url_host(bound_host)}:{bound_port}", app=app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        sock.close()
+        app.sandbox.close()
+
+
+def serve(
+    config: SandboxConfig | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8010,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve a sandbox in the foreground until interrupted (Ctrl+C).
+
+    The socket is bound before `on_ready(url)` is called, so the URL printed is the one served
+    (also with `port=0`). Raises `OSError` when the address cannot be bound (checked before the
+    data directory is opened) and `sqlite3.DatabaseError` for an unreadable database file.
+    """
+    sock = bind_socket(host, port)
+    try:
+        app = create_app(config)
+    except BaseException:
+        sock.close()
+        raise
+    bound_host, bound_port = sock.getsockname()[:2]
+    if on_ready is not None:
+        on_ready(f"http://{_url_host(bound_host)}:{bound_port}")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="info", lifespan="off"))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        app.sandbox.close()
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on (host, port); port 0 picks a free one."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _wait_until_started(server: uvicorn.Server, thread: threading.Thread) -> None:
+    deadline = time.monotonic() + _STARTUP_TIMEOUT_SECONDS
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the sandbox server stopped during startup")
+        if time.monotonic() > deadline:
+            raise RuntimeError("the sandbox server did not start within 10 seconds")
+        time.sleep(0.01)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

@@ -1,0 +1,437 @@
+"""``apply(client, plan) -> ApplyReport`` and its async twin.
+
+Phases run one after the other, the items of a phase concurrently (threads for the sync
+client, tasks for the async one), every request paced by the client's shared rate budget.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+from uuid import UUID
+
+import anyio
+from pydantic import Field
+
+from eventschema_tools._constants import DEFAULT_PAGE_SIZE
+from eventschema_tools.errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    EventSchemaError,
+    PermissionDeniedError,
+)
+from eventschema_tools.models import EventSchema
+from eventschema_tools.tracking_plan.changes import (
+    Change,
+    CreateBinding,
+    CreateEvent,
+    CreateGroup,
+    DeleteBinding,
+    DeleteGroup,
+    Notice,
+    Plan,
+    UpdateEvent,
+    UpdateGroup,
+    _Model,
+)
+
+if TYPE_CHECKING:
+    from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "ApplyReport",
+    "ItemResult",
+    "ItemStatus",
+    "Progress",
+    "apply",
+    "apply_async",
+]
+
+DEFAULT_CONCURRENCY = 8
+
+
+ItemStatus = Literal["done", "failed", "skipped"]
+
+
+class ItemResult(_Model):
+    """The outcome of one change.
+
+    Attributes:
+        action: the change's action (``create_binding``, ...).
+        subject: what it was about, e.g. ``binding "checkout" → "order_paid"``.
+        status: ``done``, ``failed`` (with the reason) or ``skipped`` (not attempted).
+        detail: the reason of a failure or skip, or a note such as ``already existed``.
+        status_code: PostHog's HTTP status for a failure, when there was one.
+    """
+
+    action: str
+    subject: str
+    status: ItemStatus
+    detail: str = ""
+    status_code: int | None = None
+
+
+class ApplyReport(_Model):
+    """What ``apply`` did, item by item.
+
+    Attributes:
+        items: one result per change, in plan order.
+        blocked: the plan's blocking notices (desired state that could not be attempted).
+        aborted: why the run stopped early (authentication or permission), if it did.
+    """
+
+    items: list[ItemResult] = Field(default_factory=list)
+    blocked: list[Notice] = Field(default_factory=list)
+    aborted: str | None = None
+
+    def count(self, status: ItemStatus) -> int:
+        """How many items ended with ``status``."""
+        return sum(1 for item in self.items if item.status == status)
+
+    @property
+    def ok(self) -> bool:
+        """True when every change was made and nothing was blocked."""
+        return (
+            self.aborted is None
+            and not self.blocked
+            and all(item.status == "done" for item in self.items)
+        )
+
+    def summary(self) -> str:
+        """One line: counts of done, failed, skipped and blocked items."""
+        if not self.items and not self.blocked:
+            return "No changes. PostHog matches the plan."
+        parts = [f"{self.count('done')} done", f"{self.count('failed')} failed"]
+        if self.count("skipped"):
+            parts.append(f"{self.count('skipped')} skipped")
+        if self.blocked:
+            parts.append(f"{len(self.blocked)} blocked")
+        return "Apply: " + ", ".join(parts) + "."
+
+
+Progress = Callable[[ItemResult], None]
+
+
+class _Unresolved(Exception):
+    """A change depends on an object an earlier phase failed to create."""
+
+
+def _reason(exc: EventSchemaError) -> str:
+    if isinstance(exc, APIStatusError):
+        return f"HTTP {exc.status_code}: {exc.detail or exc.code or 'no details'}"
+    return str(exc)
+
+
+@dataclass
+class _Run:
+    """Shared bookkeeping of one apply: ids learnt so far, results, progress, abort."""
+
+    plan: Plan
+    progress: Progress | None
+    group_ids: dict[str, UUID] = field(default_factory=dict)
+    event_ids: dict[str, UUID] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    schema_ids: dict[tuple[UUID, UUID], UUID] = field(default_factory=dict)
+    schema_lookup_error: str | None = None
+    results: dict[int, ItemResult] = field(default_factory=dict)
+    aborted: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def phases(self) -> Iterator[list[tuple[int, Change]]]:
+        indexed = list(enumerate(self.plan.changes))
+        for actions in (
+            {"create_group", "update_group", "create_event"},
+            {"create_binding", "update_event"},
+            {"delete_binding", "delete_group"},
+        ):
+            phase = [(i, change) for i, change in indexed if change.action in actions]
+            if phase:
+                yield phase
+
+    def group_id(self, change: CreateBinding) -> UUID:
+        """The group's id: known at plan time, or learnt when phase 1 created it."""
+        if change.group_id is not None:
+            return change.group_id
+        return self._resolved(self.group_ids, change.group, f'group "{change.group}"')
+
+    def event_id(self, change: CreateBinding | UpdateEvent) -> UUID:
+        """The event's id: known at plan time, or learnt when phase 1 created it."""
+        if change.event_id is not None:
+            return change.event_id
+        return self._resolved(self.event_ids, change.event, f'event "{change.event}"')
+
+    def _resolved(self, ids: dict[str, UUID], name: str, subject: str) -> UUID:
+        if name in ids:
+            return ids[name]
+        reason = self.failed.get(subject, "it was not created")
+        raise _Unresolved(f"{subject} is missing: {reason}")
+
+    def schema_id(self, change: DeleteBinding) -> UUID | None:
+        if self.schema_lookup_error is not None:
+            raise _Unresolved(f"could not look up the binding: {self.schema_lookup_error}")
+        return self.schema_ids.get((change.event_id, change.group_id))
+
+    def learn(self, change: Change, found_id: UUID) -> None:
+        if isinstance(change, CreateGroup):
+            self.group_ids[change.group] = found_id
+        elif isinstance(change, CreateEvent):
+            self.event_ids[change.event] = found_id
+
+    def skipped_after_abort(self, index: int, change: Change) -> bool:
+        """Record the change as skipped when the run has stopped; True if so."""
+        if self.aborted is None:
+            return False
+        self._record(index, change, "skipped", f"not attempted: {self.aborted}")
+        return True
+
+    @contextmanager
+    def item(self, index: int, change: Change) -> Iterator[list[str]]:
+        """Run one change: record done (with an optional note), failed or skipped."""
+        note: list[str] = []
+        try:
+            yield note
+        except _Unresolved as exc:
+            self._record(index, change, "skipped", str(exc))
+        except (AuthenticationError, PermissionDeniedError) as exc:
+            self.aborted = str(exc)
+            self._record(index, change, "failed", _reason(exc), exc.status_code)
+        except EventSchemaError as exc:
+            code = exc.status_code if isinstance(exc, APIStatusError) else None
+            self._record(index, change, "failed", _reason(exc), code)
+        else:
+            self._record(index, change, "done", "; ".join(note))
+
+    def _record(
+        self,
+        index: int,
+        change: Change,
+        status: ItemStatus,
+        detail: str = "",
+        status_code: int | None = None,
+    ) -> None:
+        result = ItemResult(
+            action=change.action,
+            subject=change.subject,
+            status=status,
+            detail=detail,
+            status_code=status_code,
+        )
+        with self.lock:
+            self.results[index] = result
+            if status != "done":
+                self.failed[change.subject] = detail
+        if self.progress is not None:
+            self.progress(result)
+
+    def report(self) -> ApplyReport:
+        return ApplyReport(
+            items=[self.results[i] for i in sorted(self.results)],
+            blocked=self.plan.blocked,
+            aborted=self.aborted,
+        )
+
+    def lookup_strategy(
+        self, deletes: Sequence[DeleteBinding], page_size: int | None
+    ) -> list[UUID] | None:
+        """Events to list one by one, or ``None`` to list every binding (fewer requests)."""
+        events = sorted({change.event_id for change in deletes})
+        whole_list_pages = math.ceil(self.plan.live_bindings / (page_size or DEFAULT_PAGE_SIZE))
+        return events if len(events) < whole_list_pages else None
+
+    def remember_schemas(self, schemas: Sequence[EventSchema]) -> None:
+        for schema in schemas:
+            self.schema_ids[(schema.event_definition, schema.property_group.id)] = schema.id
+
+
+def _deletes(phase: Sequence[tuple[int, Change]]) -> list[DeleteBinding]:
+    return [change for _, change in phase if isinstance(change, DeleteBinding)]
+
+
+def _perform(client: EventSchemaClient, run: _Run, change: Change, note: list[str]) -> None:
+    match change:
+        case CreateGroup():
+            group = client.property_groups.create(
+                name=change.group, description=change.description, properties=change.properties
+            )
+            run.learn(change, group.id)
+        case UpdateGroup():
+            client.property_groups.update(
+                change.group_id, description=change.description, properties=change.properties
+            )
+        case DeleteGroup():
+            client.property_groups.delete(change.group_id)
+        case CreateEvent():
+            event = client.event_definitions.create(
+                name=change.event, description=change.description
+            )
+            run.learn(change, event.id)
+        case UpdateEvent():
+            client.event_definitions.update(
+                run.event_id(change),
+                enforcement_mode=change.enforcement_mode,
+                description=change.description,
+            )
+        case CreateBinding():
+            event_id, group_id = run.event_id(change), run.group_id(change)
+            try:
+                client.event_schemas.create(event_definition=event_id, property_group_id=group_id)
+            except BadRequestError as exc:
+                if not exc.is_duplicate:
+                    raise
+                note.append("already existed")
+        case DeleteBinding():
+            schema_id = run.schema_id(change)
+            if schema_id is None:
+                note.append("already gone")
+            else:
+                client.event_schemas.delete(schema_id)
+
+
+async def _perform_async(
+    client: AsyncEventSchemaClient, run: _Run, change: Change, note: list[str]
+) -> None:
+    match change:
+        case CreateGroup():
+            group = await client.property_groups.create(
+                name=change.group, description=change.description, properties=change.properties
+            )
+            run.learn(change, group.id)
+        case UpdateGroup():
+            await client.property_groups.update(
+                change.group_id, description=change.description, properties=change.properties
+            )
+        case DeleteGroup():
+            await client.property_groups.delete(change.group_id)
+        case CreateEvent():
+            event = await client.event_definitions.create(
+                name=change.event, description=change.description
+            )
+            run.learn(change, event.id)
+        case UpdateEvent():
+            await client.event_definitions.update(
+                run.event_id(change),
+                enforcement_mode=change.enforcement_mode,
+                description=change.description,
+            )
+        case CreateBinding():
+            event_id, group_id = run.event_id(change), run.group_id(change)
+            try:
+                await client.event_schemas.create(
+                    event_definition=event_id, property_group_id=group_id
+                )
+            except BadRequestError as exc:
+                if not exc.is_duplicate:
+                    raise
+                note.append("already existed")
+        case DeleteBinding():
+            schema_id = run.schema_id(change)
+            if schema_id is None:
+                note.append("already gone")
+            else:
+                await client.event_schemas.delete(schema_id)
+
+
+def _look_up_schemas(
+    client: EventSchemaClient, run: _Run, deletes: Sequence[DeleteBinding], page_size: int | None
+) -> None:
+    if not deletes or run.aborted is not None:
+        return
+    try:
+        events = run.lookup_strategy(deletes, page_size)
+        if events is None:
+            run.remember_schemas(list(client.event_schemas.list(page_size=page_size)))
+        for event_id in events or ():
+            rows = client.event_schemas.list(event_definition=event_id, page_size=page_size)
+            run.remember_schemas(list(rows))
+    except EventSchemaError as exc:
+        run.schema_lookup_error = _reason(exc)
+
+
+async def _look_up_schemas_async(
+    client: AsyncEventSchemaClient,
+    run: _Run,
+    deletes: Sequence[DeleteBinding],
+    page_size: int | None,
+) -> None:
+    if not deletes or run.aborted is not None:
+        return
+    try:
+        events = run.lookup_strategy(deletes, page_size)
+        if events is None:
+            run.remember_schemas([s async for s in client.event_schemas.list(page_size=page_size)])
+        for event_id in events or ():
+            rows = client.event_schemas.list(event_definition=event_id, page_size=page_size)
+            run.remember_schemas([schema async for schema in rows])
+    except EventSchemaError as exc:
+        run.schema_lookup_error = _reason(exc)
+
+
+def apply(
+    client: EventSchemaClient,
+    plan: Plan,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: Progress | None = None,
+    page_size: int | None = None,
+) -> ApplyReport:
+    """Make the plan's changes: phase by phase, concurrently within the client's rate budget.
+
+    Args:
+        client: the client (its rate budget paces every request of every worker).
+        plan: the plan from :func:`diff` or :func:`compute_plan`.
+        concurrency: requests in flight at once.
+        progress: called with each item's result as it finishes (from worker threads).
+        page_size: rows per list request when ids of bindings to delete are looked up.
+
+    Returns:
+        One result per change; failures carry PostHog's reason. Nothing is raised for item
+        failures; an authentication or permission error stops the run (``aborted``).
+    """
+    run = _Run(plan, progress)
+
+    def one(indexed: tuple[int, Change]) -> None:
+        index, change = indexed
+        if run.skipped_after_abort(index, change):
+            return
+        with run.item(index, change) as note:
+            _perform(client, run, change, note)
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        for phase in run.phases():
+            _look_up_schemas(client, run, _deletes(phase), page_size)
+            list(pool.map(one, phase))
+    return run.report()
+
+
+async def apply_async(
+    client: AsyncEventSchemaClient,
+    plan: Plan,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: Progress | None = None,
+    page_size: int | None = None,
+) -> ApplyReport:
+    """Async twin of :func:`apply` (tasks instead of threads, same phases and report)."""
+    run = _Run(plan, progress)
+    limiter = anyio.CapacityLimiter(max(1, concurrency))
+
+    async def one(index: int, change: Change) -> None:
+        async with limiter:
+            if run.skipped_after_abort(index, change):
+                return
+            with run.item(index, change) as note:
+                await _perform_async(client, run, change, note)
+
+    for phase in run.phases():
+        await _look_up_schemas_async(client, run, _deletes(phase), page_size)
+        async with anyio.create_task_group() as tasks:
+            for index, change in phase:
+                tasks.start_soon(one, index, change)
+    return run.report()

@@ -1,0 +1,667 @@
+"""The tracking-plan file: property groups, events and value rules, as YAML (or JSON) in git.
+
+A plan file looks like this::
+
+    version: 1
+    plan_id: web-app             # optional; names this plan in ownership markers
+    property_groups:
+      checkout:
+        description: Properties every checkout event carries
+        properties:
+          order_id: {type: String, required: true, description: Order number}
+          amount: {type: Numeric, required: true, rules: {min: 0}}
+          plan: {type: String, rules: {enum: [free, pro, enterprise]}}
+    events:
+      checkout_completed:
+        groups: [checkout]
+        description: A customer paid
+        enforcement: allow       # or reject; leave out to not manage it
+
+The models (:class:`TrackingPlan`, :class:`PropertyGroupSpec`, :class:`PropertySpec`,
+:class:`ValueRules`, :class:`EventSpec`) are the public, stable description of a plan; audits
+read ``rules``, ``plan.py`` turns the rest into API calls.
+
+Loading is ``yaml.safe_load``-level safe: tags that would build Python objects are refused, and
+alias expansion is capped. Every problem is reported with ``file:line:column`` and a hint, via
+:class:`PlanFileError` (all problems at once, not only the first).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from eventschema_tools.models import (
+    MAX_EVENT_NAME_LENGTH,
+    MAX_GROUP_NAME_LENGTH,
+    EnforcementMode,
+    PropertyName,
+    PropertyType,
+)
+from eventschema_tools.tracking_plan.document import (
+    PlanDocument,
+    PlanFileError,
+    Problem,
+    parse_document,
+    read_document,
+)
+from eventschema_tools.tracking_plan.ownership import any_marker
+
+__all__ = [
+    "DEFAULT_PLAN_ID",
+    "JSON_SCHEMA_RESOURCE",
+    "PLAN_VERSION",
+    "EventSpec",
+    "PlanDocument",
+    "PlanFileError",
+    "Problem",
+    "PropertyGroupSpec",
+    "PropertySpec",
+    "TrackingPlan",
+    "ValueRules",
+    "dump_plan",
+    "json_schema",
+    "json_schema_text",
+    "load_plan",
+    "parse_document",
+    "parse_plan",
+    "plan_data",
+    "read_document",
+    "shipped_json_schema_text",
+    "validate_document",
+    "write_json_schema",
+]
+
+PLAN_VERSION = 1
+DEFAULT_PLAN_ID = "default"
+JSON_SCHEMA_RESOURCE = "tracking-plan.schema.json"
+
+PLAN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+
+
+# --- models ----------------------------------------------------------------------------------
+
+
+class _Spec(BaseModel):
+    """Base of the plan-file models: unknown keys are errors (typos must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _add_regex_synonym(schema: dict[str, Any]) -> None:
+    schema["properties"]["regex"] = {
+        "type": "string",
+        "description": "Synonym of `pattern`.",
+    }
+
+
+def _is_finite_number(value: Any) -> bool:
+    # NaN and infinities compare false with everything: as bounds or allowed values they would
+    # silently accept or reject every value.
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _finite_number(value: Any) -> Any:
+    if not _is_finite_number(value):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return value
+
+
+def _enum_value(value: Any) -> Any:
+    if not isinstance(value, str) and not _is_finite_number(value):
+        raise ValueError(f"enum values must be text or finite numbers, got {value!r}")
+    return value
+
+
+RuleNumber = Annotated[int | float, BeforeValidator(_finite_number)]
+EnumValue = Annotated[str | int | float, BeforeValidator(_enum_value)]
+
+
+class ValueRules(_Spec):
+    """Value rules kept in the plan and checked by audits (PostHog itself does not store them).
+
+    ``enum`` suits String and Numeric properties, ``pattern`` (or its synonym ``regex``)
+    String ones, ``min``/``max`` Numeric ones (inclusive bounds).
+    """
+
+    model_config = ConfigDict(json_schema_extra=_add_regex_synonym)
+
+    enum: list[EnumValue] | None = Field(default=None, min_length=1, description="Allowed values.")
+    pattern: str | None = Field(
+        default=None, description="A regular expression every value must match (searched)."
+    )
+    min: RuleNumber | None = Field(default=None, description="Smallest allowed value (inclusive).")
+    max: RuleNumber | None = Field(default=None, description="Largest allowed value (inclusive).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _regex_is_pattern(cls, value: Any) -> Any:
+        if isinstance(value, Mapping) and "regex" in value:
+            if "pattern" in value:
+                raise ValueError("give either 'pattern' or 'regex', not both")
+            value = {("pattern" if key == "regex" else key): item for key, item in value.items()}
+        return value
+
+    @field_validator("enum", mode="before")
+    @classmethod
+    def _no_yaml_booleans(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, bool):
+                    raise ValueError(
+                        f"enum value {item!r} is a YAML boolean (from an unquoted yes/no/on/off/"
+                        "true/false); quote it, e.g. 'yes'"
+                    )
+        return value
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> ValueRules:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is greater than max ({self.max:g})")
+        return self
+
+
+class PropertySpec(_Spec):
+    """One property of a group, as PostHog stores it (plus our own value ``rules``)."""
+
+    type: PropertyType = Field(description="One of String, Numeric, Boolean, DateTime, Object.")
+    required: bool = Field(default=False, description="Events must carry this property.")
+    optional_in_types: bool = Field(
+        default=False,
+        description="Required at runtime but optional in generated types (e.g. super "
+        "properties set by the SDK).",
+    )
+    description: str = Field(default="", description="What the property means.")
+    rules: ValueRules | None = Field(
+        default=None, description="Value rules checked by audits (not sent to PostHog)."
+    )
+
+    @model_validator(mode="after")
+    def _rules_fit_type(self) -> PropertySpec:
+        rules = self.rules
+        if rules is None:
+            return self
+        kind = self.type
+        if rules.enum is not None:
+            if kind not in (PropertyType.STRING, PropertyType.NUMERIC):
+                raise ValueError(f"enum rules apply to String or Numeric properties, not {kind}")
+            expected: tuple[type, ...] = (str,) if kind == PropertyType.STRING else (int, float)
+            wrong = [v for v in rules.enum if not isinstance(v, expected)]
+            if wrong:
+                raise ValueError(
+                    f"enum values of a {kind} property must be "
+                    f"{'text' if kind == PropertyType.STRING else 'numbers'}; got {wrong[0]!r}"
+                    + (" (quote numbers meant as text, e.g. '1')" if expected == (str,) else "")
+                )
+        if rules.pattern is not None and kind != PropertyType.STRING:
+            raise ValueError(f"pattern rules apply to String properties, not {kind}")
+        if (rules.min is not None or rules.max is not None) and kind != PropertyType.NUMERIC:
+            raise ValueError(f"min/max rules apply to Numeric properties, not {kind}")
+        return self
+
+
+GroupName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_GROUP_NAME_LENGTH)
+]
+EventName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_EVENT_NAME_LENGTH)]
+
+
+class PropertyGroupSpec(_Spec):
+    """A reusable, named set of typed properties."""
+
+    description: str = Field(default="", description="What the group is for.")
+    properties: dict[PropertyName, PropertySpec] = Field(
+        default_factory=dict, description="Properties by name."
+    )
+
+    @field_validator("description")
+    @classmethod
+    def _no_ownership_marker(cls, value: str) -> str:
+        # Written into PostHog, a marker here would make the group look owned by another plan
+        # or tool, and every later run would report a conflict.
+        found = any_marker(value)
+        if found is not None:
+            raise ValueError(
+                f"description contains the ownership marker {found!r}; remove it "
+                "(apply writes this plan's own marker)"
+            )
+        return value
+
+
+class EventSpec(_Spec):
+    """An event: the groups bound to it, its description and its enforcement mode."""
+
+    groups: list[GroupName] = Field(
+        default_factory=list, description="Names of the property groups bound to this event."
+    )
+    description: str | None = Field(
+        default=None, description="The event definition's description; leave out to not manage."
+    )
+    enforcement: EnforcementMode | None = Field(
+        default=None,
+        description="PostHog's enforcement_mode: allow (observe) or reject (drop events "
+        "missing a required property); leave out to not manage it.",
+    )
+
+    @field_validator("groups")
+    @classmethod
+    def _unique_groups(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+
+class TrackingPlan(_Spec):
+    """A tracking plan: the desired property groups and events of one PostHog project."""
+
+    model_config = ConfigDict(title="eventschema tracking plan")
+
+    schema_url: str | None = Field(
+        default=None, alias="$schema", description="JSON Schema of this file (for editors)."
+    )
+    version: Literal[1] = Field(description="File format version; always 1.")
+    plan_id: str = Field(
+        default=DEFAULT_PLAN_ID,
+        pattern=PLAN_ID_PATTERN,
+        description="Names this plan in the ownership marker of the groups it creates, so "
+        "several plans can share one project; prune only touches this plan's groups.",
+    )
+    property_groups: dict[GroupName, PropertyGroupSpec] = Field(
+        default_factory=dict, description="Property groups by name."
+    )
+    events: dict[EventName, EventSpec] = Field(default_factory=dict, description="Events by name.")
+
+    def bindings(self) -> set[tuple[str, str]]:
+        """Every (event name, group name) pair the plan binds."""
+        return {(event, group) for event, spec in self.events.items() for group in spec.groups}
+
+
+# --- validation ------------------------------------------------------------------------------
+
+_MODEL_AT_DEPTH: dict[tuple[str, ...], type[BaseModel]] = {
+    (): TrackingPlan,
+    ("property_groups", "*"): PropertyGroupSpec,
+    ("property_groups", "*", "properties", "*"): PropertySpec,
+    ("property_groups", "*", "properties", "*", "rules"): ValueRules,
+    ("events", "*"): EventSpec,
+}
+
+
+def _model_at(path: Sequence[Any]) -> type[BaseModel] | None:
+    """The model that validates the mapping at ``path`` ("*" stands for any name)."""
+    for pattern, model in _MODEL_AT_DEPTH.items():
+        if len(pattern) == len(path) and all(
+            p == "*" or p == str(part) for p, part in zip(pattern, path, strict=True)
+        ):
+            return model
+    return None
+
+
+def _allowed_keys(model: type[BaseModel]) -> list[str]:
+    keys = [info.alias or name for name, info in model.model_fields.items()]
+    return [*keys, "regex"] if model is ValueRules else keys
+
+
+def _suggest(word: str, choices: Sequence[str]) -> str:
+    lowered = {choice.lower(): choice for choice in choices}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else ""
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}…({len(text)} characters)"
+
+
+def _explain(error: Mapping[str, Any]) -> tuple[Sequence[Any], str, str, str]:
+    """Turn one pydantic error into (path, message, hint, code)."""
+    loc = [part for part in error["loc"] if part != "[key]"]
+    is_key = "[key]" in error["loc"]
+    kind = error["type"]
+    value = error.get("input")
+    leaf = loc[-1] if loc else ""
+    if is_key:
+        if isinstance(value, str):
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if not value.strip():
+                message, hint = "name must not be blank", "give it a name"
+            else:
+                message, hint = f"name {_short(value)!r}: {message}", ""
+            return loc, message, hint, "invalid-name"
+        return loc, f"name {value!r} must be text", f"quote it: '{value}'", "invalid-name"
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        allowed = _allowed_keys(model) if model else []
+        guess = _suggest(str(leaf), allowed)
+        hint = f"did you mean '{guess}'? " if guess else ""
+        if value is None or " " in str(leaf).strip():
+            hint = "a comma inside {...} starts a new key: quote text that contains commas; "
+        return (
+            loc,
+            f"unknown key {leaf!r}",
+            f"{hint}allowed keys here: {', '.join(allowed)}",
+            "unknown-key",
+        )
+    if kind == "missing":
+        hint = "add 'version: 1' at the top" if leaf == "version" else ""
+        if leaf == "type":
+            hint = f"add 'type:' with one of {', '.join(t.value for t in PropertyType)}"
+        return loc, f"missing required key {leaf!r}", hint, "missing-key"
+    if kind == "enum" and leaf == "type":
+        types = [t.value for t in PropertyType]
+        guess = _suggest(str(value), types)
+        hint = f"did you mean '{guess}'? " if guess else ""
+        return (
+            loc,
+            f"unknown property type {value!r}",
+            f"{hint}use one of {', '.join(types)}",
+            "unknown-type",
+        )
+    if kind == "enum" and leaf == "enforcement":
+        modes = [m.value for m in EnforcementMode]
+        return (
+            loc,
+            f"unknown enforcement {value!r}",
+            f"use one of {', '.join(modes)}, or leave it out to not manage it",
+            "unknown-enforcement",
+        )
+    if kind == "literal_error" and leaf == "version":
+        return loc, f"unsupported version {value!r}", "this release reads 'version: 1'", "version"
+    if kind in ("dict_type", "model_type"):
+        return (
+            loc,
+            f"{'the file' if not loc else repr(leaf)} must be a mapping of keys to values, "
+            f"got {type(value).__name__}",
+            "indent the entries under it as 'key: value' lines",
+            "wrong-shape",
+        )
+    if kind == "list_type":
+        return (
+            loc,
+            f"{leaf!r} must be a list, got {type(value).__name__}",
+            f"write it as [{value}]" if isinstance(value, str) else "write it as [a, b]",
+            "wrong-shape",
+        )
+    if kind == "string_pattern_mismatch" and leaf == "plan_id":
+        return (
+            loc,
+            f"plan_id {value!r} is not a valid identifier",
+            "use letters, digits, '_', '.' or '-' (at most 64 characters)",
+            "invalid-plan-id",
+        )
+    if kind in ("string_too_short", "value_error") and isinstance(value, str) and not value.strip():
+        return loc, "name must not be blank", "give it a name", "invalid-name"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return loc, message, "", "invalid"
+
+
+def validate_document(doc: PlanDocument) -> tuple[TrackingPlan | None, list[Problem]]:
+    """Validate a parsed document as a tracking plan.
+
+    Returns:
+        The plan (``None`` if it is invalid) and every error found, each with its position.
+    """
+    problems: list[Problem] = []
+    if not isinstance(doc.data, Mapping):
+        problems.append(
+            doc.problem(
+                (),
+                f"a plan file must be a mapping with 'version: 1' at the top, got "
+                f"{type(doc.data).__name__}",
+                hint="see examples/tracking-plan.yaml",
+                code="wrong-shape",
+            )
+        )
+        return None, problems
+    try:
+        plan = TrackingPlan.model_validate(doc.data)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            path, message, hint, code = _explain(error)
+            about_value = code not in ("unknown-key", "missing-key", "invalid-name")
+            problems.append(doc.problem(path, message, hint=hint, code=code, at_value=about_value))
+        plan = None
+    problems.extend(_reference_problems(doc))
+    problems.sort(key=lambda p: (p.line or 0, p.column or 0))
+    return (plan if not problems else None), problems
+
+
+def _entries(data: Any, key: str) -> Mapping[Any, Any]:
+    value = data.get(key) if isinstance(data, Mapping) else None
+    return value if isinstance(value, Mapping) else {}
+
+
+def _reference_problems(doc: PlanDocument) -> Iterator[Problem]:
+    """Errors across entries: undefined groups, names equal after PostHog trims them."""
+    groups = _entries(doc.data, "property_groups")
+    defined = {str(name).strip() for name in groups}
+    for event, spec in _entries(doc.data, "events").items():
+        refs = spec.get("groups") if isinstance(spec, Mapping) else None
+        if not isinstance(refs, list):
+            continue
+        for index, ref in enumerate(refs):
+            if isinstance(ref, str) and ref.strip() and ref.strip() not in defined:
+                guess = _suggest(ref, sorted(defined))
+                yield doc.problem(
+                    ("events", event, "groups", index),
+                    f"event {event!r} uses group {ref!r}, which the plan does not define",
+                    hint=(f"did you mean '{guess}'? " if guess else "")
+                    + "define it under property_groups",
+                    code="undefined-group",
+                )
+    seen_groups: dict[str, Any] = {}
+    for name in groups:
+        trimmed = str(name).strip()
+        if trimmed in seen_groups:
+            yield doc.problem(
+                ("property_groups", name),
+                f"group {name!r} is the same as {seen_groups[trimmed]!r} once spaces are trimmed",
+                hint="PostHog trims group names; keep one of them",
+                code="duplicate-name",
+            )
+        seen_groups.setdefault(trimmed, name)
+        for prop_path, trimmed_prop, first in _trimmed_property_clashes(groups[name]):
+            yield doc.problem(
+                ("property_groups", name, "properties", *prop_path),
+                f"property {prop_path[0]!r} is the same as {first!r} once spaces are trimmed",
+                hint=f"PostHog trims property names; keep one '{trimmed_prop}'",
+                code="duplicate-name",
+            )
+
+
+def _trimmed_property_clashes(group: Any) -> Iterator[tuple[tuple[Any, ...], str, Any]]:
+    seen: dict[str, Any] = {}
+    for name in _entries(group, "properties"):
+        if not isinstance(name, str):
+            continue
+        trimmed = name.strip()
+        if trimmed in seen:
+            yield (name,), trimmed, seen[trimmed]
+        seen.setdefault(trimmed, name)
+
+
+def parse_plan(text: str, source: str = "<plan>") -> TrackingPlan:
+    """Parse and validate plan text (YAML or JSON).
+
+    Raises:
+        PlanFileError: with every problem, positioned by line and column.
+    """
+    return _plan_or_raise(parse_document(text, source))
+
+
+def load_plan(path: str | Path) -> TrackingPlan:
+    """Read, parse and validate a plan file.
+
+    Raises:
+        PlanFileError: the file is unreadable, not YAML/JSON, or not a valid plan; the
+            error lists each problem as ``file:line:column`` with a hint.
+    """
+    return _plan_or_raise(read_document(path))
+
+
+def _plan_or_raise(doc: PlanDocument) -> TrackingPlan:
+    plan, problems = validate_document(doc)
+    if plan is None:
+        raise PlanFileError(problems)
+    return plan
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+class _Flow(dict[str, Any]):
+    """A mapping written on one line (``{type: String, required: true}``)."""
+
+
+class _FlowList(list[str]):
+    """A list written on one line (``groups: [checkout, billing]``)."""
+
+
+class _PlanDumper(yaml.SafeDumper):
+    pass
+
+
+def _represent_flow(dumper: yaml.SafeDumper, data: _Flow) -> yaml.Node:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True)
+
+
+def _represent_flow_list(dumper: yaml.SafeDumper, data: _FlowList) -> yaml.Node:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+
+
+_PlanDumper.add_representer(_Flow, _represent_flow)
+_PlanDumper.add_representer(_FlowList, _represent_flow_list)
+
+
+def _property_data(spec: PropertySpec) -> dict[str, Any]:
+    data: dict[str, Any] = {"type": spec.type.value}
+    if spec.required:
+        data["required"] = True
+    if spec.optional_in_types:
+        data["optional_in_types"] = True
+    if spec.description:
+        data["description"] = spec.description
+    if spec.rules is not None:
+        data["rules"] = spec.rules.model_dump(exclude_none=True)
+    return data
+
+
+def plan_data(plan: TrackingPlan) -> dict[str, Any]:
+    """The plan as plain data in file order, with defaults left out (what ``dump_plan`` writes)."""
+    groups: dict[str, Any] = {}
+    for name in sorted(plan.property_groups):
+        group = plan.property_groups[name]
+        entry: dict[str, Any] = {}
+        if group.description:
+            entry["description"] = group.description
+        entry["properties"] = {
+            prop: _property_data(group.properties[prop]) for prop in sorted(group.properties)
+        }
+        groups[name] = entry
+    events: dict[str, Any] = {}
+    for name in sorted(plan.events):
+        spec = plan.events[name]
+        event: dict[str, Any] = {"groups": list(spec.groups)}
+        if spec.description is not None:
+            event["description"] = spec.description
+        if spec.enforcement is not None:
+            event["enforcement"] = spec.enforcement.value
+        events[name] = event
+    data: dict[str, Any] = {}
+    if plan.schema_url is not None:
+        data["$schema"] = plan.schema_url
+    data["version"] = plan.version
+    if plan.plan_id != DEFAULT_PLAN_ID:
+        data["plan_id"] = plan.plan_id
+    data["property_groups"] = groups
+    data["events"] = events
+    return data
+
+
+def dump_plan(
+    plan: TrackingPlan, *, fmt: Literal["yaml", "json"] = "yaml", header: str = ""
+) -> str:
+    """Write a plan as YAML (properties on one line each) or JSON, sorted by name.
+
+    Args:
+        plan: the plan to write.
+        fmt: ``yaml`` or ``json``.
+        header: comment lines put at the top of a YAML file (without ``#``).
+    """
+    data = plan_data(plan)
+    if fmt == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    for group in data["property_groups"].values():
+        group["properties"] = {name: _Flow(prop) for name, prop in group["properties"].items()}
+    for event in data["events"].values():
+        event["groups"] = _FlowList(event["groups"])
+    text = yaml.dump(
+        data, Dumper=_PlanDumper, sort_keys=False, allow_unicode=True, width=100, indent=2
+    )
+    comments = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
+    return comments + text
+
+
+# --- JSON Schema -----------------------------------------------------------------------------
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of plan files, generated from :class:`TrackingPlan`."""
+    schema = TrackingPlan.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def json_schema_text() -> str:
+    """The JSON Schema as the exact text shipped in the package."""
+    return json.dumps(json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def shipped_json_schema_text() -> str:
+    """The JSON Schema file shipped with the package (beside this module)."""
+    return (
+        resources.files("eventschema_tools.tracking_plan")
+        .joinpath(JSON_SCHEMA_RESOURCE)
+        .read_text("utf-8")
+    )
+
+
+def write_json_schema(path: str | Path | None = None) -> Path:
+    """Regenerate the shipped JSON Schema file (run after changing the plan models)."""
+    target = (
+        Path(path)
+        if path is not None
+        else Path(
+            str(resources.files("eventschema_tools.tracking_plan").joinpath(JSON_SCHEMA_RESOURCE))
+        )
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json_schema_text(), encoding="utf-8")
+    return target
