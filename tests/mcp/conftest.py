@@ -25,7 +25,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp_test_helpers import MODES, READ_ONLY_KEY, SECRET_KEY, api_client
 
 from eventschema_tools.client import AsyncEventSchemaClient
-from eventschema_tools.mcp_server.server import AppState, ServerOptions, create_server
+from eventschema_tools.mcp_server.server import ServerOptions, create_server
+from eventschema_tools.mcp_server.state import AppState
 from eventschema_tools.sandbox import ApiKey, SandboxApp, create_app
 
 

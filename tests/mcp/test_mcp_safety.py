@@ -19,7 +19,7 @@ from mcp.types import ElicitRequestParams, ElicitResult, TextContent
 from mcp_test_helpers import READ_ONLY_KEY, SECRET_KEY
 
 from eventschema_tools.client import AsyncEventSchemaClient
-from eventschema_tools.mcp_server.server import AppState
+from eventschema_tools.mcp_server.state import AppState
 
 pytestmark = pytest.mark.anyio
 

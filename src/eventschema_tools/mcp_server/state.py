@@ -1,0 +1,57 @@
+"""What every tool call shares: one catalog over one client, opened by the first call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING, Annotated
+
+import anyio
+from mcp.server.mcpserver import (
+    Context,
+    Resolve,
+)
+
+from eventschema_tools.catalog.operations import AsyncCatalog
+
+if TYPE_CHECKING:
+    from eventschema_tools.client import AsyncEventSchemaClient
+
+
+__all__ = ["AppState", "Catalog", "ClientFactory", "Ctx"]
+
+ClientFactory = Callable[[], "AsyncEventSchemaClient"]
+
+
+class AppState:
+    """What every tool call shares: one catalog over one client, opened by the first call.
+
+    Opening the client costs more than the rest of the start-up together (TLS certificates,
+    connection pool, rate limiter); deferring it lets a host start the server and list its
+    tools without waiting for that. The lifespan closes the client.
+    """
+
+    def __init__(self, factory: ClientFactory, stack: AsyncExitStack) -> None:
+        self._factory = factory
+        self._stack = stack
+        self._lock = anyio.Lock()
+        self._catalog: AsyncCatalog | None = None
+
+    async def catalog(self) -> AsyncCatalog:
+        """The catalog, opening the client on first use (once, even under concurrent calls)."""
+        async with self._lock:
+            if self._catalog is None:
+                client = await self._stack.enter_async_context(self._factory())
+                self._catalog = AsyncCatalog(client)
+            return self._catalog
+
+
+Ctx = Context[AppState]
+
+
+async def _open_catalog(ctx: Ctx) -> AsyncCatalog:
+    return await ctx.request_context.lifespan_context.catalog()
+
+
+Catalog = Annotated[AsyncCatalog, Resolve(_open_catalog)]
+"""The catalog, injected into each tool (and hidden from its input schema)."""
