@@ -196,8 +196,34 @@ def two_projects() -> Iterator[RunningSandbox]:
         yield running
 
 
+def test_multi_project_audit_with_its_default_params_audits_the_one_demo_project(
+    dagbag: DagBag, set_connection: Callable[..., str]
+) -> None:
+    dag = dagbag.dags["eventschema_multi_project_audit"]
+    assert dag.params["project_ids"] == ["1"]
+    with run_sandbox(seed="demo", rate_limiting=False) as demo:
+        set_connection(host=demo.url)
+
+        dag_run = dag.test()
+
+    assert dag_run.state == DagRunState.SUCCESS
+    assert task_states(dag_run) == {
+        "projects": TaskInstanceState.SUCCESS,
+        "audit[0]": TaskInstanceState.SUCCESS,
+        "summary": TaskInstanceState.SUCCESS,
+    }
+    left = xcoms(dag_run)
+    report = left[("audit", 0, "audit_report")]
+    assert (report["project_id"], report["passed"]) == ("1", True)
+    assert report["events"], "the demo project has bound events to audit"
+    assert left[("summary", -1, "return_value")] == {"1": report["counts_by_severity"]}
+
+
 def test_multi_project_audit_maps_one_task_per_project(
-    dagbag: DagBag, two_projects: RunningSandbox, set_connection: Callable[..., str]
+    dagbag: DagBag,
+    two_projects: RunningSandbox,
+    set_connection: Callable[..., str],
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     url = two_projects.url
     set_connection(host=url)
@@ -223,3 +249,24 @@ def test_multi_project_audit_maps_one_task_per_project(
     assert {
         (f["event"], f["code"]) for f in reports[1]["findings"] if f["severity"] == "error"
     } == {("order_paid", "missing_required")}
+    assert "AirflowFailException: schema audits failed for projects 2\n" in capfd.readouterr().out
+
+
+@pytest.mark.usefixtures("posthog_conn")
+def test_multi_project_audit_names_a_project_whose_audit_left_no_report(
+    dagbag: DagBag, capfd: pytest.CaptureFixture[str]
+) -> None:
+    dag_run = run(dagbag, "eventschema_multi_project_audit", {"project_ids": ["404", "1"]})
+
+    assert dag_run.state == DagRunState.FAILED
+    assert task_states(dag_run) == {
+        "projects": TaskInstanceState.SUCCESS,
+        "audit[0]": TaskInstanceState.FAILED,
+        "audit[1]": TaskInstanceState.SUCCESS,
+        "summary": TaskInstanceState.FAILED,
+    }
+    left = xcoms(dag_run)
+    assert ("audit", 0, "audit_report") not in left
+    assert left[("audit", 1, "audit_report")]["passed"] is True
+    out = capfd.readouterr().out
+    assert "AirflowFailException: no audit report for projects 404: see their logs\n" in out

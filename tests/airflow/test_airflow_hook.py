@@ -116,6 +116,7 @@ def test_bad_connection_fails_with_a_message_naming_it(
         EventSchemaHook().get_conn()
 
     assert str(excinfo.value).startswith("connection 'posthog_default': ")
+    assert str(excinfo.value).count("posthog_default") == 1
     assert expected in str(excinfo.value)
 
 

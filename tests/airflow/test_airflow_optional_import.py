@@ -1,13 +1,16 @@
 """Airflow stays optional: the core works, and the adapter says how to install Airflow.
 
 Each check runs in a fresh interpreter whose import system refuses ``airflow`` (as if it were not
-installed), so the Airflow the test session already imported cannot hide a dependency.
+installed; one check refuses a dependency of Airflow instead), so the Airflow the test session
+already imported cannot hide a dependency.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -15,33 +18,49 @@ from typing import Any
 
 import pytest
 
-_WITHOUT_AIRFLOW = textwrap.dedent(
+_BLOCKER = textwrap.dedent(
     """
     import sys
     from importlib.abc import MetaPathFinder
 
-    class _NoAirflow(MetaPathFinder):
+    class _Missing(MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
-            if name == "airflow" or name.startswith("airflow."):
-                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            if name.partition(".")[0] == {package!r}:
+                raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
             return None
 
-    sys.meta_path.insert(0, _NoAirflow())
+    sys.meta_path.insert(0, _Missing())
     try:
-        import airflow
+        import {package}
     except ModuleNotFoundError:
         pass
     else:
-        raise SystemExit("the blocker failed: airflow was imported")
+        raise SystemExit("the blocker failed: {package} was imported")
     """
 )
+_WITHOUT_AIRFLOW = _BLOCKER.format(package="airflow")
+
+_INSTALL_HINT = "pip install 'eventschema-tools[airflow]'"
+_ADAPTER_MODULES = ["hooks", "operators", "sensors", "links", "plugin"]
 
 
-def _run(script: str, *, block_airflow: bool = True) -> subprocess.CompletedProcess[str]:
-    code = (_WITHOUT_AIRFLOW if block_airflow else "") + textwrap.dedent(script)
+def _run(script: str, *, block: str | None = "airflow") -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in a fresh interpreter that cannot import ``block`` (None: anything)."""
+    blocker = _BLOCKER.format(package=block) if block else ""
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", blocker + textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
+
+
+def _error_lines(stderr: str) -> list[str]:
+    """The lines of a traceback that name an exception (a chained one adds a second)."""
+    return [
+        line for line in stderr.splitlines() if re.match(r"^[A-Za-z_.]*(Error|Exception)", line)
+    ]
 
 
 def test_core_imports_and_works_without_airflow() -> None:
@@ -70,10 +89,11 @@ def test_importing_the_core_with_airflow_installed_does_not_import_it() -> None:
         """
         import sys
         import eventschema_tools
+        import eventschema_tools.airflow_plugin
         import eventschema_tools.airflow_plugin.provider_info
         print(sorted({name.split(".")[0] for name in sys.modules} & {"airflow", "mcp"}))
         """,
-        block_airflow=False,
+        block=None,
     )
 
     assert result.returncode == 0, result.stderr
@@ -83,6 +103,7 @@ def test_importing_the_core_with_airflow_installed_does_not_import_it() -> None:
 def test_provider_info_needs_no_airflow() -> None:
     result = _run(
         """
+        import eventschema_tools.airflow_plugin
         from eventschema_tools.airflow_plugin.provider_info import get_provider_info
         print(get_provider_info()["connection-types"][0]["connection-type"])
         """
@@ -92,18 +113,42 @@ def test_provider_info_needs_no_airflow() -> None:
     assert result.stdout.strip() == "posthog"
 
 
-def test_adapter_without_airflow_says_how_to_install_it() -> None:
+@pytest.mark.parametrize("module", _ADAPTER_MODULES)
+def test_adapter_without_airflow_fails_with_one_line_that_says_how_to_install_it(
+    module: str,
+) -> None:
+    result = _run(f"import eventschema_tools.airflow_plugin.{module}")
+
+    assert result.returncode == 1
+    assert _error_lines(result.stderr) == [
+        "ImportError: eventschema_tools.airflow_plugin needs Apache Airflow 3.3 or newer "
+        f"(No module named 'airflow'): {_INSTALL_HINT}"
+    ], result.stderr
+
+
+def test_adapter_import_error_is_an_import_error_callers_can_catch() -> None:
     result = _run(
         """
         try:
             from eventschema_tools.airflow_plugin.operators import EventSchemaAuditOperator
         except ImportError as exc:
-            print(exc)
+            print(type(exc).__name__, exc.__cause__, exc.__suppress_context__)
         """
     )
 
     assert result.returncode == 0, result.stderr
-    assert "pip install 'eventschema-tools[airflow]'" in result.stdout
+    assert result.stdout.strip() == "ImportError None True"
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("airflow") is None, reason="needs Airflow installed, minus pendulum"
+)
+def test_airflow_missing_a_dependency_of_its_own_shows_that_error_not_the_hint() -> None:
+    result = _run("import eventschema_tools.airflow_plugin.hooks", block="pendulum")
+
+    assert result.returncode == 1
+    assert _error_lines(result.stderr)[-1] == "ModuleNotFoundError: No module named 'pendulum'"
+    assert _INSTALL_HINT not in result.stderr
 
 
 def test_mcp_server_starts_and_lists_its_tools_without_airflow() -> None:

@@ -62,8 +62,10 @@ class EventSchemaHook(BaseHook):
                 extras, or holds a malformed value.
         """
         conn = self.get_connection(self.posthog_conn_id)
+        # Outside the try: these errors already name the connection.
+        arguments = self.client_arguments(conn, project_id=self.project_id)
         try:
-            return EventSchemaClient(**self.client_arguments(conn, project_id=self.project_id))
+            return EventSchemaClient(**arguments)
         except ConfigurationError as exc:
             raise ConfigurationError(f"connection {conn.conn_id!r}: {exc}") from None
 
