@@ -168,10 +168,3 @@ async def test_unknown_route_is_posthog_404(asgi_client: httpx.AsyncClient):
 
     assert response.status_code == 404
     assert response.json()["detail"] == "Not found."
-
-
-async def test_path_without_trailing_slash_redirects(asgi_client: httpx.AsyncClient):
-    response = await asgi_client.get("/api/projects/1/schema_property_groups")
-
-    assert response.status_code in (301, 307, 308)
-    assert response.headers["location"].endswith("/api/projects/1/schema_property_groups/")

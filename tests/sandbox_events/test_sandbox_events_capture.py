@@ -77,6 +77,29 @@ async def test_every_capture_path_takes_plain_and_gzipped_bodies(
     assert await rows(client, "SELECT event, distinct_id FROM events") == [["viewed", "user-9"]]
 
 
+@pytest.mark.parametrize("path", ["/batch", "/e", "/capture", "/i/v0/e"])
+async def test_every_capture_path_is_served_without_its_trailing_slash(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    # PostHog's capture service routes both forms (rust/capture/src/router.rs); none redirects.
+    payload = {"api_key": DEMO_PROJECT_TOKEN, "batch": [event("viewed", "user-3")]}
+
+    accepted = await client.post(path, json=payload)
+    refused = await client.post(path, json={"batch": [event("dropped")]})
+    fetched = await client.get(
+        path, params={"data": json.dumps({**event("fetched"), "token": DEMO_PROJECT_TOKEN})}
+    )
+
+    assert (accepted.status_code, accepted.json()) == (200, {"status": 1})
+    assert (refused.status_code, refused.json()["code"]) == (401, "ingest_key_required")
+    assert fetched.status_code == 200
+    assert "location" not in accepted.headers
+    assert await rows(client, "SELECT event FROM events ORDER BY event") == [
+        ["fetched"],
+        ["viewed"],
+    ]
+
+
 async def test_form_encoded_base64_data_and_get_data_are_accepted(
     client: httpx.AsyncClient,
 ) -> None:

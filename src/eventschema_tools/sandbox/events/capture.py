@@ -1,5 +1,7 @@
 """Event capture: ``/batch/``, ``/capture/``, ``/e/`` and ``/i/v0/e/``, as PostHog ingests events.
 
+Each path is served with and without its trailing slash, as PostHog's capture service routes both.
+
 What a request may carry (the official SDKs' formats):
 
 * a JSON body: ``{"api_key": "phc_...", "batch": [event, ...]}`` (the Python SDK's ``/batch/``),
@@ -42,7 +44,7 @@ from urllib.parse import parse_qs
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from eventschema_tools.sandbox.events.coercion import validate_event
 from eventschema_tools.sandbox.events.store import (
@@ -52,7 +54,7 @@ from eventschema_tools.sandbox.events.store import (
     IngestionWarning,
 )
 from eventschema_tools.sandbox.http.errors import validation_error
-from eventschema_tools.sandbox.http.routing import json_response
+from eventschema_tools.sandbox.http.routing import SlashOptionalRoute, json_response
 from eventschema_tools.sandbox.state import Sandbox, sandbox_of
 from eventschema_tools.sandbox.storage.store import Store
 
@@ -299,10 +301,10 @@ def routes() -> list[BaseRoute]:
     ``?limit=`` (default 100) select what it lists, newest first, with counts per type.
     """
     capture = [
-        Route(path, _capture_endpoint, methods=["GET", "POST"], name=f"capture{path}")
+        SlashOptionalRoute(path, _capture_endpoint, methods=["GET", "POST"], name=f"capture{path}")
         for path in CAPTURE_PATHS
     ]
-    return [*capture, Route(WARNINGS_PATH, _warnings_endpoint, methods=["GET"])]
+    return [*capture, SlashOptionalRoute(WARNINGS_PATH, _warnings_endpoint, methods=["GET"])]
 
 
 # --- the endpoint --------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 The app keeps its `Sandbox` (store, auth, limits, faults) at `app.state.sandbox`. Errors leave
 every layer in PostHog's shape: `ApiError`s raised by routes, Starlette's own 404/405 for paths
 the sandbox does not serve, and a PostHog-style 500 for anything unexpected (which is re-raised
-after the response, so a bug is loud in tests).
+after the response, so a bug is loud in tests). Nothing is redirected: the routes themselves take
+their paths with or without the trailing slash, and any other path is a 404.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class SandboxApp(Starlette):
                 Exception: _unexpected_error,
             },
         )
+        # PostHog answers a path with or without its trailing slash and never redirects; Starlette
+        # would answer a near miss with a 307 before any authentication.
+        self.router.redirect_slashes = False
         self.state.sandbox = sandbox
 
     @property

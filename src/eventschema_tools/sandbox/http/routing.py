@@ -4,10 +4,14 @@
 authorised by `Sandbox.authorize` with the operation's scope (and rate-limit bucket) before the
 handler runs. A method the path does not support is answered as PostHog answers it: 403 "This
 action does not support Personal API Key access" for a scoped key, 405 for an unscoped one.
+
+Like PostHog's router (`trailing_slash = r"/?"`) and its capture service, a route answers with and
+without its trailing slash, from the same handler and with no redirect (`SlashOptionalRoute`).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -15,7 +19,7 @@ from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, compile_path
 
 from eventschema_tools.sandbox.http.errors import method_not_allowed, not_found, permission_denied
 from eventschema_tools.sandbox.http.throttle import API_BUCKET
@@ -24,6 +28,23 @@ from eventschema_tools.sandbox.state import RequestContext, sandbox_of
 Handler = Callable[[Request, RequestContext], Awaitable[Response]]
 
 ALL_METHODS: Final = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class SlashOptionalRoute(Route):
+    """A Starlette route matching its path with or without the trailing slash.
+
+    `/api/projects/1/event_definitions` and `/api/projects/1/event_definitions/` reach the same
+    endpoint directly, as in PostHog. `path`, `path_format` and `url_path_for` keep the path as
+    written.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        stem = path.rstrip("/")
+        if stem:
+            pattern = compile_path(stem)[0].pattern
+            # compile_path anchors with a final "$"; the slash goes in before it.
+            self.path_regex = re.compile(pattern.removesuffix("$") + "/?$")
 
 
 @dataclass(frozen=True)
@@ -41,7 +62,7 @@ def endpoint(
     bucket: str = API_BUCKET,
     name: str | None = None,
 ) -> Route:
-    """A route serving `operations` (keyed by HTTP method) under `path`."""
+    """A route serving `operations` (keyed by HTTP method) under `path`, trailing slash optional."""
     supported = dict(operations)
     if "GET" in supported:
         supported.setdefault("HEAD", supported["GET"])
@@ -59,7 +80,7 @@ def endpoint(
         context = sandbox.authorize(request, operation.scope, bucket=bucket)
         return await operation.handler(request, context)
 
-    return Route(path, dispatch, methods=ALL_METHODS, name=name)
+    return SlashOptionalRoute(path, dispatch, methods=ALL_METHODS, name=name)
 
 
 def json_response(data: Any, status_code: int = 200) -> JSONResponse:

@@ -8,6 +8,12 @@ Every method is scoped by project: an id from another project behaves exactly li
 Unique constraints carry PostHog's constraint names and surface as `UniqueViolation`, which the
 routes translate into PostHog's messages. Deletes cascade as in PostHog: a property group takes its
 properties and its event schemas with it, an event definition its event schemas.
+
+An event definition created by ingestion is a bare row (`enterprise = 0`, description null), like
+PostHog's base `EventDefinition` without its `EnterpriseEventDefinition` extension: lists show it
+with a null description. Reading it by id or name, or changing it, gives it the extension, as
+PostHog's `EventDefinitionViewSet` does (`promote_event_definition`): its description becomes "",
+the model's default, which is also what a definition created through the API starts with.
 """
 
 from __future__ import annotations
@@ -50,7 +56,8 @@ CREATE TABLE IF NOT EXISTS event_definitions (
     verified_by_id INTEGER,
     hidden INTEGER,
     enforcement_mode TEXT NOT NULL DEFAULT 'allow',
-    default_columns TEXT NOT NULL DEFAULT '[]'
+    default_columns TEXT NOT NULL DEFAULT '[]',
+    enterprise INTEGER NOT NULL DEFAULT 1
 );
 CREATE UNIQUE INDEX IF NOT EXISTS event_definition_proj_uniq
     ON event_definitions (project_id, name);
@@ -271,6 +278,7 @@ class Store:
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.executescript(_SCHEMA)
+            _add_enterprise_column(self._conn)
         except sqlite3.Error:
             self._conn.close()
             raise
@@ -368,8 +376,13 @@ class Store:
     def create_event_definition(
         self, project_id: int, name: str, values: Mapping[str, object]
     ) -> EventDefinitionRecord:
-        """Create a definition; `values` holds optional columns. Raises `UniqueViolation`."""
+        """Create a definition; `values` holds optional columns. Raises `UniqueViolation`.
+
+        The definition has PostHog's enterprise extension: without a `description` in `values`
+        it gets the model's default, "".
+        """
         columns = _definition_values(values)
+        columns.setdefault("description", "")
         columns.update(
             id=str(uuid.uuid4()),
             project_id=project_id,
@@ -386,6 +399,22 @@ class Store:
             created = self.get_event_definition(project_id, str(columns["id"]))
         assert created is not None
         return created
+
+    def promote_event_definition(
+        self, project_id: int, definition_id: str
+    ) -> EventDefinitionRecord | None:
+        """The definition with this id, first given the enterprise extension if it has none.
+
+        PostHog creates the missing `EnterpriseEventDefinition` row (description "", `updated_at`
+        now) whenever the API reads one definition or changes it. None when the id is unknown.
+        """
+        with self._lock:
+            self._execute(
+                "UPDATE event_definitions SET enterprise = 1, description = '', updated_at = ?"
+                " WHERE project_id = ? AND id = ? AND enterprise = 0",
+                (to_storage(self.clock.now()), project_id, definition_id),
+            )
+            return self.get_event_definition(project_id, definition_id)
 
     def update_event_definition(
         self, project_id: int, definition_id: str, values: Mapping[str, object]
@@ -416,16 +445,17 @@ class Store:
     ) -> None:
         """Record that events with these names were ingested at `seen_at`.
 
-        Missing definitions are created (first seen now); existing ones get `last_seen_at`
-        moved forward and a `created_at` if they had none (definitions created through the API
-        have none until their first event, as in PostHog).
+        Missing definitions are created (first seen now, without the enterprise extension, so
+        with a null description); existing ones get `last_seen_at` moved forward and a
+        `created_at` if they had none (definitions created through the API have none until
+        their first event, as in PostHog).
         """
         seen = to_storage(seen_at)
         with self.transaction() as conn:
             for name in dict.fromkeys(names):
                 conn.execute(
                     "INSERT INTO event_definitions (id, project_id, name, created_at, updated_at,"
-                    " last_seen_at) VALUES (?, ?, ?, ?, ?, ?)"
+                    " last_seen_at, enterprise) VALUES (?, ?, ?, ?, ?, ?, 0)"
                     " ON CONFLICT (project_id, name) DO UPDATE SET"
                     " last_seen_at = max(coalesce(last_seen_at, ''), excluded.last_seen_at),"
                     " created_at = coalesce(created_at, excluded.created_at)",
@@ -743,6 +773,26 @@ class Store:
     def _all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return list(self._conn.execute(sql, params).fetchall())
+
+
+def _add_enterprise_column(conn: sqlite3.Connection) -> None:
+    """Give a database written before the `enterprise` column that column.
+
+    Definitions there with a null description are taken as ingested and not yet extended.
+    """
+    columns = {row["name"] for row in conn.execute("PRAGMA table_info(event_definitions)")}
+    if "enterprise" in columns:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "ALTER TABLE event_definitions ADD COLUMN enterprise INTEGER NOT NULL DEFAULT 1"
+        )
+        conn.execute("UPDATE event_definitions SET enterprise = 0 WHERE description IS NULL")
+    except sqlite3.Error:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _bind(prefix: str, values: Sequence[str], params: dict[str, Any]) -> str:

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from eventschema_tools.sandbox.http.errors import validation_error
 from eventschema_tools.sandbox.http.faults import FaultConfig, FaultSpecError
-from eventschema_tools.sandbox.http.routing import json_response, no_content
+from eventschema_tools.sandbox.http.routing import SlashOptionalRoute, json_response, no_content
 from eventschema_tools.sandbox.state import sandbox_of
 
 
@@ -48,6 +48,6 @@ async def stats(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     """The admin routes."""
     return [
-        Route("/_sandbox/faults", faults, methods=["GET", "PUT", "DELETE"]),
-        Route("/_sandbox/stats", stats, methods=["GET", "DELETE"]),
+        SlashOptionalRoute("/_sandbox/faults", faults, methods=["GET", "PUT", "DELETE"]),
+        SlashOptionalRoute("/_sandbox/stats", stats, methods=["GET", "DELETE"]),
     ]

@@ -9,7 +9,9 @@ Responses use the enterprise serializer's fields (`EnterpriseEventDefinition`). 
   `exclude_hidden` and `ordering`; `limit`/`offset` are validated (400 on bad values); default
   order `-last_seen_at::date, name`;
 - create takes `name` (writable on POST only); definitions created this way have null
-  `created_at`/`last_seen_at` until an event is ingested;
+  `created_at`/`last_seen_at` until an event is ingested, and description "" unless given;
+- a definition created by ingestion lists with a null description until it is read by id or
+  `by_name`, or changed: that gives it PostHog's enterprise extension and the description "";
 - PATCH/PUT: `description`, `tags`, `owner`, `verified`, `hidden`, `enforcement_mode`,
   `default_columns`; hidden and verified together → 400; setting one clears the other;
 - `by_name/?name=` answers plain `{"detail": ...}` bodies for its 400 and 404;
@@ -230,7 +232,7 @@ async def create_definition(request: Request, context: RequestContext) -> Respon
 
 
 async def retrieve_definition(request: Request, context: RequestContext) -> Response:
-    definition = sandbox_of(request).store.get_event_definition(
+    definition = sandbox_of(request).store.promote_event_definition(
         context.project_id, path_uuid(request)
     )
     if definition is None:
@@ -257,7 +259,11 @@ async def definition_by_name(request: Request, context: RequestContext) -> Respo
     name = request.query_params.get("name")
     if not name:
         raise plain_detail(400, "Query parameter 'name' is required")
-    definition = sandbox_of(request).store.get_event_definition_by_name(context.project_id, name)
+    store = sandbox_of(request).store
+    found = store.get_event_definition_by_name(context.project_id, name)
+    definition = (
+        None if found is None else store.promote_event_definition(found.project_id, found.id)
+    )
     if definition is None:
         raise plain_detail(404, f"Event definition with name '{name}' not found")
     return json_response(render_event_definition(definition))
@@ -268,7 +274,7 @@ async def _update_definition(
 ) -> Response:
     sandbox = sandbox_of(request)
     definition_id = path_uuid(request)
-    current = sandbox.store.get_event_definition(context.project_id, definition_id)
+    current = sandbox.store.promote_event_definition(context.project_id, definition_id)
     if current is None:
         raise not_found()
     serializer = _serializer(sandbox, context.project_id, creating=False)
