@@ -8,6 +8,7 @@ The tree::
     ├── UnsafeURLError                a pagination link points away from the configured host
     ├── UnknownNameError              no event, group or binding by that name or id
     ├── UnexpectedResponseError       a 2xx answer this version cannot read (newer PostHog?)
+    ├── MissingExtraError             a feature needs an optional extra that is not installed
     ├── APIConnectionError            no HTTP response: DNS, refused, reset, dropped connection
     │   └── APITimeoutError           the request timed out
     └── APIStatusError                PostHog answered with a non-2xx status
@@ -25,11 +26,15 @@ headers are not kept.
 
 from __future__ import annotations
 
+import importlib.util
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Final
 
 __all__ = [
+    "EXTRA_MODULES",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
@@ -39,6 +44,7 @@ __all__ = [
     "EventSchemaError",
     "InternalServerError",
     "InvalidInputError",
+    "MissingExtraError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -46,6 +52,7 @@ __all__ = [
     "UnknownNameError",
     "UnsafeURLError",
     "make_status_error",
+    "requires_extra",
 ]
 
 _MISSING_SCOPE = re.compile(r"missing required scope '([^']+)'")
@@ -78,6 +85,25 @@ class UnsafeURLError(EventSchemaError):
 class UnexpectedResponseError(EventSchemaError):
     """PostHog answered 2xx with data this version cannot read, e.g. a property type added by a
     newer PostHog. Upgrading eventschema-tools usually fixes it."""
+
+
+class MissingExtraError(EventSchemaError, ImportError):
+    """A feature needs an optional extra (``sandbox``, ``mcp``, ``airflow``) that is not installed.
+
+    Attributes:
+        extra: the extra to install.
+        module: the top-level module that is missing (e.g. ``starlette``).
+        install: the command that installs the extra.
+    """
+
+    def __init__(self, extra: str, feature: str, module: str) -> None:
+        self.extra = extra
+        self.module = module
+        self.install = f"pip install 'eventschema-tools[{extra}]'"
+        super().__init__(
+            f"{feature} needs the {extra} extra ({module} is not installed): {self.install}",
+            name=module,
+        )
 
 
 class UnknownNameError(EventSchemaError, LookupError):
@@ -255,6 +281,52 @@ def make_status_error(
     return cls(
         status_code=status_code, method=method, path=path, body=body, retry_after=retry_after
     )
+
+
+# The top-level modules each optional extra of pyproject.toml brings (import names, not
+# distribution names).
+EXTRA_MODULES: Final[Mapping[str, tuple[str, ...]]] = {
+    "sandbox": ("starlette", "uvicorn", "chdb", "hogql_parser", "posthog"),
+    "mcp": ("mcp",),
+    "airflow": ("airflow",),
+}
+
+
+@contextmanager
+def requires_extra(extra: str, feature: str) -> Iterator[None]:
+    """Run the block only if the ``extra`` is installed; otherwise raise :class:`MissingExtraError`.
+
+    On entry every module of the extra is located (not imported), so a missing one is reported
+    before any work starts. A ``ModuleNotFoundError`` of one of them raised inside the block
+    becomes a :class:`MissingExtraError` as well; any other import error propagates unchanged.
+
+    Args:
+        extra: a key of :data:`EXTRA_MODULES` (``sandbox``, ``mcp`` or ``airflow``).
+        feature: what needs the extra, for the message (``eventschema demo``).
+
+    Raises:
+        MissingExtraError: a module of the extra is not installed.
+    """
+    modules = EXTRA_MODULES[extra]
+    for module in modules:
+        if not _installed(module):
+            raise MissingExtraError(extra, feature, module)
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").partition(".")[0]
+        if top not in modules:
+            raise
+        raise MissingExtraError(extra, feature, top) from exc
+
+
+def _installed(module: str) -> bool:
+    if module in sys.modules:
+        return True
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # an import hook that refuses the name
+        return False
 
 
 def _as_text(value: Any) -> str | None:

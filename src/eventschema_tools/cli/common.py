@@ -48,6 +48,7 @@ __all__ = [
     "client_from",
     "command",
     "console",
+    "exit_with_error",
     "fail",
     "print_json",
 ]
@@ -89,6 +90,16 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     # Messages carry names and PostHog's text; escaping keeps "[...]" in them from being markup.
     error_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def exit_with_error(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``eventschema: error: <message>`` on stderr and exit with ``code``.
+
+    The form of usage errors (bad option values), also used outside a command's body, where
+    Typer's own errors are reported the same way.
+    """
+    typer.echo(f"eventschema: error: {message}", err=True)
+    raise SystemExit(code)
 
 
 def exit_code_for(exc: EventSchemaError) -> int:
