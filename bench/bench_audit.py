@@ -4,8 +4,8 @@ A project with 500 bound events (8 typed properties each, from 3 shared groups, 
 value rules) holds 1,000,000 stored events (80 % on bound events, 20 % on unbound ones, about
 3 % of the values broken). For 10, 100 and 500 bound events it compares, side by side:
 
-* ours: ``run_audit(kinds="conformance")``, which sends 2 HogQL queries (the batched conformance
-  query and the property-key breakdown), counted at the HTTP layer;
+* ours: ``run_audit`` of the ``conformance`` kind, which sends 2 HogQL queries (the batched
+  conformance query and the property-key breakdown), counted at the HTTP layer;
 * the anchor: the straightforward way, one HogQL query per (event, property) pair with the
   same checks (count, missing, accepted type), as PostHog's own coverage chart and the HogQL
   recipes do it. Its query count is the number of pairs; its time is the median time of one
@@ -39,7 +39,7 @@ import httpx
 
 from bench import print_rows
 from eventschema_tools import EventSchemaClient
-from eventschema_tools.audit.run import run_audit
+from eventschema_tools.audit.run import audit_options, run_audit
 from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox, run_sandbox
 from eventschema_tools.sandbox.events.store import EventRow
 from eventschema_tools.tracking_plan import apply, compute_plan
@@ -183,7 +183,7 @@ def _ours(url: str, bound: int) -> tuple[float, int]:
     counter = [0]
     with _client(url, counter) as client:
         started = time.perf_counter()
-        report = run_audit(client, plan=_plan(bound), kinds="conformance")
+        report = run_audit(client, audit_options(plan=_plan(bound), kinds="conformance"))
         took = time.perf_counter() - started
     assert len(report.events) == bound
     return took, counter[0]

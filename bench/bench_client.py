@@ -6,8 +6,8 @@
     the medians compared.
 (b) Full reads: the requests ``event_schemas.list()`` makes to read a project with 3,000 event
     schemas against the lower bound ⌈3000 / page size⌉ (counted by the sandbox), and the time per
-    full read over loopback for page sizes 100, 500, 1000 and 3000, which is what
-    ``DEFAULT_PAGE_SIZE`` is chosen from.
+    full read over loopback for page sizes 100, 500, 1000 and 3000 (the client's ``page_size``
+    setting), which is what ``DEFAULT_PAGE_SIZE`` is chosen from.
 
 Run alone with ``python -m bench.bench_client``; ``make bench`` collects ``run()``.
 """
@@ -27,7 +27,7 @@ import httpx
 
 from bench import print_rows
 from eventschema_tools import AsyncEventSchemaClient, EventSchemaClient
-from eventschema_tools._base_client import DEFAULT_PAGE_SIZE
+from eventschema_tools._constants import DEFAULT_PAGE_SIZE
 from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox, run_sandbox
 
 PROJECT = 1
@@ -121,7 +121,12 @@ def bench_overhead() -> list[Row]:
     headers = {"Authorization": f"Bearer {DEMO_API_KEY}", "Accept": "application/json"}
     raw_http = httpx.Client(transport=transport)
     client = EventSchemaClient(
-        api_key=DEMO_API_KEY, project_id=PROJECT, host=host, rate_limit="off", transport=transport
+        api_key=DEMO_API_KEY,
+        project_id=PROJECT,
+        host=host,
+        rate_limit="off",
+        page_size=PAGE_ROWS,
+        transport=transport,
     )
 
     def raw() -> list[Any]:
@@ -130,7 +135,7 @@ def bench_overhead() -> list[Row]:
         return list(json.loads(response.content)["results"])
 
     def ours() -> list[Any]:
-        return list(client.event_schemas.list(page_size=PAGE_ROWS))
+        return list(client.event_schemas.list())
 
     assert len(raw()) == len(ours()) == PAGE_ROWS
     raw_times, our_times = [], []
@@ -165,21 +170,29 @@ def bench_full_reads() -> list[Row]:
     rows: list[Row] = []
     with run_sandbox(rate_limiting=False) as server:
         anyio.run(_seed, server.url, TOTAL_GROUPS, TOTAL_SCHEMAS // TOTAL_GROUPS)
-        client = EventSchemaClient(
-            api_key=DEMO_API_KEY, project_id=PROJECT, host=server.url, rate_limit="off"
-        )
+        clients = {
+            size: EventSchemaClient(
+                api_key=DEMO_API_KEY,
+                project_id=PROJECT,
+                host=server.url,
+                rate_limit="off",
+                page_size=size,
+            )
+            for size in PAGE_SIZES
+        }
         requests: dict[int, int] = {}
         times: dict[int, list[float]] = {size: [] for size in PAGE_SIZES}
         for round_number in range(READ_ROUNDS):
             for size in PAGE_SIZES:
                 before = _requests_seen(server)
                 started = time.perf_counter()
-                count = sum(1 for _ in client.event_schemas.list(page_size=size))
+                count = sum(1 for _ in clients[size].event_schemas.list())
                 times[size].append(time.perf_counter() - started)
                 assert count == TOTAL_SCHEMAS, count
                 if round_number == 0:
                     requests[size] = _requests_seen(server) - before
-        client.close()
+        for client in clients.values():
+            client.close()
     medians = {size: statistics.median(values) for size, values in times.items()}
     fastest = min(medians.values())
     for size in PAGE_SIZES:

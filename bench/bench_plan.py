@@ -132,8 +132,11 @@ def _seed(app: SandboxApp, pairs: list[tuple[str, str]]) -> None:
 
 
 @asynccontextmanager
-async def _counted(app: SandboxApp) -> AsyncIterator[tuple[AsyncEventSchemaClient, list[str]]]:
-    """A client on ``app`` that records the method of every request it sends."""
+async def _counted(
+    app: SandboxApp, page_size: int | None = None
+) -> AsyncIterator[tuple[AsyncEventSchemaClient, list[str]]]:
+    """A client on ``app`` (reading ``page_size`` rows per list request) that records the method
+    of every request it sends."""
     sent: list[str] = []
 
     async def count(request: httpx.Request) -> None:
@@ -148,6 +151,7 @@ async def _counted(app: SandboxApp) -> AsyncIterator[tuple[AsyncEventSchemaClien
                 project_id=PROJECT,
                 host=BASE_URL,
                 rate_limit="off",
+                page_size=page_size,
                 http_client=http,
             ),
             sent,
@@ -160,9 +164,9 @@ async def _counted(app: SandboxApp) -> AsyncIterator[tuple[AsyncEventSchemaClien
 async def _ours(app: SandboxApp, page_size: int) -> tuple[int, int]:
     """Requests (total, writes) of plan + apply of the whole project plus 500 bindings."""
     desired = _plan(_existing_pairs() + _new_pairs())
-    async with _counted(app) as (client, sent):
-        plan = await compute_plan_async(client, desired, page_size=page_size)
-        report = await apply_async(client, plan, concurrency=16, page_size=page_size)
+    async with _counted(app, page_size) as (client, sent):
+        plan = await compute_plan_async(client, desired)
+        report = await apply_async(client, plan, concurrency=16)
     assert report.ok, report.summary()
     assert len(plan.changes) == NEW_BINDINGS, plan.summary()
     return len(sent), sum(1 for method in sent if method != "GET")
@@ -173,7 +177,7 @@ async def _per_item(app: SandboxApp) -> int:
     async with _counted(app) as (client, sent):
         groups = {group.name: group.id async for group in client.property_groups.list()}
         for event_name, group_name in _new_pairs():
-            rows = client.event_definitions.list(search=event_name, page_size=100)
+            rows = client.event_definitions.list(search=event_name, max_rows=100)
             event = next(e for e in [e async for e in rows] if e.name == event_name)
             existing = await client.event_schemas.find(
                 event_definition=event.id, property_group_id=groups[group_name]

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic_core import from_json
 
-from eventschema_tools._constants import DEFAULT_PAGE_SIZE
 from eventschema_tools._retry import RetryPolicy, is_ambiguous, is_retryable, parse_retry_after
 from eventschema_tools._version import __version__
 from eventschema_tools.config import ClientSettings
@@ -24,12 +23,13 @@ from eventschema_tools.errors import (
     APIConnectionError,
     APITimeoutError,
     EventSchemaError,
+    InvalidInputError,
     UnsafeURLError,
     make_status_error,
 )
 from eventschema_tools.rate_budget import RateBudget
 
-__all__ = ["DEFAULT_PAGE_SIZE", "BaseClient", "Query"]
+__all__ = ["BaseClient", "Query"]
 
 logger = logging.getLogger("eventschema_tools")
 
@@ -63,6 +63,11 @@ class BaseClient:
     def project_id(self) -> str:
         """The project every call acts on."""
         return str(self.settings.project_id)
+
+    @property
+    def page_size(self) -> int:
+        """Rows per list request (``page_size=`` or ``EVENTSCHEMA_PAGE_SIZE``; default 1000)."""
+        return self.settings.page_size
 
     @property
     def host(self) -> str:
@@ -172,6 +177,30 @@ class BaseClient:
             f"expected a page of results from {urlsplit(self._url(link)).path}, got "
             f"{type(page).__name__}: check that the host is PostHog's API"
         )
+
+    def first_page_query(self, params: Query | None, max_rows: int | None) -> dict[str, Any]:
+        """The query of a list's first page: its filters and the client's page size, no
+        larger than ``max_rows`` (later pages follow ``next``, which carries every parameter).
+
+        Raises:
+            InvalidInputError: ``max_rows`` is below 1.
+        """
+        if max_rows is not None and (isinstance(max_rows, bool) or max_rows < 1):
+            raise InvalidInputError(
+                f"max_rows must be at least 1, got {max_rows!r}", [("max_rows", "below 1")]
+            )
+        size = self.page_size if max_rows is None else min(self.page_size, max_rows)
+        return {**(params or {}), "limit": size}
+
+    def next_link(self, page: Any, rows_read: int, max_rows: int | None) -> str | None:
+        """The next page's link, or ``None`` on the last page or once ``max_rows`` rows are read.
+
+        Raises:
+            UnsafeURLError: the link leaves the configured origin.
+        """
+        if max_rows is not None and rows_read >= max_rows:
+            return None
+        return self.follow_link(page["next"]) if page.get("next") else None
 
     @staticmethod
     def unique_rows(rows: Iterable[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:

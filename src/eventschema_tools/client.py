@@ -8,8 +8,8 @@ Both clients share one policy (``BaseClient``, ``RetryPolicy``, ``RateBudget``):
   exponential backoff and jitter, ``max_retries`` times (per client, or per call);
 * a create whose outcome is unknown (dropped connection, timeout, 5xx) is *reconciled*: the
   client looks for the object before trying again, so exactly one exists;
-* lists iterate lazily over all pages, drop rows seen twice, and follow ``next`` links only on
-  the configured host.
+* lists iterate lazily over all pages (``page_size`` rows per request, 1000 by default), drop
+  rows seen twice, and follow ``next`` links only on the configured host.
 
 Example::
 
@@ -31,7 +31,7 @@ from typing import Any, Self, TypeVar
 import httpx
 from tenacity import AsyncRetrying, Retrying, retry_if_exception
 
-from eventschema_tools._base_client import DEFAULT_PAGE_SIZE, BaseClient, Query
+from eventschema_tools._base_client import BaseClient, Query
 from eventschema_tools._retry import is_ambiguous
 from eventschema_tools.config import ClientSettings
 from eventschema_tools.errors import (
@@ -100,6 +100,7 @@ class EventSchemaClient(BaseClient):
         max_retries: retries after the first attempt (0 disables retries).
         rate_limit: client pacing such as ``"480/minute,4800/hour"``, or ``"off"``.
         query_rate_limit: HogQL pacing such as ``"120/hour"``, or ``"off"``.
+        page_size: rows per list request (1000; every list reads all its pages either way).
         rate_budget: share one budget between several clients using the same key.
         transport: an httpx transport (tests pass the sandbox's).
         http_client: a ready ``httpx.Client`` to use instead of creating one (its timeout and
@@ -116,6 +117,7 @@ class EventSchemaClient(BaseClient):
         max_retries: int | None = None,
         rate_limit: str | None = None,
         query_rate_limit: str | None = None,
+        page_size: int | None = None,
         rate_budget: RateBudget | None = None,
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
@@ -128,6 +130,7 @@ class EventSchemaClient(BaseClient):
             max_retries=max_retries,
             rate_limit=rate_limit,
             query_rate_limit=query_rate_limit,
+            page_size=page_size,
         )
         _one_http_source(transport, http_client)
         super().__init__(settings, rate_budget=rate_budget)
@@ -238,19 +241,21 @@ class EventSchemaClient(BaseClient):
         return self.check(response, method)
 
     def paginate(
-        self, path: str, params: Query | None = None, *, page_size: int | None = None
+        self, path: str, params: Query | None = None, *, max_rows: int | None = None
     ) -> Iterator[dict[str, Any]]:
-        """Yield every row of a list endpoint, page by page, each row once."""
-        query: dict[str, Any] | None = {
-            **(params or {}),
-            "limit": page_size or DEFAULT_PAGE_SIZE,
-        }
+        """Yield the rows of a list endpoint, page by page (``page_size`` rows each), each row
+        once; stop after ``max_rows`` rows when given."""
+        query: dict[str, Any] | None = self.first_page_query(params, max_rows)
         seen: set[str] = set()
+        read = 0
         link: str | None = path
         while link is not None:
             page = self.request("GET", link, params=query)
-            yield from self.unique_rows(self.page_rows(page, link), seen)
-            link = self.follow_link(page["next"]) if page.get("next") else None
+            rows = self.unique_rows(self.page_rows(page, link), seen)
+            rows = rows if max_rows is None else rows[: max_rows - read]
+            read += len(rows)
+            yield from rows
+            link = self.next_link(page, read, max_rows)
             # `next` carries every parameter; httpx would drop its query string given `{}`.
             query = None
 
@@ -283,6 +288,7 @@ class AsyncEventSchemaClient(BaseClient):
         max_retries: retries after the first attempt (0 disables retries).
         rate_limit: client pacing such as ``"480/minute,4800/hour"``, or ``"off"``.
         query_rate_limit: HogQL pacing such as ``"120/hour"``, or ``"off"``.
+        page_size: rows per list request (1000; every list reads all its pages either way).
         rate_budget: share one budget between several clients using the same key.
         transport: an httpx async transport (tests pass ``httpx.ASGITransport``).
         http_client: a ready ``httpx.AsyncClient`` to use instead of creating one (its timeout
@@ -299,6 +305,7 @@ class AsyncEventSchemaClient(BaseClient):
         max_retries: int | None = None,
         rate_limit: str | None = None,
         query_rate_limit: str | None = None,
+        page_size: int | None = None,
         rate_budget: RateBudget | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -311,6 +318,7 @@ class AsyncEventSchemaClient(BaseClient):
             max_retries=max_retries,
             rate_limit=rate_limit,
             query_rate_limit=query_rate_limit,
+            page_size=page_size,
         )
         _one_http_source(transport, http_client)
         super().__init__(settings, rate_budget=rate_budget)
@@ -412,20 +420,22 @@ class AsyncEventSchemaClient(BaseClient):
         return self.check(response, method)
 
     async def paginate(
-        self, path: str, params: Query | None = None, *, page_size: int | None = None
+        self, path: str, params: Query | None = None, *, max_rows: int | None = None
     ) -> AsyncIterator[dict[str, Any]]:
-        """Yield every row of a list endpoint, page by page, each row once."""
-        query: dict[str, Any] | None = {
-            **(params or {}),
-            "limit": page_size or DEFAULT_PAGE_SIZE,
-        }
+        """Yield the rows of a list endpoint, page by page (``page_size`` rows each), each row
+        once; stop after ``max_rows`` rows when given."""
+        query: dict[str, Any] | None = self.first_page_query(params, max_rows)
         seen: set[str] = set()
+        read = 0
         link: str | None = path
         while link is not None:
             page = await self.request("GET", link, params=query)
-            for row in self.unique_rows(self.page_rows(page, link), seen):
+            rows = self.unique_rows(self.page_rows(page, link), seen)
+            rows = rows if max_rows is None else rows[: max_rows - read]
+            read += len(rows)
+            for row in rows:
                 yield row
-            link = self.follow_link(page["next"]) if page.get("next") else None
+            link = self.next_link(page, read, max_rows)
             # `next` carries every parameter; httpx would drop its query string given `{}`.
             query = None
 

@@ -12,6 +12,7 @@ environment variable                      meaning (default)
 ``EVENTSCHEMA_MAX_RETRIES``               retries after the first attempt (4)
 ``EVENTSCHEMA_RATE_LIMIT``                client pacing, e.g. ``480/minute,4800/hour``
 ``EVENTSCHEMA_QUERY_RATE_LIMIT``          HogQL query pacing (``120/hour``)
+``EVENTSCHEMA_PAGE_SIZE``                 rows per list request (1000)
 ========================================  ==========================================
 
 The key is a :class:`pydantic.SecretStr`: ``repr()`` and ``str()`` of the settings never show it.
@@ -27,6 +28,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from eventschema_tools._constants import DEFAULT_PAGE_SIZE
 from eventschema_tools.errors import ConfigurationError
 
 __all__ = ["HOST_SHORTHANDS", "ClientSettings", "RateLimit", "parse_rate_limits"]
@@ -95,6 +97,9 @@ class ClientSettings(BaseSettings):
     )
     rate_limit: str = _rate_field("480/minute,4800/hour", "EVENTSCHEMA_RATE_LIMIT")
     query_rate_limit: str = _rate_field("120/hour", "EVENTSCHEMA_QUERY_RATE_LIMIT")
+    page_size: int = Field(
+        default=DEFAULT_PAGE_SIZE, ge=1, validation_alias="EVENTSCHEMA_PAGE_SIZE"
+    )
 
     @field_validator("project_id", mode="before")
     @classmethod

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from audit_helpers import apply_plan, counting_client, event, send_events
 
-from eventschema_tools.audit.run import run_audit
+from eventschema_tools.audit.run import audit_options, run_audit
 from eventschema_tools.errors import RateLimitError
 from eventschema_tools.sandbox import RateLimit, run_sandbox
 from eventschema_tools.tracking_plan.file import TrackingPlan
@@ -48,7 +48,7 @@ def test_an_audit_of_200_bound_events_takes_at_most_4_queries() -> None:
         )
         with counting_client(sandbox.url) as (client, queries):
             apply_plan(client, plan)
-            report = run_audit(client, plan=plan)
+            report = run_audit(client, audit_options(plan=plan))
     assert len(report.events) == 200
     assert len(queries) == report.queries <= 4
     wrong_seats = [
@@ -73,7 +73,7 @@ def test_audits_stay_within_the_sandboxs_query_limit() -> None:
             apply_plan(client, plan)
             started = time.monotonic()
             for _ in range(2):
-                report = run_audit(client, plan=plan)
+                report = run_audit(client, audit_options(plan=plan))
                 assert report.queries == 3
             elapsed = time.monotonic() - started
         # Six queries under "3 per second" with no 429 (retries are off): the client waited.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from audit_helpers import apply_plan, counting_client
 
-from eventschema_tools.audit.run import AuditKind, Severity, run_audit
+from eventschema_tools.audit.run import AuditKind, Severity, audit_options, run_audit
 from eventschema_tools.models import PropertyInput, PropertyType
 from eventschema_tools.sandbox import RunningSandbox
 from eventschema_tools.tracking_plan.file import TrackingPlan
@@ -73,7 +73,7 @@ def test_drift_renders_every_difference_and_costs_no_query(sandbox: RunningSandb
         client.event_schemas.create(event_definition=completed.id, property_group_id=extra.id)
         client.property_groups.create(name="lonely", description="made by hand")
 
-        report = run_audit(client, plan=CURRENT, kinds="drift")
+        report = run_audit(client, audit_options(plan=CURRENT, kinds="drift"))
 
     assert queries == []
     assert report.queries == 0

@@ -42,7 +42,7 @@ def seeded(sandbox: RunningSandbox) -> RunningSandbox:
 
 def test_only_the_named_events_are_measured(seeded: RunningSandbox) -> None:
     with counting_client(seeded.url) as (client, _):
-        report = run_audit(client, kinds="conformance", events=["order_refunded"])
+        report = run_audit(client, audit_options(kinds="conformance", events=["order_refunded"]))
     assert [item.event for item in report.events] == ["order_refunded"]
     assert report.events[0].events == 3
     missing = [f for f in report.findings if f.code == "missing_required"]
@@ -52,7 +52,7 @@ def test_only_the_named_events_are_measured(seeded: RunningSandbox) -> None:
 
 def test_an_event_without_a_schema_is_refused_with_close_names(seeded: RunningSandbox) -> None:
     with counting_client(seeded.url) as (client, _), pytest.raises(UnknownNameError) as caught:
-        run_audit(client, kinds="conformance", events=["order_plcaed"])
+        run_audit(client, audit_options(kinds="conformance", events=["order_plcaed"]))
     assert "order_placed" in caught.value.suggestions
     assert "order_plcaed" in str(caught.value)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from audit_helpers import apply_plan, counting_client, event, send_events
 
 from eventschema_tools.audit.history import latest_report
-from eventschema_tools.audit.run import run_audit
+from eventschema_tools.audit.run import audit_options, run_audit
 from eventschema_tools.sandbox import RunningSandbox
 from eventschema_tools.tracking_plan.file import TrackingPlan
 
@@ -38,7 +38,9 @@ def test_second_run_shows_new_changed_and_resolved_findings(
     _send(sandbox, "promo_shown", 5, {})
     with counting_client(sandbox.url) as (client, _):
         apply_plan(client, PLAN)
-        first = run_audit(client, plan=PLAN, kinds="hygiene,conformance", history_dir=history)
+        first = run_audit(
+            client, audit_options(plan=PLAN, kinds="hygiene,conformance", history_dir=history)
+        )
         assert first.history is None
         _send(sandbox, "page_opened", 10, {})  # missing rate 2/10 -> 12/20
         _send(sandbox, "promo_shown", 3, {})  # unplanned volume 5 -> 8
@@ -46,7 +48,9 @@ def test_second_run_shows_new_changed_and_resolved_findings(
         spare = client.property_groups.find_by_name("spare")
         assert spare is not None
         client.property_groups.delete(spare.id)  # the unbound group is gone
-        second = run_audit(client, plan=PLAN, kinds="hygiene,conformance", history_dir=history)
+        second = run_audit(
+            client, audit_options(plan=PLAN, kinds="hygiene,conformance", history_dir=history)
+        )
 
     stored = sorted(history.glob("audit-1-*.json"))
     assert len(stored) == 2

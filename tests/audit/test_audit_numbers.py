@@ -20,7 +20,14 @@ import pytest
 from audit_helpers import apply_plan, counting_client, event, send_events
 
 from eventschema_tools import AsyncEventSchemaClient
-from eventschema_tools.audit.run import AuditKind, AuditReport, Severity, run_audit, run_audit_async
+from eventschema_tools.audit.run import (
+    AuditKind,
+    AuditReport,
+    Severity,
+    audit_options,
+    run_audit,
+    run_audit_async,
+)
 from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox
 from eventschema_tools.tracking_plan.file import TrackingPlan
 
@@ -252,7 +259,7 @@ def audited(sandbox: RunningSandbox) -> Iterator[Audited]:
     send_events(sandbox.url, events)
     with counting_client(sandbox.url) as (client, queries):
         apply_plan(client, PLAN)
-        report = run_audit(client, plan=PLAN)
+        report = run_audit(client, audit_options(plan=PLAN))
     return Audited(dict(tallies), report, queries)
 
 
@@ -359,7 +366,7 @@ def test_the_live_schemas_give_the_same_numbers_without_rules(
     audited: Audited, sandbox: RunningSandbox
 ) -> None:
     with counting_client(sandbox.url) as (client, _):
-        live = run_audit(client, kinds="conformance,enforcement")
+        live = run_audit(client, audit_options(kinds="conformance,enforcement"))
     assert live.source == "live"
     for name in VOLUMES:
         planned = {p.property: p for p in _stats(audited.report, name).properties}
@@ -381,6 +388,8 @@ async def test_the_async_twin_measures_the_same(audited: Audited, sandbox: Runni
         rate_limit="off",
         query_rate_limit="off",
     ) as client:
-        report = await run_audit_async(client, plan=PLAN, kinds=["conformance", "enforcement"])
+        report = await run_audit_async(
+            client, audit_options(plan=PLAN, kinds=["conformance", "enforcement"])
+        )
     assert report.events == audited.report.events
     assert report.queries == 2

@@ -19,7 +19,7 @@ from eventschema_tools.audit.queries import (
     property_breakdown_chunks,
     property_breakdown_query,
 )
-from eventschema_tools.audit.run import run_audit
+from eventschema_tools.audit.run import audit_options, run_audit
 from eventschema_tools.sandbox import RunningSandbox
 from eventschema_tools.sandbox.events.hogql import parse_hogql
 from eventschema_tools.tracking_plan.file import TrackingPlan
@@ -201,7 +201,7 @@ def test_regex_characters_in_enums_and_patterns_match_literally(sandbox: Running
     send_events(sandbox.url, events)
     with counting_client(sandbox.url) as (client, _):
         apply_plan(client, plan)
-        report = run_audit(client, plan=plan, kinds="conformance")
+        report = run_audit(client, audit_options(plan=plan, kinds="conformance"))
     stats = {prop.property: prop.rule_violations for prop in report.events[0].properties}
     assert stats == {
         "kind": 3 * sum(breaks for _, _, breaks, _ in samples),

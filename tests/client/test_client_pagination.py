@@ -15,6 +15,7 @@ from eventschema_tools import (
     AsyncEventSchemaClient,
     EventSchemaClient,
     EventSchemaError,
+    InvalidInputError,
     UnsafeURLError,
 )
 from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox, SandboxApp, run_sandbox
@@ -36,7 +37,9 @@ class PageRecorder:
                 self.page_sizes.append(len(body["results"]))
 
 
-def recording_client(app: SandboxApp, recorder: PageRecorder) -> AsyncEventSchemaClient:
+def recording_client(
+    app: SandboxApp, recorder: PageRecorder, page_size: int | None = None
+) -> AsyncEventSchemaClient:
     http = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), event_hooks={"response": [recorder]}
     )
@@ -45,6 +48,7 @@ def recording_client(app: SandboxApp, recorder: PageRecorder) -> AsyncEventSchem
         project_id=1,
         host="http://sandbox.test",
         rate_limit="off",
+        page_size=page_size,
         http_client=http,
     )
 
@@ -64,7 +68,7 @@ async def test_rows_inserted_during_iteration_never_duplicate_or_hide_existing_r
     group = await aclient.property_groups.create(name="shifting")
     existing = [await _bind_new(aclient, group.id, f"before {i:02d}") for i in range(45)]
     recorder = PageRecorder()
-    reader = recording_client(app, recorder)
+    reader = recording_client(app, recorder, page_size=10)
     page_done, inserted = anyio.create_memory_object_stream[int](), anyio.Event()
     send_page, receive_page = page_done
     added: list[str] = []
@@ -78,7 +82,7 @@ async def test_rows_inserted_during_iteration_never_duplicate_or_hide_existing_r
 
     async def read_everything() -> None:
         async with send_page:
-            async for schema in reader.event_schemas.list(page_size=10):
+            async for schema in reader.event_schemas.list():
                 seen.append(str(schema.id))
                 if len(seen) % 10 == 0:
                     await send_page.send(len(seen) // 10)
@@ -103,7 +107,7 @@ async def test_filters_and_page_size_are_kept_on_every_page(
     app: SandboxApp,
 ) -> None:
     recorder = PageRecorder()
-    client = recording_client(app, recorder)
+    client = recording_client(app, recorder, page_size=5)
     wanted = await client.event_definitions.create(name="wanted")
     other = await client.event_definitions.create(name="other")
     groups = [await client.property_groups.create(name=f"group {i:02d}") for i in range(12)]
@@ -113,7 +117,7 @@ async def test_filters_and_page_size_are_kept_on_every_page(
     recorder.urls.clear()
     recorder.page_sizes.clear()
 
-    listed = [s async for s in client.event_schemas.list(event_definition=wanted.id, page_size=5)]
+    listed = [s async for s in client.event_schemas.list(event_definition=wanted.id)]
     await client.close()
 
     assert {s.event_definition for s in listed} == {wanted.id}
@@ -128,16 +132,52 @@ async def test_a_full_read_costs_ceil_rows_over_page_size_requests(
     app: SandboxApp, rows: int, page_size: int
 ) -> None:
     recorder = PageRecorder()
-    client = recording_client(app, recorder)
+    client = recording_client(app, recorder, page_size=page_size)
     for i in range(rows):
         await client.property_groups.create(name=f"g{i:03d}")
     recorder.page_sizes.clear()
 
-    names = [g.name async for g in client.property_groups.list(page_size=page_size)]
+    names = [g.name async for g in client.property_groups.list()]
     await client.close()
 
     assert names == [f"g{i:03d}" for i in range(rows)]
     assert len(recorder.page_sizes) == max(1, math.ceil(rows / page_size))
+
+
+@pytest.mark.parametrize(
+    ("page_size", "max_rows", "pages"),
+    [
+        pytest.param(1000, 7, [7], id="one-request-of-the-cap"),
+        pytest.param(4, 10, [4, 4, 4], id="stops-at-the-page-holding-the-last-row"),
+        pytest.param(5, 30, [5, 5, 5, 5], id="cap-above-the-rows-reads-them-all"),
+    ],
+)
+@pytest.mark.anyio
+async def test_max_rows_caps_the_rows_and_the_requests(
+    app: SandboxApp, page_size: int, max_rows: int, pages: list[int]
+) -> None:
+    recorder = PageRecorder()
+    client = recording_client(app, recorder, page_size=page_size)
+    for i in range(20):
+        await client.event_definitions.create(name=f"e{i:03d}")
+    recorder.page_sizes.clear()
+
+    names = [e.name async for e in client.event_definitions.list(max_rows=max_rows)]
+    await client.close()
+
+    assert len(names) == min(max_rows, 20)
+    assert recorder.page_sizes == pages
+
+
+def test_max_rows_below_one_is_refused_before_any_request(
+    sandbox_server: RunningSandbox, client: EventSchemaClient
+) -> None:
+    before = httpx.get(f"{sandbox_server.url}/_sandbox/stats").json()["requests"]
+
+    with pytest.raises(InvalidInputError, match="max_rows must be at least 1"):
+        list(client.property_groups.list(max_rows=0))
+
+    assert httpx.get(f"{sandbox_server.url}/_sandbox/stats").json()["requests"] == before
 
 
 @pytest.fixture
@@ -158,9 +198,9 @@ def test_a_next_link_to_another_origin_is_refused_and_never_requested(
     # answer with links to the foreign server: what a hostile or misconfigured proxy would do.
     foreign_host = foreign.url.removeprefix("http://")
     http = httpx.Client(headers={"Host": foreign_host})
-    client = make_sync_client(trusted.url, http_client=http)
+    client = make_sync_client(trusted.url, http_client=http, page_size=2)
 
-    rows = client.property_groups.list(page_size=2)
+    rows = client.property_groups.list()
     first_page = [next(rows).name, next(rows).name]
     with pytest.raises(UnsafeURLError) as caught:
         next(rows)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from eventschema_tools import (
@@ -12,8 +14,11 @@ from eventschema_tools import (
     PropertyInput,
     PropertyType,
 )
+from eventschema_tools.sandbox import SandboxApp
 
 pytestmark = pytest.mark.anyio
+
+MakeClient = Callable[..., AsyncEventSchemaClient]
 
 
 async def test_current_user_and_project(aclient: AsyncEventSchemaClient) -> None:
@@ -25,7 +30,9 @@ async def test_current_user_and_project(aclient: AsyncEventSchemaClient) -> None
 
 
 class TestAsyncPropertyGroups:
-    async def test_create_get_find_list(self, aclient: AsyncEventSchemaClient) -> None:
+    async def test_create_get_find_list(
+        self, aclient: AsyncEventSchemaClient, app: SandboxApp, make_async_client: MakeClient
+    ) -> None:
         created = await aclient.property_groups.create(
             name="checkout",
             description="Every checkout event",
@@ -40,7 +47,8 @@ class TestAsyncPropertyGroups:
         assert await aclient.property_groups.get(created.id) == created
         assert await aclient.property_groups.find_by_name("checkout") == created
         assert await aclient.property_groups.find_by_name("Checkout") is None
-        listed = [g async for g in aclient.property_groups.list(page_size=2)]
+        two_per_page = make_async_client(app, page_size=2)
+        listed = [g async for g in two_per_page.property_groups.list()]
         assert [g.id for g in listed] == [created.id, *(g.id for g in others)]
 
     async def test_update_replaces_properties_only_when_given(
@@ -99,22 +107,17 @@ class TestAsyncEventDefinitions:
             await aclient.event_definitions.get_by_name("trial started")
 
     async def test_list_with_search_and_names_across_pages(
-        self, aclient: AsyncEventSchemaClient
+        self, aclient: AsyncEventSchemaClient, app: SandboxApp, make_async_client: MakeClient
     ) -> None:
         for name in ["button clicked", "link clicked", "button clicked twice", "page viewed"]:
             await aclient.event_definitions.create(name=name)
+        one, three = make_async_client(app, page_size=1), make_async_client(app, page_size=3)
 
-        searched = [
-            e.name
-            async for e in aclient.event_definitions.list(search="clicked button", page_size=1)
-        ]
+        searched = [e.name async for e in one.event_definitions.list(search="clicked button")]
         named = [
-            e.name
-            async for e in aclient.event_definitions.list(
-                names=["page viewed", "link clicked"], page_size=1
-            )
+            e.name async for e in one.event_definitions.list(names=["page viewed", "link clicked"])
         ]
-        everything = [e.name async for e in aclient.event_definitions.list(page_size=3)]
+        everything = [e.name async for e in three.event_definitions.list()]
 
         assert searched == ["button clicked", "button clicked twice"]
         assert sorted(named) == ["link clicked", "page viewed"]
@@ -124,7 +127,9 @@ class TestAsyncEventDefinitions:
 
 
 class TestAsyncEventSchemas:
-    async def test_create_find_list_update_delete(self, aclient: AsyncEventSchemaClient) -> None:
+    async def test_create_find_list_update_delete(
+        self, aclient: AsyncEventSchemaClient, app: SandboxApp, make_async_client: MakeClient
+    ) -> None:
         first = await aclient.property_groups.create(name="first")
         second = await aclient.property_groups.create(name="second")
         signup = await aclient.event_definitions.create(name="signed_up")
@@ -145,7 +150,8 @@ class TestAsyncEventSchemas:
         )
         assert found is not None
         assert (found.id, missing) == (schema.id, None)
-        assert [s.id async for s in aclient.event_schemas.list(page_size=1)] == [
+        one_per_page = make_async_client(app, page_size=1)
+        assert [s.id async for s in one_per_page.event_schemas.list()] == [
             other.id,
             schema.id,
         ]

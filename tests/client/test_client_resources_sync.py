@@ -18,6 +18,12 @@ from eventschema_tools import (
 from eventschema_tools.models import EventDefinition, PropertyGroup
 
 Unique = Callable[[str], str]
+MakeClient = Callable[..., EventSchemaClient]
+
+
+def _paged(client: EventSchemaClient, make_sync_client: MakeClient, size: int) -> EventSchemaClient:
+    """Another client on the same sandbox, reading ``size`` rows per list request."""
+    return make_sync_client(client.host, page_size=size)
 
 
 def _group(client: EventSchemaClient, unique: Unique, **fields: object) -> PropertyGroup:
@@ -70,12 +76,13 @@ class TestPropertyGroups:
         assert client.property_groups.find_by_name(group.name.upper()) is None
 
     def test_list_reads_every_page_in_name_order(
-        self, client: EventSchemaClient, unique: Unique
+        self, client: EventSchemaClient, unique: Unique, make_sync_client: MakeClient
     ) -> None:
         prefix = unique("paged")
         created = {client.property_groups.create(name=f"{prefix}_{i:02d}").id for i in range(7)}
+        paged = _paged(client, make_sync_client, 3)
 
-        listed = [g for g in client.property_groups.list(page_size=3) if g.name.startswith(prefix)]
+        listed = [g for g in paged.property_groups.list() if g.name.startswith(prefix)]
 
         assert {g.id for g in listed} == created
         assert [g.name for g in listed] == sorted(g.name for g in listed)
@@ -151,14 +158,15 @@ class TestEventDefinitions:
             client.event_definitions.get_by_name(f"never_sent_{uuid4().hex}")
 
     def test_list_with_search_and_with_exact_names(
-        self, client: EventSchemaClient, unique: Unique
+        self, client: EventSchemaClient, unique: Unique, make_sync_client: MakeClient
     ) -> None:
         word = unique("zebra")
         first = client.event_definitions.create(name=f"{word} clicked")
         second = client.event_definitions.create(name=f"{word} clicked twice")
         client.event_definitions.create(name=unique("unrelated"))
 
-        searched = list(client.event_definitions.list(search=f"clicked {word}", page_size=1))
+        paged = _paged(client, make_sync_client, 1)
+        searched = list(paged.event_definitions.list(search=f"clicked {word}"))
         named = list(client.event_definitions.list(names=[first.name, "no such event"]))
 
         assert [e.id for e in searched] == [first.id, second.id]  # shorter names first
@@ -206,7 +214,7 @@ class TestEventSchemas:
         )
 
     def test_list_filters_by_event_and_reads_newest_first(
-        self, client: EventSchemaClient, unique: Unique
+        self, client: EventSchemaClient, unique: Unique, make_sync_client: MakeClient
     ) -> None:
         event = _event(client, unique)
         groups = [_group(client, unique) for _ in range(3)]
@@ -215,7 +223,8 @@ class TestEventSchemas:
             for g in groups
         ]
 
-        listed = list(client.event_schemas.list(event_definition=event.id, page_size=2))
+        paged = _paged(client, make_sync_client, 2)
+        listed = list(paged.event_schemas.list(event_definition=event.id))
 
         assert [s.id for s in listed] == [s.id for s in reversed(created)]
         assert {s.id for s in created} <= {s.id for s in client.event_schemas.list()}

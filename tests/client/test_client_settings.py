@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from eventschema_tools import AsyncEventSchemaClient, ConfigurationError, EventSchemaClient
+from eventschema_tools._constants import DEFAULT_PAGE_SIZE
 from eventschema_tools.config import ClientSettings, RateLimit, parse_rate_limits
 
 ENV_NAMES = (
@@ -16,6 +17,7 @@ ENV_NAMES = (
     "EVENTSCHEMA_MAX_RETRIES",
     "EVENTSCHEMA_RATE_LIMIT",
     "EVENTSCHEMA_QUERY_RATE_LIMIT",
+    "EVENTSCHEMA_PAGE_SIZE",
 )
 
 
@@ -34,6 +36,7 @@ def test_environment_supplies_every_setting(clean_env: pytest.MonkeyPatch) -> No
     clean_env.setenv("EVENTSCHEMA_MAX_RETRIES", "2")
     clean_env.setenv("EVENTSCHEMA_RATE_LIMIT", "10/second")
     clean_env.setenv("EVENTSCHEMA_QUERY_RATE_LIMIT", "off")
+    clean_env.setenv("EVENTSCHEMA_PAGE_SIZE", "250")
 
     settings = ClientSettings.load()
 
@@ -43,6 +46,7 @@ def test_environment_supplies_every_setting(clean_env: pytest.MonkeyPatch) -> No
     assert (settings.timeout, settings.max_retries) == (7.5, 2)
     assert settings.rate_limits == (RateLimit(10, 1.0),)
     assert settings.query_rate_limits == ()
+    assert settings.page_size == 250
 
 
 def test_arguments_override_the_environment(clean_env: pytest.MonkeyPatch) -> None:
@@ -50,15 +54,21 @@ def test_arguments_override_the_environment(clean_env: pytest.MonkeyPatch) -> No
     clean_env.setenv("POSTHOG_PROJECT_ID", "42")
     clean_env.setenv("POSTHOG_HOST", "eu")
     clean_env.setenv("EVENTSCHEMA_MAX_RETRIES", "2")
+    clean_env.setenv("EVENTSCHEMA_PAGE_SIZE", "250")
 
     client = EventSchemaClient(
-        api_key="phx_from_argument", project_id=7, host="https://posthog.example.com", max_retries=0
+        api_key="phx_from_argument",
+        project_id=7,
+        host="https://posthog.example.com",
+        max_retries=0,
+        page_size=20,
     )
 
     assert client.settings.api_key is not None
     assert client.settings.api_key.get_secret_value() == "phx_from_argument"
     assert (client.project_id, client.host) == ("7", "https://posthog.example.com")
     assert client.retry_policy.max_retries == 0
+    assert client.page_size == 20
 
 
 def test_arguments_left_as_none_fall_back_to_the_environment(
@@ -79,6 +89,7 @@ def test_defaults_are_us_cloud_and_posthogs_rate_windows() -> None:
     assert settings.rate_limits == (RateLimit(480, 60.0), RateLimit(4800, 3600.0))
     assert settings.query_rate_limits == (RateLimit(120, 3600.0),)
     assert (settings.timeout, settings.max_retries) == (30.0, 4)
+    assert settings.page_size == DEFAULT_PAGE_SIZE == 1000
 
 
 @pytest.mark.parametrize(
@@ -114,6 +125,8 @@ def test_a_self_hosted_path_prefix_is_kept_in_request_urls() -> None:
         pytest.param({"rate_limit": "480 per minute"}, "bad rate limit", id="rate-syntax"),
         pytest.param({"rate_limit": "0/minute"}, "bad rate limit", id="rate-zero"),
         pytest.param({"query_rate_limit": "5/fortnight"}, "bad rate limit", id="rate-unit"),
+        pytest.param({"page_size": 0}, "page_size .EVENTSCHEMA_PAGE_SIZE.", id="zero-page"),
+        pytest.param({"page_size": "lots"}, "page_size", id="page-not-a-number"),
     ],
 )
 def test_malformed_values_raise_configuration_error(

@@ -19,13 +19,15 @@ async def recorded(
     """Build an async client on a fresh sandbox (rate limits off), recording every request.
 
     Call it with `SandboxConfig` overrides, e.g. `recorded(reject_mode_allowed=False)`, and
-    optionally the API key to use.
+    optionally the API key and the client's page size.
     """
     made: list[httpx.AsyncClient] = []
 
-    def make(api_key: str = DEMO_API_KEY, **overrides: Any) -> Recorded:
+    def make(
+        api_key: str = DEMO_API_KEY, *, page_size: int | None = None, **overrides: Any
+    ) -> Recorded:
         app = sandbox_app(**{"rate_limiting": False, **overrides})
-        result = make_recorded(app, api_key)
+        result = make_recorded(app, api_key, page_size=page_size)
         made.append(result.http)
         return result
 

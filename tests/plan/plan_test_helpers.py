@@ -58,7 +58,9 @@ class Recorded:
         return plan, report
 
 
-def make_recorded(app: SandboxApp, api_key: str = DEMO_API_KEY) -> Recorded:
+def make_recorded(
+    app: SandboxApp, api_key: str = DEMO_API_KEY, *, page_size: int | None = None
+) -> Recorded:
     """A recorded client on ``app`` with fast retries and no client-side pacing."""
     requests: list[tuple[str, str, str]] = []
 
@@ -73,7 +75,12 @@ def make_recorded(app: SandboxApp, api_key: str = DEMO_API_KEY) -> Recorded:
         event_hooks={"request": [record]},
     )
     client = AsyncEventSchemaClient(
-        api_key=api_key, project_id=1, host=BASE_URL, rate_limit="off", http_client=http
+        api_key=api_key,
+        project_id=1,
+        host=BASE_URL,
+        rate_limit="off",
+        page_size=page_size,
+        http_client=http,
     )
     client.retry_policy = FAST_RETRIES
     return Recorded(app=app, http=http, client=client, requests=requests)

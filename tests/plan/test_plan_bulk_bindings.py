@@ -12,6 +12,7 @@ from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.sandbox import DEMO_API_KEY, ApiKey
 from eventschema_tools.tracking_plan.bulk import (
     Pair,
+    PairStatus,
     bind_async,
     pairs_for_group,
     parse_pairs_csv,
@@ -105,10 +106,13 @@ async def test_the_same_binding_twice_in_the_input_is_written_once(live: Recorde
     assert len(live.writes) == 1
 
 
-async def test_unbind_deletes_bound_pairs_and_reports_absent_ones(live: Recorded) -> None:
+async def test_unbind_deletes_bound_pairs_and_reports_absent_ones(
+    recorded: Callable[..., Recorded],
+) -> None:
+    live = recorded(page_size=2)
     await _project(live)
 
-    report = await unbind_async(live.client, pairs_for_group("checkout", EVENTS[3:7]), page_size=2)
+    report = await unbind_async(live.client, pairs_for_group("checkout", EVENTS[3:7]))
 
     assert [r.status for r in report.results] == ["deleted", "deleted", "absent", "absent"]
     assert await _bound(live, "checkout") == set(EVENTS[:3])
@@ -118,12 +122,15 @@ async def test_unbind_deletes_bound_pairs_and_reports_absent_ones(live: Recorded
     assert [method for method, _, _ in live.writes] == ["DELETE", "DELETE"]
 
 
-async def test_unbind_of_many_events_reads_the_whole_binding_list_once(live: Recorded) -> None:
+async def test_unbind_of_many_events_reads_the_whole_binding_list_once(
+    recorded: Callable[..., Recorded],
+) -> None:
+    live = recorded(page_size=10)
     await _project(live, bound=30)
 
-    report = await unbind_async(live.client, pairs_for_group("checkout", EVENTS[:20]), page_size=10)
+    report = await unbind_async(live.client, pairs_for_group("checkout", EVENTS[:20]))
 
-    assert report.count("deleted") == 20
+    assert report.count(PairStatus.DELETED) == 20
     schema_reads = [query for _, path, query in live.reads if path == SCHEMAS_PATH]
     assert len(schema_reads) == 3  # 30 bindings / 10 per page, not 20 filtered lists
     assert not any("event_definition=" in query for query in schema_reads)

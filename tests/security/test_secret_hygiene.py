@@ -31,7 +31,7 @@ from typer.testing import CliRunner
 
 from eventschema_tools import EventSchemaClient
 from eventschema_tools.audit.report import render_json, render_markdown, render_table
-from eventschema_tools.audit.run import run_audit
+from eventschema_tools.audit.run import audit_options, run_audit
 from eventschema_tools.config import ClientSettings
 from eventschema_tools.errors import EventSchemaError
 from eventschema_tools.sandbox import (
@@ -115,7 +115,7 @@ def test_the_demo_steps_never_show_the_key(watch: LeakWatch, served: RunningSand
         watch.add("plan", changes)
         watch.add("apply report", apply(client, changes))
         served.sandbox.faults.configure(FaultConfig())
-        report = run_audit(client, plan=plan, window="24h")
+        report = run_audit(client, audit_options(plan=plan, window="24h"))
     console = Console(file=io.StringIO(), width=160, color_system=None)
     render_table(report, console)
     watch.add("terminal report", console.file.getvalue())  # type: ignore[attr-defined]

@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from eventschema_tools import AsyncEventSchemaClient, EventSchemaClient
-from eventschema_tools.audit.run import run_audit
+from eventschema_tools.audit.run import audit_options, run_audit
 from eventschema_tools.errors import APIStatusError, InvalidInputError, UnsafeURLError
 from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox, create_app, run_sandbox
 from eventschema_tools.tracking_plan.file import PlanFileError, TrackingPlan, load_plan, parse_plan
@@ -371,7 +371,7 @@ def test_names_that_look_like_hogql_are_data_not_code() -> None:
         with EventSchemaClient(
             api_key=DEMO_API_KEY, project_id=1, host=served.url, query_rate_limit="off"
         ) as client:
-            report = run_audit(client, plan=plan, kinds="conformance", window="1h")
+            report = run_audit(client, audit_options(plan=plan, kinds="conformance", window="1h"))
             counted = client.query.hogql(
                 "SELECT count() FROM events WHERE event = {name}",
                 values={"name": HOSTILE_EVENTS[0]},

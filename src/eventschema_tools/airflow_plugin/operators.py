@@ -166,7 +166,7 @@ class EventSchemaAuditOperator(_PostHogOperator):
         with bad_parameters_fail_the_task():
             options = self._settings()
         with self.client() as client:
-            report = run_audit(client, options=options)
+            report = run_audit(client, options)
             result = report.model_dump(mode="json")
             self.publish(context, client, result, event=_worst_event(report))
         if self.report_path:
@@ -415,13 +415,14 @@ class _WriteReport(Protocol):
 
     def summary(self) -> str: ...
 
-    def count(self, status: Literal["failed"]) -> int: ...
+    @property
+    def failed(self) -> int: ...
 
 
 def _write_failure(report: _WriteReport, key: str) -> Exception:
     """Retryable when writes failed on PostHog's side (a retry makes only those); else final."""
     message = f"{report.summary()} Each outcome is in XCom {key!r}."
-    if report.count("failed") and report.aborted is None:
+    if report.failed and report.aborted is None:
         return AirflowException(message + " A retry makes only the writes still missing.")
     stopped = f" Stopped: {report.aborted}" if report.aborted else ""
     return AirflowFailException(message + stopped)

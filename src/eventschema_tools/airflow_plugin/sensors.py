@@ -34,6 +34,7 @@ from eventschema_tools.airflow_plugin.hooks import EventSchemaHook
 from eventschema_tools.airflow_plugin.links import EventSchemaPageLink, publish_schema_page
 from eventschema_tools.audit.gate import (
     ConformanceGate,
+    EventStatus,
     GateOptions,
     check_conformance,
     gate_options,
@@ -103,25 +104,27 @@ class EventSchemaConformanceSensor(BaseSensorOperator):
     def poke(self, context: Context) -> PokeReturnValue:
         """Measure the events once; done when all of them are healthy."""
         with bad_parameters_fail_the_task():
-            options = self._options()
+            options = self._options(plan=self.plan_path)
         hook = EventSchemaHook(self.posthog_conn_id, project_id=self.project_id)
         with hook.get_conn() as client, bad_parameters_fail_the_task():
-            gate = check_conformance(client, options=options, plan=self.plan_path)
+            gate = check_conformance(client, options)
             publish_schema_page(context, client, _first_unhealthy(gate))
         self.log.info("Conformance: %s", gate.summary())
-        if any(item.status == "no_schema" for item in gate.events):
+        if any(item.status is EventStatus.NO_SCHEMA for item in gate.events):
             raise AirflowFailException(f"cannot judge conformance: {gate.summary()}")
         return PokeReturnValue(is_done=gate.passed, xcom_value=gate.model_dump(mode="json"))
 
-    def _options(self) -> GateOptions:
+    def _options(self, *, plan: str | None = None) -> GateOptions:
+        # The plan is read only at poke time: its path may be templated.
         return gate_options(
             events=self.events,  # type: ignore[arg-type]  # Airflow resolves XComArgs before poke
             threshold=self.threshold,
             window=self.window,
             min_events=self.min_events,
+            plan=plan,
         )
 
 
 def _first_unhealthy(gate: ConformanceGate) -> str:
-    unhealthy = [item.event for item in gate.events if item.status != "healthy"]
+    unhealthy = [item.event for item in gate.events if item.status is not EventStatus.HEALTHY]
     return (unhealthy or [gate.events[0].event])[0]

@@ -9,9 +9,10 @@ bound events.
 
 Example::
 
-    gate = check_conformance(client, events=["checkout_completed"], threshold=0.99, window="1h")
+    options = gate_options(events=["checkout_completed"], threshold=0.99, window="1h")
+    gate = check_conformance(client, options)
     if not gate.passed:
-        print([e.event for e in gate.events if e.status != "healthy"])
+        print([e.event for e in gate.events if e.status is not EventStatus.HEALTHY])
 """
 
 from __future__ import annotations
@@ -19,20 +20,38 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from eventschema_tools.audit.model import AuditKind, AuditReport, parse_window
-from eventschema_tools.audit.run import run_audit
-from eventschema_tools.client import EventSchemaClient
+from eventschema_tools.audit.run import AuditOptions, audit_options, run_audit, run_audit_async
 from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.tracking_plan.file import TrackingPlan
 
-__all__ = ["ConformanceGate", "EventHealth", "GateOptions", "check_conformance", "gate_options"]
+if TYPE_CHECKING:
+    from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
 
-EventStatus = Literal["healthy", "below_threshold", "too_few_events", "no_schema"]
+__all__ = [
+    "ConformanceGate",
+    "EventHealth",
+    "EventStatus",
+    "GateOptions",
+    "check_conformance",
+    "check_conformance_async",
+    "gate_options",
+]
+
+
+class EventStatus(StrEnum):
+    """One event's standing at the gate (see :class:`EventHealth`)."""
+
+    HEALTHY = "healthy"
+    BELOW_THRESHOLD = "below_threshold"
+    TOO_FEW_EVENTS = "too_few_events"
+    NO_SCHEMA = "no_schema"
 
 
 class EventHealth(BaseModel):
@@ -89,16 +108,30 @@ class ConformanceGate(BaseModel):
 
 @dataclass(frozen=True)
 class GateOptions:
-    """Validated gate settings (see :func:`gate_options`)."""
+    """Validated gate settings (see :func:`gate_options`).
+
+    Attributes:
+        events: The events to grade, in the order given.
+        threshold: The lowest share of conforming events that passes.
+        window: The window, as given (``1h``).
+        min_events: The fewest events in the window needed to judge an event.
+        audit: The ``enforcement`` audit that measures them (with the plan, if one was given).
+    """
 
     events: tuple[str, ...]
     threshold: float
     window: str
     min_events: int
+    audit: AuditOptions
 
 
 def gate_options(
-    *, events: str | Sequence[str], threshold: float, window: str = "1h", min_events: int = 1
+    *,
+    events: str | Sequence[str],
+    threshold: float,
+    window: str = "1h",
+    min_events: int = 1,
+    plan: TrackingPlan | str | Path | None = None,
 ) -> GateOptions:
     """Validate gate settings before anything is sent.
 
@@ -107,9 +140,12 @@ def gate_options(
         threshold: The lowest share of conforming events that passes, from 0 to 1.
         window: How far back to look: ``30m``, ``1h``, ``1d``...
         min_events: The fewest events in the window needed to judge an event (0 or more).
+        plan: Judge against this tracking plan's schemas (or plan file's) instead of the live
+            project's.
 
     Raises:
         InvalidInputError: no events, a threshold outside 0..1, a bad window or ``min_events``.
+        PlanFileError: the plan file is unreadable or invalid.
     """
     items = events.split(",") if isinstance(events, str) else list(events)
     names = tuple(dict.fromkeys(name.strip() for name in items if name.strip()))
@@ -126,7 +162,8 @@ def gate_options(
         summary = "; ".join(f"{where}: {message}" for where, message in problems)
         raise InvalidInputError(f"invalid conformance gate: {summary}", problems)
     parse_window(window)
-    return GateOptions(names, float(threshold), window.strip(), min_events)
+    audit = audit_options(plan=plan, kinds=[AuditKind.ENFORCEMENT], window=window)
+    return GateOptions(names, float(threshold), window.strip(), min_events, audit)
 
 
 def judge(report: AuditReport, options: GateOptions) -> ConformanceGate:
@@ -136,15 +173,15 @@ def judge(report: AuditReport, options: GateOptions) -> ConformanceGate:
     for name in options.events:
         item = stats.get(name)
         if item is None:
-            verdicts.append(EventHealth(event=name, status="no_schema"))
+            verdicts.append(EventHealth(event=name, status=EventStatus.NO_SCHEMA))
             continue
         conforming = item.events - item.would_reject
         rate = conforming / item.events if item.events else None
-        status: EventStatus = "healthy"
+        status = EventStatus.HEALTHY
         if rate is None or item.events < options.min_events:
-            status = "too_few_events"
+            status = EventStatus.TOO_FEW_EVENTS
         elif rate < options.threshold:
-            status = "below_threshold"
+            status = EventStatus.BELOW_THRESHOLD
         verdicts.append(
             EventHealth(
                 event=name, status=status, events=item.events, conforming=conforming, rate=rate
@@ -156,47 +193,35 @@ def judge(report: AuditReport, options: GateOptions) -> ConformanceGate:
         window=options.window,
         threshold=options.threshold,
         min_events=options.min_events,
-        passed=all(verdict.status == "healthy" for verdict in verdicts),
+        passed=all(verdict.status is EventStatus.HEALTHY for verdict in verdicts),
         events=verdicts,
         queries=report.queries,
     )
 
 
-def check_conformance(
-    client: EventSchemaClient,
-    *,
-    events: str | Sequence[str] = (),
-    threshold: float = 0.99,
-    window: str = "1h",
-    min_events: int = 1,
-    plan: TrackingPlan | str | Path | None = None,
-    options: GateOptions | None = None,
-) -> ConformanceGate:
+def check_conformance(client: EventSchemaClient, options: GateOptions) -> ConformanceGate:
     """Measure the named events' conformance over the window and grade it.
 
     Args:
         client: The client of the project.
-        events: Event names, as a list or ``"a,b"``.
-        threshold: The lowest share of conforming events that passes, from 0 to 1.
-        window: How far back to look.
-        min_events: The fewest events in the window needed to judge an event.
-        plan: Judge against this tracking plan's schemas instead of the live project's.
-        options: Settings already validated by :func:`gate_options` (instead of the above).
+        options: The gate, from :func:`gate_options` (which checks every setting before
+            anything is sent).
 
     Raises:
-        InvalidInputError: bad settings (nothing is sent).
-        PlanFileError: a bad plan file.
         EventSchemaError: an API error.
     """
-    options = options or gate_options(
-        events=events, threshold=threshold, window=window, min_events=min_events
-    )
-    report = run_audit(client, plan=plan, kinds=[AuditKind.ENFORCEMENT], window=options.window)
-    return judge(report, options)
+    return judge(run_audit(client, options.audit), options)
+
+
+async def check_conformance_async(
+    client: AsyncEventSchemaClient, options: GateOptions
+) -> ConformanceGate:
+    """Async twin of :func:`check_conformance` (same parameters, same verdict)."""
+    return judge(await run_audit_async(client, options.audit), options)
 
 
 def _describe(item: EventHealth) -> str:
-    if item.status == "no_schema":
+    if item.status is EventStatus.NO_SCHEMA:
         return f"{item.event}: no schema is bound to it"
     if item.rate is None:
         return f"{item.event}: no events in the window ({item.status})"

@@ -3,10 +3,11 @@
 Example::
 
     from eventschema_tools import EventSchemaClient
-    from eventschema_tools.audit.run import run_audit
+    from eventschema_tools.audit.run import audit_options, run_audit
 
+    options = audit_options(plan="tracking-plan.yaml", window="24h")  # checked before any request
     with EventSchemaClient.from_env() as client:
-        report = run_audit(client, plan="tracking-plan.yaml", window="24h")
+        report = run_audit(client, options)
     print(report.passed, len(report.findings))
 
 The four audits (:class:`AuditKind`):
@@ -216,45 +217,19 @@ def _event_names(events: str | Sequence[str] | None) -> tuple[str, ...] | None:
     return chosen
 
 
-def run_audit(
-    client: EventSchemaClient,
-    *,
-    plan: TrackingPlan | str | Path | None = None,
-    kinds: str | Sequence[str] | None = None,
-    window: str = "24h",
-    thresholds: Thresholds | str | Path | None = None,
-    fail_on: Severity | str = Severity.ERROR,
-    history_dir: str | Path | None = None,
-    events: str | Sequence[str] | None = None,
-    options: AuditOptions | None = None,
-) -> AuditReport:
+def run_audit(client: EventSchemaClient, options: AuditOptions) -> AuditReport:
     """Run audits against a project and return the report.
 
     Args:
         client: The client of the project to audit.
-        plan: A tracking plan, or the path of a plan file.
-        kinds: Audits to run (``"conformance,enforcement"`` or a list); default all.
-        window: How far back to look: ``30m``, ``24h``, ``7d``...
-        thresholds: Limits, or the path of a thresholds file.
-        fail_on: The lowest severity that fails the audit (``warning`` or ``error``).
-        history_dir: Keep each report there and compare with the previous one.
-        events: Measure only these bound events; default every bound event.
-        options: Settings already validated by :func:`audit_options` (instead of the above).
+        options: What to audit, from :func:`audit_options` (which checks every setting
+            before anything is sent).
 
     Raises:
-        InvalidInputError: bad settings (nothing is sent).
-        PlanFileError: a bad plan file.
+        UnknownNameError: ``options.events`` names an event without a schema.
         EventSchemaError: an API error while reading the project or querying events.
     """
-    options = options or audit_options(
-        plan=plan,
-        kinds=kinds,
-        window=window,
-        thresholds=thresholds,
-        fail_on=fail_on,
-        history_dir=history_dir,
-        events=events,
-    )
+    _check_options(options)
     live = LiveState.read(client)
     steps = _audit_steps(options, live, str(client.project_id), datetime.now(UTC))
     try:
@@ -266,28 +241,9 @@ def run_audit(
     return _with_history(report, options)
 
 
-async def run_audit_async(
-    client: AsyncEventSchemaClient,
-    *,
-    plan: TrackingPlan | str | Path | None = None,
-    kinds: str | Sequence[str] | None = None,
-    window: str = "24h",
-    thresholds: Thresholds | str | Path | None = None,
-    fail_on: Severity | str = Severity.ERROR,
-    history_dir: str | Path | None = None,
-    events: str | Sequence[str] | None = None,
-    options: AuditOptions | None = None,
-) -> AuditReport:
-    """Async twin of :func:`run_audit` (same parameters)."""
-    options = options or audit_options(
-        plan=plan,
-        kinds=kinds,
-        window=window,
-        thresholds=thresholds,
-        fail_on=fail_on,
-        history_dir=history_dir,
-        events=events,
-    )
+async def run_audit_async(client: AsyncEventSchemaClient, options: AuditOptions) -> AuditReport:
+    """Async twin of :func:`run_audit` (same parameters, same report)."""
+    _check_options(options)
     live = await LiveState.read_async(client)
     steps = _audit_steps(options, live, str(client.project_id), datetime.now(UTC))
     try:
@@ -297,6 +253,14 @@ async def run_audit_async(
     except StopIteration as finished:
         report: AuditReport = finished.value
     return _with_history(report, options)
+
+
+def _check_options(options: object) -> None:
+    if not isinstance(options, AuditOptions):
+        raise TypeError(
+            f"options must come from audit_options(...), got {type(options).__name__}: "
+            "e.g. run_audit(client, audit_options(plan=..., window='24h'))"
+        )
 
 
 def _with_history(report: AuditReport, options: AuditOptions) -> AuditReport:

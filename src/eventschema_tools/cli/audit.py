@@ -86,7 +86,7 @@ def audit(
         events=events,
     )
     with client_from(ctx) as client:
-        report = run_audit(client, options=options)
+        report = run_audit(client, options)
     if output is not None:
         output.write_text(render(report, output_format), encoding="utf-8")
         verdict = "passed" if report.passed else "failed"

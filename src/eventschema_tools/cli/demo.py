@@ -27,7 +27,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from eventschema_tools.audit.report import render_table
-from eventschema_tools.audit.run import AuditReport, run_audit
+from eventschema_tools.audit.run import AuditReport, audit_options, run_audit
 from eventschema_tools.client import EventSchemaClient
 from eventschema_tools.errors import EventSchemaError, InvalidInputError
 from eventschema_tools.models import PropertyInput, PropertyType
@@ -301,7 +301,7 @@ def run_demo(
             with _Step(out, "A teammate edits PostHog by hand (the plan has drifted)"):
                 _teammate_edits(client)
             with _Step(out, "Auditing: drift, hygiene, conformance, enforcement"):
-                report = run_audit(client, plan=plan, window="24h")
+                report = run_audit(client, audit_options(plan=plan, window="24h"))
         out.print()
         render_table(report, out)
     _next_steps(out, path, report, time.monotonic() - started)

@@ -45,6 +45,7 @@ from eventschema_tools.tracking_plan import (
     DeleteBinding,
     DeleteGroup,
     ItemResult,
+    ItemStatus,
     Notice,
     Plan,
     UpdateEvent,
@@ -239,7 +240,7 @@ def _print_lines(lines: Iterator[Text]) -> None:
 
 
 def _report_lines(report: ApplyReport) -> Iterator[Text]:
-    problems = [item for item in report.items if item.status != "done"]
+    problems = [item for item in report.items if item.status is not ItemStatus.DONE]
     if problems:
         yield Text("")
         yield Text("Not applied:", style="bold")
@@ -423,6 +424,9 @@ def _pairs(group: str | None, events: str | None, file: Path | None) -> list[bul
     return bulk.pairs_for_group(group, events.split(","))
 
 
+_PAIR_PROBLEMS = {bulk.PairStatus.FAILED, bulk.PairStatus.UNRESOLVED, bulk.PairStatus.SKIPPED}
+
+
 def _bulk(
     ctx: typer.Context,
     action: bulk.BulkAction,
@@ -441,7 +445,7 @@ def _bulk(
     if json_output:
         print_json(report)
     else:
-        problems = [r for r in report.results if r.status in ("failed", "unresolved", "skipped")]
+        problems = [r for r in report.results if r.status in _PAIR_PROBLEMS]
         for result in problems[:_MAX_LINES_PER_BLOCK]:
             text = f'"{result.group}" → "{result.event}": {result.status}: {result.detail}'
             _print(_line("!", text))

@@ -82,10 +82,13 @@ class EventDefinitions(Resource["EventSchemaClient"]):
         *,
         search: str | None = None,
         names: Sequence[str] | None = None,
-        page_size: int | None = None,
+        max_rows: int | None = None,
     ) -> Iterator[EventDefinition]:
-        """Iterate over event definitions; ``search`` matches every word, ``names`` exactly."""
-        rows = self._client.paginate(self._path(), _list_params(search, names), page_size=page_size)
+        """Iterate over event definitions; ``search`` matches every word, ``names`` exactly.
+
+        Every page is read unless ``max_rows`` caps the rows (and the first request's size).
+        """
+        rows = self._client.paginate(self._path(), _list_params(search, names), max_rows=max_rows)
         for row in rows:
             yield parse_response(EventDefinition, row)
 
@@ -166,10 +169,13 @@ class AsyncEventDefinitions(Resource["AsyncEventSchemaClient"]):
         *,
         search: str | None = None,
         names: Sequence[str] | None = None,
-        page_size: int | None = None,
+        max_rows: int | None = None,
     ) -> AsyncIterator[EventDefinition]:
-        """Iterate over event definitions; ``search`` matches every word, ``names`` exactly."""
-        rows = self._client.paginate(self._path(), _list_params(search, names), page_size=page_size)
+        """Iterate over event definitions; ``search`` matches every word, ``names`` exactly.
+
+        Every page is read unless ``max_rows`` caps the rows (and the first request's size).
+        """
+        rows = self._client.paginate(self._path(), _list_params(search, names), max_rows=max_rows)
         async for row in rows:
             yield parse_response(EventDefinition, row)
 

@@ -84,13 +84,14 @@ class EventSchemas(Resource["EventSchemaClient"]):
     name = "event_schemas"
 
     def list(
-        self, *, event_definition: UUID | str | None = None, page_size: int | None = None
+        self, *, event_definition: UUID | str | None = None, max_rows: int | None = None
     ) -> Iterator[EventSchema]:
         """Iterate over all event schemas, newest first, optionally of one event definition.
 
+        Every page is read unless ``max_rows`` caps the rows (and the first request's size).
         Schemas of the same group share one ``PropertyGroup`` object: read, don't mutate them.
         """
-        rows = self._client.paginate(self._path(), _filter(event_definition), page_size=page_size)
+        rows = self._client.paginate(self._path(), _filter(event_definition), max_rows=max_rows)
         to_schema = _SchemaRows()
         for row in rows:
             yield to_schema(row)
@@ -156,13 +157,14 @@ class AsyncEventSchemas(Resource["AsyncEventSchemaClient"]):
     name = "event_schemas"
 
     async def list(
-        self, *, event_definition: UUID | str | None = None, page_size: int | None = None
+        self, *, event_definition: UUID | str | None = None, max_rows: int | None = None
     ) -> AsyncIterator[EventSchema]:
         """Iterate over all event schemas, newest first, optionally of one event definition.
 
+        Every page is read unless ``max_rows`` caps the rows (and the first request's size).
         Schemas of the same group share one ``PropertyGroup`` object: read, don't mutate them.
         """
-        rows = self._client.paginate(self._path(), _filter(event_definition), page_size=page_size)
+        rows = self._client.paginate(self._path(), _filter(event_definition), max_rows=max_rows)
         to_schema = _SchemaRows()
         async for row in rows:
             yield to_schema(row)

@@ -94,9 +94,9 @@ class PropertyGroups(Resource["EventSchemaClient"]):
 
     name = "schema_property_groups"
 
-    def list(self, *, page_size: int | None = None) -> Iterator[PropertyGroup]:
-        """Iterate over all property groups, ordered by name."""
-        for row in self._client.paginate(self._path(), page_size=page_size):
+    def list(self, *, max_rows: int | None = None) -> Iterator[PropertyGroup]:
+        """Iterate over all property groups, ordered by name (at most ``max_rows`` if given)."""
+        for row in self._client.paginate(self._path(), max_rows=max_rows):
             yield parse_response(PropertyGroup, row)
 
     def get(self, id: UUID | str) -> PropertyGroup:
@@ -153,9 +153,9 @@ class AsyncPropertyGroups(Resource["AsyncEventSchemaClient"]):
 
     name = "schema_property_groups"
 
-    async def list(self, *, page_size: int | None = None) -> AsyncIterator[PropertyGroup]:
-        """Iterate over all property groups, ordered by name."""
-        async for row in self._client.paginate(self._path(), page_size=page_size):
+    async def list(self, *, max_rows: int | None = None) -> AsyncIterator[PropertyGroup]:
+        """Iterate over all property groups, ordered by name (at most ``max_rows`` if given)."""
+        async for row in self._client.paginate(self._path(), max_rows=max_rows):
             yield parse_response(PropertyGroup, row)
 
     async def get(self, id: UUID | str) -> PropertyGroup:

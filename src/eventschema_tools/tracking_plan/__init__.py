@@ -19,8 +19,8 @@ phase concurrently within the client's shared rate budget:
 
 A failed item is reported with its reason and the run goes on; items that depend on it are
 skipped with the reason. Creates are reconciled by the client after ambiguous failures, and a
-binding that turns out to exist already counts as done, so a second run after a partial one
-finishes the work, and a run with nothing to do makes no writes.
+binding that turns out to exist already counts as done (outcome ``already_done``), so a second
+run after a partial one finishes the work, and a run with nothing to do makes no writes.
 
 Ownership and prune (see :mod:`.ownership`): groups this plan creates or
 rewrites carry ``<!-- eventschema:plan=<plan_id> -->``. ``prune`` deletes only groups carrying
@@ -37,6 +37,7 @@ reason and the rest of the run continues.
 from eventschema_tools.tracking_plan.apply import (
     DEFAULT_CONCURRENCY,
     ApplyReport,
+    ItemOutcome,
     ItemResult,
     ItemStatus,
     Progress,
@@ -70,6 +71,7 @@ __all__ = [
     "CreateGroup",
     "DeleteBinding",
     "DeleteGroup",
+    "ItemOutcome",
     "ItemResult",
     "ItemStatus",
     "LiveState",

@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from enum import StrEnum
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import anyio
-from pydantic import Field
+from pydantic import Field, computed_field
 
-from eventschema_tools._constants import DEFAULT_PAGE_SIZE
 from eventschema_tools.errors import (
     APIStatusError,
     AuthenticationError,
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "ApplyReport",
+    "ItemOutcome",
     "ItemResult",
     "ItemStatus",
     "Progress",
@@ -57,7 +58,34 @@ __all__ = [
 DEFAULT_CONCURRENCY = 8
 
 
-ItemStatus = Literal["done", "failed", "skipped"]
+class ItemStatus(StrEnum):
+    """Whether a change reached the wanted state: ``done``, ``failed`` or ``skipped``."""
+
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class ItemOutcome(StrEnum):
+    """How one change ended.
+
+    ``applied``: the write was made. ``already_done``: no write was needed, PostHog was
+    already in the wanted state (the binding to create existed, the binding to delete was
+    gone). ``failed``: PostHog refused or kept failing. ``skipped``: not attempted, because an
+    object it needs is missing or the run stopped.
+    """
+
+    APPLIED = "applied"
+    ALREADY_DONE = "already_done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    @property
+    def status(self) -> ItemStatus:
+        """``done`` for ``applied`` and ``already_done``; otherwise the outcome itself."""
+        if self in (ItemOutcome.APPLIED, ItemOutcome.ALREADY_DONE):
+            return ItemStatus.DONE
+        return ItemStatus(self.value)
 
 
 class ItemResult(_Model):
@@ -66,16 +94,23 @@ class ItemResult(_Model):
     Attributes:
         action: the change's action (``create_binding``, ...).
         subject: what it was about, e.g. ``binding "checkout" → "order_paid"``.
-        status: ``done``, ``failed`` (with the reason) or ``skipped`` (not attempted).
-        detail: the reason of a failure or skip, or a note such as ``already existed``.
+        outcome: how it ended (:class:`ItemOutcome`); branch on this, not on ``detail``.
+        detail: the reason of a failure or skip, or a note for people such as
+            ``already existed``.
         status_code: PostHog's HTTP status for a failure, when there was one.
     """
 
     action: str
     subject: str
-    status: ItemStatus
+    outcome: ItemOutcome
     detail: str = ""
     status_code: int | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> ItemStatus:
+        """``done`` (applied or already done), ``failed`` or ``skipped``."""
+        return self.outcome.status
 
 
 class ApplyReport(_Model):
@@ -96,21 +131,27 @@ class ApplyReport(_Model):
         return sum(1 for item in self.items if item.status == status)
 
     @property
+    def failed(self) -> int:
+        """How many changes PostHog refused or kept failing."""
+        return self.count(ItemStatus.FAILED)
+
+    @property
     def ok(self) -> bool:
         """True when every change was made and nothing was blocked."""
         return (
             self.aborted is None
             and not self.blocked
-            and all(item.status == "done" for item in self.items)
+            and all(item.status is ItemStatus.DONE for item in self.items)
         )
 
     def summary(self) -> str:
         """One line: counts of done, failed, skipped and blocked items."""
         if not self.items and not self.blocked:
             return "No changes. PostHog matches the plan."
-        parts = [f"{self.count('done')} done", f"{self.count('failed')} failed"]
-        if self.count("skipped"):
-            parts.append(f"{self.count('skipped')} skipped")
+        done, failed, skipped = (self.count(status) for status in ItemStatus)
+        parts = [f"{done} done", f"{failed} failed"]
+        if skipped:
+            parts.append(f"{skipped} skipped")
         if self.blocked:
             parts.append(f"{len(self.blocked)} blocked")
         return "Apply: " + ", ".join(parts) + "."
@@ -121,6 +162,18 @@ Progress = Callable[[ItemResult], None]
 
 class _Unresolved(Exception):
     """A change depends on an object an earlier phase failed to create."""
+
+
+@dataclass
+class _Done:
+    """What a performer reports about a change that raised nothing."""
+
+    outcome: ItemOutcome = ItemOutcome.APPLIED
+    note: str = ""
+
+    def already(self, note: str) -> None:
+        """No write was needed; ``note`` says why, for people."""
+        self.outcome, self.note = ItemOutcome.ALREADY_DONE, note
 
 
 def _reason(exc: EventSchemaError) -> str:
@@ -188,44 +241,45 @@ class _Run:
         """Record the change as skipped when the run has stopped; True if so."""
         if self.aborted is None:
             return False
-        self._record(index, change, "skipped", f"not attempted: {self.aborted}")
+        self._record(index, change, ItemOutcome.SKIPPED, f"not attempted: {self.aborted}")
         return True
 
     @contextmanager
-    def item(self, index: int, change: Change) -> Iterator[list[str]]:
-        """Run one change: record done (with an optional note), failed or skipped."""
-        note: list[str] = []
+    def item(self, index: int, change: Change) -> Iterator[_Done]:
+        """Run one change: record it applied (or already done, if the performer says so),
+        failed or skipped."""
+        done = _Done()
         try:
-            yield note
+            yield done
         except _Unresolved as exc:
-            self._record(index, change, "skipped", str(exc))
+            self._record(index, change, ItemOutcome.SKIPPED, str(exc))
         except (AuthenticationError, PermissionDeniedError) as exc:
             self.aborted = str(exc)
-            self._record(index, change, "failed", _reason(exc), exc.status_code)
+            self._record(index, change, ItemOutcome.FAILED, _reason(exc), exc.status_code)
         except EventSchemaError as exc:
             code = exc.status_code if isinstance(exc, APIStatusError) else None
-            self._record(index, change, "failed", _reason(exc), code)
+            self._record(index, change, ItemOutcome.FAILED, _reason(exc), code)
         else:
-            self._record(index, change, "done", "; ".join(note))
+            self._record(index, change, done.outcome, done.note)
 
     def _record(
         self,
         index: int,
         change: Change,
-        status: ItemStatus,
+        outcome: ItemOutcome,
         detail: str = "",
         status_code: int | None = None,
     ) -> None:
         result = ItemResult(
             action=change.action,
             subject=change.subject,
-            status=status,
+            outcome=outcome,
             detail=detail,
             status_code=status_code,
         )
         with self.lock:
             self.results[index] = result
-            if status != "done":
+            if result.status is not ItemStatus.DONE:
                 self.failed[change.subject] = detail
         if self.progress is not None:
             self.progress(result)
@@ -238,11 +292,11 @@ class _Run:
         )
 
     def lookup_strategy(
-        self, deletes: Sequence[DeleteBinding], page_size: int | None
+        self, deletes: Sequence[DeleteBinding], page_size: int
     ) -> list[UUID] | None:
         """Events to list one by one, or ``None`` to list every binding (fewer requests)."""
         events = sorted({change.event_id for change in deletes})
-        whole_list_pages = math.ceil(self.plan.live_bindings / (page_size or DEFAULT_PAGE_SIZE))
+        whole_list_pages = math.ceil(self.plan.live_bindings / page_size)
         return events if len(events) < whole_list_pages else None
 
     def remember_schemas(self, schemas: Sequence[EventSchema]) -> None:
@@ -254,7 +308,7 @@ def _deletes(phase: Sequence[tuple[int, Change]]) -> list[DeleteBinding]:
     return [change for _, change in phase if isinstance(change, DeleteBinding)]
 
 
-def _perform(client: EventSchemaClient, run: _Run, change: Change, note: list[str]) -> None:
+def _perform(client: EventSchemaClient, run: _Run, change: Change, done: _Done) -> None:
     match change:
         case CreateGroup():
             group = client.property_groups.create(
@@ -285,17 +339,17 @@ def _perform(client: EventSchemaClient, run: _Run, change: Change, note: list[st
             except BadRequestError as exc:
                 if not exc.is_duplicate:
                     raise
-                note.append("already existed")
+                done.already("already existed")
         case DeleteBinding():
             schema_id = run.schema_id(change)
             if schema_id is None:
-                note.append("already gone")
+                done.already("already gone")
             else:
                 client.event_schemas.delete(schema_id)
 
 
 async def _perform_async(
-    client: AsyncEventSchemaClient, run: _Run, change: Change, note: list[str]
+    client: AsyncEventSchemaClient, run: _Run, change: Change, done: _Done
 ) -> None:
     match change:
         case CreateGroup():
@@ -329,45 +383,41 @@ async def _perform_async(
             except BadRequestError as exc:
                 if not exc.is_duplicate:
                     raise
-                note.append("already existed")
+                done.already("already existed")
         case DeleteBinding():
             schema_id = run.schema_id(change)
             if schema_id is None:
-                note.append("already gone")
+                done.already("already gone")
             else:
                 await client.event_schemas.delete(schema_id)
 
 
 def _look_up_schemas(
-    client: EventSchemaClient, run: _Run, deletes: Sequence[DeleteBinding], page_size: int | None
+    client: EventSchemaClient, run: _Run, deletes: Sequence[DeleteBinding]
 ) -> None:
     if not deletes or run.aborted is not None:
         return
     try:
-        events = run.lookup_strategy(deletes, page_size)
+        events = run.lookup_strategy(deletes, client.page_size)
         if events is None:
-            run.remember_schemas(list(client.event_schemas.list(page_size=page_size)))
+            run.remember_schemas(list(client.event_schemas.list()))
         for event_id in events or ():
-            rows = client.event_schemas.list(event_definition=event_id, page_size=page_size)
-            run.remember_schemas(list(rows))
+            run.remember_schemas(list(client.event_schemas.list(event_definition=event_id)))
     except EventSchemaError as exc:
         run.schema_lookup_error = _reason(exc)
 
 
 async def _look_up_schemas_async(
-    client: AsyncEventSchemaClient,
-    run: _Run,
-    deletes: Sequence[DeleteBinding],
-    page_size: int | None,
+    client: AsyncEventSchemaClient, run: _Run, deletes: Sequence[DeleteBinding]
 ) -> None:
     if not deletes or run.aborted is not None:
         return
     try:
-        events = run.lookup_strategy(deletes, page_size)
+        events = run.lookup_strategy(deletes, client.page_size)
         if events is None:
-            run.remember_schemas([s async for s in client.event_schemas.list(page_size=page_size)])
+            run.remember_schemas([schema async for schema in client.event_schemas.list()])
         for event_id in events or ():
-            rows = client.event_schemas.list(event_definition=event_id, page_size=page_size)
+            rows = client.event_schemas.list(event_definition=event_id)
             run.remember_schemas([schema async for schema in rows])
     except EventSchemaError as exc:
         run.schema_lookup_error = _reason(exc)
@@ -379,7 +429,6 @@ def apply(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: Progress | None = None,
-    page_size: int | None = None,
 ) -> ApplyReport:
     """Make the plan's changes: phase by phase, concurrently within the client's rate budget.
 
@@ -388,7 +437,6 @@ def apply(
         plan: the plan from :func:`diff` or :func:`compute_plan`.
         concurrency: requests in flight at once.
         progress: called with each item's result as it finishes (from worker threads).
-        page_size: rows per list request when ids of bindings to delete are looked up.
 
     Returns:
         One result per change; failures carry PostHog's reason. Nothing is raised for item
@@ -400,12 +448,12 @@ def apply(
         index, change = indexed
         if run.skipped_after_abort(index, change):
             return
-        with run.item(index, change) as note:
-            _perform(client, run, change, note)
+        with run.item(index, change) as done:
+            _perform(client, run, change, done)
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         for phase in run.phases():
-            _look_up_schemas(client, run, _deletes(phase), page_size)
+            _look_up_schemas(client, run, _deletes(phase))
             list(pool.map(one, phase))
     return run.report()
 
@@ -416,7 +464,6 @@ async def apply_async(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: Progress | None = None,
-    page_size: int | None = None,
 ) -> ApplyReport:
     """Async twin of :func:`apply` (tasks instead of threads, same phases and report)."""
     run = _Run(plan, progress)
@@ -426,11 +473,11 @@ async def apply_async(
         async with limiter:
             if run.skipped_after_abort(index, change):
                 return
-            with run.item(index, change) as note:
-                await _perform_async(client, run, change, note)
+            with run.item(index, change) as done:
+                await _perform_async(client, run, change, done)
 
     for phase in run.phases():
-        await _look_up_schemas_async(client, run, _deletes(phase), page_size)
+        await _look_up_schemas_async(client, run, _deletes(phase))
         async with anyio.create_task_group() as tasks:
             for index, change in phase:
                 tasks.start_soon(one, index, change)

@@ -20,6 +20,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
@@ -32,6 +33,7 @@ from eventschema_tools.tracking_plan import (
     ApplyReport,
     CreateBinding,
     DeleteBinding,
+    ItemOutcome,
     ItemResult,
     LiveState,
     Plan,
@@ -56,8 +58,24 @@ __all__ = [
     "unbind_async",
 ]
 
-PairStatus = Literal["created", "deleted", "exists", "absent", "failed", "unresolved", "skipped"]
 BulkAction = Literal["bind", "unbind"]
+
+
+class PairStatus(StrEnum):
+    """How one pair ended (PairResult says what each value means)."""
+
+    CREATED = "created"
+    DELETED = "deleted"
+    EXISTS = "exists"
+    ABSENT = "absent"
+    FAILED = "failed"
+    UNRESOLVED = "unresolved"
+    SKIPPED = "skipped"
+
+
+# The statuses of a pair that ended in the wanted state: written now, or already so.
+_WRITTEN = {"bind": PairStatus.CREATED, "unbind": PairStatus.DELETED}
+_ALREADY = {"bind": PairStatus.EXISTS, "unbind": PairStatus.ABSENT}
 
 
 @dataclass(frozen=True)
@@ -99,23 +117,30 @@ class BulkReport(BaseModel):
         return sum(1 for result in self.results if result.status == status)
 
     @property
+    def failed(self) -> int:
+        """How many pairs PostHog refused or kept failing."""
+        return self.count(PairStatus.FAILED)
+
+    @property
     def ok(self) -> bool:
         """True when every pair ended in the wanted state."""
-        return all(r.status in ("created", "deleted", "exists", "absent") for r in self.results)
+        wanted = {*_WRITTEN.values(), *_ALREADY.values()}
+        return all(result.status in wanted for result in self.results)
 
     @property
     def writes(self) -> int:
         """How many pairs needed a write that was made."""
-        return self.count("created") + self.count("deleted")
+        return self.count(PairStatus.CREATED) + self.count(PairStatus.DELETED)
 
     def summary(self) -> str:
         """One line with the counts, e.g. ``bind: 480 created, 20 exists, 0 failed.``"""
-        if self.action == "bind":
-            statuses: tuple[PairStatus, ...] = ("created", "exists")
-        else:
-            statuses = ("deleted", "absent")
-        parts = [f"{self.count(s)} {s}" for s in (*statuses, "failed")]
-        parts += [f"{self.count(s)} {s}" for s in ("unresolved", "skipped") if self.count(s)]
+        shown = (_WRITTEN[self.action], _ALREADY[self.action], PairStatus.FAILED)
+        parts = [f"{self.count(s)} {s}" for s in shown]
+        parts += [
+            f"{self.count(s)} {s}"
+            for s in (PairStatus.UNRESOLVED, PairStatus.SKIPPED)
+            if self.count(s)
+        ]
         return f"{self.action}: " + ", ".join(parts) + "."
 
 
@@ -184,7 +209,7 @@ class _Job:
             if ids is None:
                 continue
             if ids in seen:
-                self._decide(index, "exists" if self.action == "bind" else "absent")
+                self._decide(index, _ALREADY[self.action])
                 continue
             seen[ids] = index
             self._plan(index, pair, ids)
@@ -202,10 +227,12 @@ class _Job:
             event = self.live.events_by_name[pair.event].id
         if group is None:
             names = (g.name for g in self.live.groups)
-            self._decide(index, "unresolved", _missing("property group", pair.group, names))
+            self._decide(
+                index, PairStatus.UNRESOLVED, _missing("property group", pair.group, names)
+            )
         elif event is None:
             names = (e.name for e in self.live.events)
-            self._decide(index, "unresolved", _missing("event", pair.event, names))
+            self._decide(index, PairStatus.UNRESOLVED, _missing("event", pair.event, names))
         else:
             return event, group
         return None
@@ -220,10 +247,8 @@ class _Job:
     def _plan(self, index: int, pair: Pair, ids: tuple[UUID, UUID]) -> None:
         event_id, group_id = ids
         bound = ids in self.live.bindings
-        if self.action == "bind" and bound:
-            self._decide(index, "exists")
-        elif self.action == "unbind" and not bound:
-            self._decide(index, "absent")
+        if bound == (self.action == "bind"):
+            self._decide(index, _ALREADY[self.action])
         else:
             group = self.live.groups_by_id[group_id].name
             known = self.live.events_by_id.get(event_id)
@@ -271,13 +296,15 @@ def _missing(kind: str, ref: str, names: Iterable[str]) -> str:
 
 
 def _status(action: BulkAction, item: ItemResult) -> PairStatus:
-    if item.status != "done":
-        return item.status
-    if item.detail == "already existed":
-        return "exists"
-    if item.detail == "already gone":
-        return "absent"
-    return "created" if action == "bind" else "deleted"
+    match item.outcome:
+        case ItemOutcome.APPLIED:
+            return _WRITTEN[action]
+        case ItemOutcome.ALREADY_DONE:
+            return _ALREADY[action]
+        case ItemOutcome.FAILED:
+            return PairStatus.FAILED
+        case ItemOutcome.SKIPPED:
+            return PairStatus.SKIPPED
 
 
 def _run(
@@ -286,13 +313,10 @@ def _run(
     pairs: Sequence[Pair],
     concurrency: int,
     progress: Progress | None,
-    page_size: int | None,
 ) -> BulkReport:
-    live = LiveState.read(client, event_names=_event_names(pairs), page_size=page_size)
+    live = LiveState.read(client, event_names=_event_names(pairs))
     job = _Job(action, pairs, live)
-    applied = apply(
-        client, job.plan, concurrency=concurrency, progress=progress, page_size=page_size
-    )
+    applied = apply(client, job.plan, concurrency=concurrency, progress=progress)
     return job.report(applied)
 
 
@@ -302,13 +326,10 @@ async def _run_async(
     pairs: Sequence[Pair],
     concurrency: int,
     progress: Progress | None,
-    page_size: int | None,
 ) -> BulkReport:
-    live = await LiveState.read_async(client, event_names=_event_names(pairs), page_size=page_size)
+    live = await LiveState.read_async(client, event_names=_event_names(pairs))
     job = _Job(action, pairs, live)
-    applied = await apply_async(
-        client, job.plan, concurrency=concurrency, progress=progress, page_size=page_size
-    )
+    applied = await apply_async(client, job.plan, concurrency=concurrency, progress=progress)
     return job.report(applied)
 
 
@@ -318,7 +339,6 @@ def bind(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: Progress | None = None,
-    page_size: int | None = None,
 ) -> BulkReport:
     """Bind each pair's group to its event; pairs already bound are skipped without a write.
 
@@ -327,9 +347,8 @@ def bind(
         pairs: (event, group) pairs by name or id.
         concurrency: writes in flight at once (all paced by the client's rate budget).
         progress: called with each write's result as it finishes.
-        page_size: rows per list request.
     """
-    return _run("bind", client, pairs, concurrency, progress, page_size)
+    return _run("bind", client, pairs, concurrency, progress)
 
 
 async def bind_async(
@@ -338,10 +357,9 @@ async def bind_async(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: Progress | None = None,
-    page_size: int | None = None,
 ) -> BulkReport:
     """Async twin of :func:`bind`."""
-    return await _run_async("bind", client, pairs, concurrency, progress, page_size)
+    return await _run_async("bind", client, pairs, concurrency, progress)
 
 
 def unbind(
@@ -350,14 +368,13 @@ def unbind(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: Progress | None = None,
-    page_size: int | None = None,
 ) -> BulkReport:
     """Remove each pair's binding; pairs not bound are skipped without a write.
 
     The ids of the bindings to delete are looked up with the cheaper of one filtered list
     per event and one read of the whole binding list.
     """
-    return _run("unbind", client, pairs, concurrency, progress, page_size)
+    return _run("unbind", client, pairs, concurrency, progress)
 
 
 async def unbind_async(
@@ -366,7 +383,6 @@ async def unbind_async(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: Progress | None = None,
-    page_size: int | None = None,
 ) -> BulkReport:
     """Async twin of :func:`unbind`."""
-    return await _run_async("unbind", client, pairs, concurrency, progress, page_size)
+    return await _run_async("unbind", client, pairs, concurrency, progress)

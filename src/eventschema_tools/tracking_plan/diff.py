@@ -372,12 +372,17 @@ def compute_plan(
     prune: bool = False,
     create_events: bool = False,
     adopt: bool = False,
-    page_size: int | None = None,
 ) -> Plan:
-    """Read the live state (fewest requests) and diff it against ``desired``."""
-    live = LiveState.read(
-        client, event_names=_event_names_needed(desired, prune), page_size=page_size
-    )
+    """Read the live state (fewest requests) and diff it against ``desired``.
+
+    Args:
+        client: the client of the project.
+        desired: the tracking plan.
+        prune: see :func:`diff`.
+        create_events: see :func:`diff`.
+        adopt: see :func:`diff`.
+    """
+    live = LiveState.read(client, event_names=_event_names_needed(desired, prune))
     return diff(desired, live, prune=prune, create_events=create_events, adopt=adopt)
 
 
@@ -388,10 +393,7 @@ async def compute_plan_async(
     prune: bool = False,
     create_events: bool = False,
     adopt: bool = False,
-    page_size: int | None = None,
 ) -> Plan:
     """Async twin of :func:`compute_plan`."""
-    live = await LiveState.read_async(
-        client, event_names=_event_names_needed(desired, prune), page_size=page_size
-    )
+    live = await LiveState.read_async(client, event_names=_event_names_needed(desired, prune))
     return diff(desired, live, prune=prune, create_events=create_events, adopt=adopt)

@@ -80,41 +80,31 @@ class LiveState:
 
     @classmethod
     def read(
-        cls,
-        client: EventSchemaClient,
-        *,
-        event_names: Collection[str] | None = None,
-        page_size: int | None = None,
+        cls, client: EventSchemaClient, *, event_names: Collection[str] | None = None
     ) -> LiveState:
-        """Read a snapshot with the fewest requests.
+        """Read a snapshot with the fewest requests (lists use the client's ``page_size``).
 
         Args:
             client: the client.
             event_names: the event definitions needed; ``None`` reads them all.
-            page_size: rows per list request (default: the client's large page).
         """
-        groups = tuple(client.property_groups.list(page_size=page_size))
+        groups = tuple(client.property_groups.list())
         if event_names is not None and not event_names:
             return cls(groups, (), complete_events=False)
         names = _names_filter(event_names) if event_names is not None else None
-        events = tuple(client.event_definitions.list(names=names, page_size=page_size))
+        events = tuple(client.event_definitions.list(names=names))
         return cls._of(groups, events, event_names)
 
     @classmethod
     async def read_async(
-        cls,
-        client: AsyncEventSchemaClient,
-        *,
-        event_names: Collection[str] | None = None,
-        page_size: int | None = None,
+        cls, client: AsyncEventSchemaClient, *, event_names: Collection[str] | None = None
     ) -> LiveState:
         """Async twin of :meth:`read`."""
-        groups = tuple([group async for group in client.property_groups.list(page_size=page_size)])
+        groups = tuple([group async for group in client.property_groups.list()])
         if event_names is not None and not event_names:
             return cls(groups, (), complete_events=False)
         names = _names_filter(event_names) if event_names is not None else None
-        rows = client.event_definitions.list(names=names, page_size=page_size)
-        events = tuple([event async for event in rows])
+        events = tuple([event async for event in client.event_definitions.list(names=names)])
         return cls._of(groups, events, event_names)
 
     @classmethod
