@@ -78,6 +78,14 @@ def test_window_cuts_one_page_and_points_to_the_next() -> None:
         Window(None, 0)
 
 
+def test_a_window_without_a_limit_is_every_row_from_the_cursor_on() -> None:
+    rows = list(range(7))
+    everything = Window(None, None)
+    assert everything.rows_needed is None
+    assert everything.cut(rows) == (rows, None)
+    assert Window(encode_cursor(5), None).cut(rows) == ([5, 6], None)
+
+
 @pytest.mark.anyio
 async def test_take_async_stops_early_and_closes_the_iterator() -> None:
     closed: list[bool] = []
@@ -92,6 +100,8 @@ async def test_take_async_stops_early_and_closes_the_iterator() -> None:
     assert await take_async(numbers(), 3) == [0, 1, 2]
     assert closed == [True]
     assert await take_async(numbers(), 0) == []
+    assert await take_async(numbers(), None) == list(range(100))
+    assert closed == [True, True]
 
 
 # --- resolvers against the sandbox ---------------------------------------------------------------

@@ -74,7 +74,9 @@ class TestSchemas:
         assert table.exit_code == 0
         assert "Event schemas" in table.stdout
         assert "checkout_completed" in table.stdout
-        assert {"id", "event_definition", "property_group"} <= set(rows[0])
+        assert {"id", "event_id", "event_name", "group_id", "group_name", "properties"} <= set(
+            rows[0]
+        )
         assert all(row["id"] in table.stdout for row in rows)
 
     def test_list_of_one_event_by_name(self, run: Any) -> None:
@@ -83,7 +85,7 @@ class TestSchemas:
         rows = ok_json(run("schemas", "list", "--event", "checkout_completed", "--json"))
 
         assert rows
-        assert {row["event_definition"] for row in rows} == {event["id"]}
+        assert {row["event_id"] for row in rows} == {event["id"]}
 
     def test_create_update_delete_by_names(self, run: Any) -> None:
         first, second = _name("first"), _name("second")
@@ -91,18 +93,25 @@ class TestSchemas:
         ok_json(run("groups", "create", second, "--json"))
         event = ok_json(run("events", "show", "checkout_started", "--json"))["event"]
 
-        schema = ok_json(
+        outcome = ok_json(
             run("schemas", "create", "--event", "checkout_started", "--group", first, "--json")
         )
+        schema = outcome["binding"]
         moved = ok_json(run("schemas", "update", schema["id"], "--group", second, "--json"))
         refused = run("schemas", "delete", schema["id"], input="n\n")
         deleted = ok_json(run("schemas", "delete", schema["id"], "--yes", "--json"))
 
-        assert schema["event_definition"] == event["id"]
-        assert schema["property_group"]["name"] == first
-        assert (moved["id"], moved["property_group"]["name"]) == (schema["id"], second)
+        assert outcome["created"] is True
+        assert (schema["event_id"], schema["event_name"]) == (event["id"], "checkout_started")
+        assert schema["group_name"] == first
+        assert (moved["id"], moved["group_name"]) == (schema["id"], second)
         assert "nothing was deleted" in one_error_line(refused, 1)
-        assert deleted == {"deleted": schema["id"]}
+        assert deleted == {
+            "deleted": True,
+            "id": schema["id"],
+            "event_name": None,
+            "group_name": None,
+        }
         remaining = ok_json(run("schemas", "list", "--event", "checkout_started", "--json"))
         assert schema["id"] not in {row["id"] for row in remaining}
 
@@ -120,26 +129,57 @@ class TestSchemas:
         assert f"Delete event schema {schema_id}?" in confirmed.stdout
         assert f"Deleted event schema {schema_id}." in confirmed.stdout
 
-    def test_binding_the_same_pair_twice_is_one_clear_error(self, run: Any) -> None:
+    def test_binding_the_same_pair_twice_reports_that_it_exists(self, run: Any) -> None:
         group = _name("twice")
         run("groups", "create", group)
-        run("schemas", "create", "-e", "invite_sent", "-g", group)
+        first = ok_json(run("schemas", "create", "-e", "invite_sent", "-g", group, "--json"))
 
         again = run("schemas", "create", "-e", "invite_sent", "-g", group)
+        again_json = ok_json(run("schemas", "create", "-e", "invite_sent", "-g", group, "--json"))
 
-        assert "HTTP 400 on POST" in one_error_line(again, 1)
+        assert again.exit_code == 0, again.stderr
+        assert again.stderr == ""
+        schema_id = first["binding"]["id"]
+        assert f"Already bound '{group}' to 'invite_sent' (schema {schema_id}): exists" in (
+            again.stdout
+        )
+        assert (again_json["created"], again_json["binding"]) == (False, first["binding"])
+        listed = ok_json(run("schemas", "list", "-e", "invite_sent", "--json"))
+        assert [row["id"] for row in listed if row["group_name"] == group] == [schema_id]
 
     def test_delete_by_event_and_group_names(self, run: Any) -> None:
         group = _name("pair")
         run("groups", "create", group)
         schema = ok_json(run("schemas", "create", "-e", "cart_viewed", "-g", group, "--json"))
+        schema_id = schema["binding"]["id"]
 
         asked = run("schemas", "delete", "-e", "cart_viewed", "-g", group, input="y\n")
         again = run("schemas", "delete", "-e", "cart_viewed", "-g", group, "--yes")
+        not_asked = run("schemas", "delete", "-e", "cart_viewed", "-g", group, input="y\n")
 
         assert asked.exit_code == 0
-        assert f"Unbind '{group}' from 'cart_viewed' (event schema {schema['id']})?" in asked.stdout
-        assert f"'{group}' is not bound to 'cart_viewed'" in one_error_line(again, 1)
+        assert f"Unbind '{group}' from 'cart_viewed' (event schema {schema_id})?" in asked.stdout
+        assert f"Deleted event schema {schema_id}." in asked.stdout
+        assert f"no event schema '{group} on cart_viewed'" in one_error_line(again, 1)
+        # A pair that is not bound fails before the question.
+        assert "Unbind" not in not_asked.stdout
+        assert f"no event schema '{group} on cart_viewed'" in one_error_line(not_asked, 1)
+
+    def test_delete_by_names_as_json_names_the_pair(self, run: Any) -> None:
+        group = _name("pair_json")
+        run("groups", "create", group)
+        schema = ok_json(run("schemas", "create", "-e", "cart_viewed", "-g", group, "--json"))
+
+        deleted = ok_json(
+            run("schemas", "delete", "-e", "cart_viewed", "-g", group, "-y", "--json")
+        )
+
+        assert deleted == {
+            "deleted": True,
+            "id": schema["binding"]["id"],
+            "event_name": "cart_viewed",
+            "group_name": group,
+        }
 
     @pytest.mark.parametrize(
         "args",
@@ -188,7 +228,7 @@ class TestGroups:
         by_name = ok_json(run("groups", "show", name, "--json"))
         by_id = run("groups", "show", created["id"])
 
-        props = {p["name"]: (p["property_type"], p["is_required"]) for p in created["properties"]}
+        props = {p["name"]: (p["type"], p["required"]) for p in created["properties"]}
         assert props == {
             "plan": ("String", True),
             "seats": ("Numeric", False),
@@ -218,7 +258,7 @@ class TestGroups:
         created = ok_json(run("groups", "create", "-f", str(group_file), "--json"))
 
         assert (created["name"], created["description"]) == (name, "Properties of every order")
-        assert [(p["name"], p["is_required"], p["description"]) for p in created["properties"]] == [
+        assert [(p["name"], p["required"], p["description"]) for p in created["properties"]] == [
             ("amount", True, ""),
             ("coupon", False, "Code typed at checkout"),
             ("order_id", True, ""),
@@ -245,6 +285,7 @@ class TestGroups:
         name = _name("round_trip")
         run("groups", "create", name, "-p", "plan:String")
         shown = ok_json(run("groups", "show", name, "--json"))
+        assert shown["properties"][0]["type"] == "String"  # the shown shape, read back as is
         shown["properties"].append({"name": "seats", "property_type": "Numeric"})
         saved = tmp_path / "group.json"
         saved.write_text(json.dumps(shown), encoding="utf-8")
@@ -263,7 +304,7 @@ class TestGroups:
 
         assert renamed["name"] == new_name
         assert [p["name"] for p in renamed["properties"]] == ["a", "b"]
-        assert [(p["name"], p["is_required"]) for p in replaced["properties"]] == [("c", True)]
+        assert [(p["name"], p["required"]) for p in replaced["properties"]] == [("c", True)]
 
     def test_list_json_and_delete_with_confirmation(self, run: Any) -> None:
         name = _name("doomed")
@@ -277,7 +318,12 @@ class TestGroups:
         assert created["id"] in {group["id"] for group in listed}
         assert "nothing was deleted" in one_error_line(declined, 1)
         assert "and its 1 event binding?" in declined.stdout
-        assert deleted == {"deleted": created["id"], "name": name}
+        assert deleted == {
+            "deleted": True,
+            "id": created["id"],
+            "name": name,
+            "events": ["search_performed"],
+        }
         assert "no property group" in one_error_line(run("groups", "show", name), 1)
 
     def test_unknown_group_name_suggests_close_names(self, run: Any) -> None:
@@ -318,6 +364,7 @@ class TestGroups:
                 "eventschema apply",
                 id="tracking-plan-shape",
             ),
+            pytest.param("name: g\nproperties: [plan]\n", "each entry is a mapping", id="names"),
         ],
     )
     def test_bad_group_file_is_one_error_line(
@@ -367,8 +414,9 @@ class TestEvents:
 
         assert by_name == by_id
         assert by_name["event"]["name"] == "checkout_completed"
-        groups = {schema["property_group"]["name"] for schema in by_name["schemas"]}
+        groups = {schema["group_name"] for schema in by_name["schemas"]}
         assert "Checkout" in groups
+        assert set(by_name["event"]["property_groups"]) == groups
         assert table.exit_code == 0
         assert "Checkout" in table.stdout
 

@@ -1,8 +1,8 @@
 """Cursor paging over the client's lazy row iterators.
 
 A cursor is an opaque token for an offset. A page at ``offset`` with ``limit`` rows costs one
-request: the list is read with a page size of ``offset + limit + 1`` and cut, and the extra row
-says whether a next page exists.
+request: the list's first ``offset + limit + 1`` rows are read and cut, and the extra row says
+whether a next page exists. A ``limit`` of ``None`` is one page of every row from ``offset`` on.
 """
 
 from __future__ import annotations
@@ -50,41 +50,45 @@ def decode_cursor(cursor: str | None) -> int:
 
 
 class Window:
-    """The rows a page needs: ``limit`` rows after ``offset``, plus one to detect a next page."""
+    """The rows a page needs: ``limit`` rows after ``offset``, plus one to detect a next page.
 
-    def __init__(self, cursor: str | None, limit: int) -> None:
-        if limit < 1:
+    ``limit=None`` asks for every row after ``offset`` (and so never has a next page).
+    """
+
+    def __init__(self, cursor: str | None, limit: int | None) -> None:
+        if limit is not None and limit < 1:
             raise InvalidInputError("limit must be at least 1", [("limit", "below 1")])
         self.offset = decode_cursor(cursor)
         self.limit = limit
 
     @property
-    def rows_needed(self) -> int:
-        """How many rows from the start to read (the list's page size)."""
-        return self.offset + self.limit + 1
+    def rows_needed(self) -> int | None:
+        """How many rows from the start to read (``None``: all of them)."""
+        return None if self.limit is None else self.offset + self.limit + 1
 
     def cut(self, rows: Iterable[T]) -> tuple[list[T], str | None]:
         """This page's rows and the next page's cursor (``None`` on the last page)."""
         window = list(islice(rows, self.offset, self.rows_needed))
-        if len(window) > self.limit:
+        if self.limit is not None and len(window) > self.limit:
             return window[: self.limit], encode_cursor(self.offset + self.limit)
         return window, None
 
 
-def take(rows: Iterator[T], count: int) -> list[T]:
-    """The first ``count`` rows of a lazy iterator (later pages are never requested)."""
+def take(rows: Iterator[T], count: int | None) -> list[T]:
+    """The first ``count`` rows of a lazy iterator, all when ``None`` (later pages are never
+    requested)."""
     return list(islice(rows, count))
 
 
-async def take_async(rows: AsyncIterator[T], count: int) -> list[T]:
-    """The first ``count`` rows of a lazy async iterator, closing it afterwards."""
+async def take_async(rows: AsyncIterator[T], count: int | None) -> list[T]:
+    """The first ``count`` rows of a lazy async iterator (all when ``None``), closing it after."""
     taken: list[T] = []
-    if count < 1:
+    if count is not None and count < 1:
         return taken
     try:
         async for row in rows:
             taken.append(row)
-            if len(taken) >= count:
+            if count is not None and len(taken) >= count:
                 break
     finally:
         close = getattr(rows, "aclose", None)

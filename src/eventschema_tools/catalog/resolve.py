@@ -8,6 +8,9 @@ closest to what was asked for, so the caller can correct a typo in one step.
 Costs: an event by name is one ``by_name`` request (plus a few bounded searches on a miss);
 a group by name reads the group list once (groups are few).
 
+The lookups are written once as steps (:func:`find_event`, :func:`find_group`, see
+:mod:`.steps`); :class:`Resolver` and :class:`AsyncResolver` run them with either client.
+
 Example::
 
     resolver = Resolver(client)
@@ -24,14 +27,22 @@ from itertools import islice
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from eventschema_tools.catalog.paging import take, take_async
+from eventschema_tools.catalog.steps import Steps, call, drive, drive_async, rows
 from eventschema_tools.errors import NotFoundError, UnknownNameError
 from eventschema_tools.models import EventDefinition, PropertyGroup
 
 if TYPE_CHECKING:
     from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
 
-__all__ = ["AsyncResolver", "Resolver", "close_names", "is_uuid", "search_terms"]
+__all__ = [
+    "AsyncResolver",
+    "Resolver",
+    "close_names",
+    "find_event",
+    "find_group",
+    "is_uuid",
+    "search_terms",
+]
 
 MAX_SUGGESTIONS = 5
 # Rows read per suggestion search: enough to rank, small enough to stay one cheap request.
@@ -83,6 +94,46 @@ def _group_by_name(groups: Iterable[PropertyGroup], name: str) -> PropertyGroup:
     raise UnknownNameError("property group", name, close_names(name, (g.name for g in listed)))
 
 
+def find_event(ref: str) -> Steps[EventDefinition]:
+    """The event definition named ``ref`` (or with id ``ref``), as steps for a driver.
+
+    Raises:
+        UnknownNameError: no such event; ``suggestions`` lists close names.
+    """
+    try:
+        if is_uuid(ref):
+            return (yield from call(lambda c: c.event_definitions.get(ref)))
+        return (yield from call(lambda c: c.event_definitions.get_by_name(ref)))
+    except NotFoundError:
+        suggestions = [] if is_uuid(ref) else (yield from _event_suggestions(ref))
+        raise UnknownNameError("event", ref, suggestions) from None
+
+
+def find_group(ref: str) -> Steps[PropertyGroup]:
+    """The property group named ``ref`` (or with id ``ref``), as steps for a driver.
+
+    Raises:
+        UnknownNameError: no such group; ``suggestions`` lists close names.
+    """
+    if not is_uuid(ref):
+        return _group_by_name((yield from rows(lambda c: c.property_groups.list())), ref)
+    try:
+        return (yield from call(lambda c: c.property_groups.get(ref)))
+    except NotFoundError:
+        raise UnknownNameError("property group", ref) from None
+
+
+def _event_suggestions(ref: str) -> Steps[list[str]]:
+    seen: list[str] = []
+    for term in search_terms(ref):
+        seen += [event.name for event in (yield from _search(term))]
+    return close_names(ref, seen)
+
+
+def _search(term: str) -> Steps[list[EventDefinition]]:
+    return rows(lambda c: c.event_definitions.list(search=term, max_rows=SEARCH_ROWS), SEARCH_ROWS)
+
+
 class Resolver:
     """Name-or-id lookups on a :class:`EventSchemaClient` (sync twin of :class:`AsyncResolver`)."""
 
@@ -95,12 +146,7 @@ class Resolver:
         Raises:
             UnknownNameError: no such event; ``suggestions`` lists close names.
         """
-        try:
-            if is_uuid(ref):
-                return self._client.event_definitions.get(ref)
-            return self._client.event_definitions.get_by_name(ref)
-        except NotFoundError:
-            raise UnknownNameError("event", ref, self._event_suggestions(ref)) from None
+        return drive(self._client, find_event(ref))
 
     def group(self, ref: str) -> PropertyGroup:
         """Return the property group named ``ref`` (or with id ``ref``).
@@ -108,60 +154,19 @@ class Resolver:
         Raises:
             UnknownNameError: no such group; ``suggestions`` lists close names.
         """
-        if is_uuid(ref):
-            try:
-                return self._client.property_groups.get(ref)
-            except NotFoundError:
-                raise UnknownNameError("property group", ref) from None
-        return _group_by_name(self._client.property_groups.list(), ref)
-
-    def _event_suggestions(self, ref: str) -> list[str]:
-        if is_uuid(ref):
-            return []
-        seen: list[str] = []
-        for term in search_terms(ref):
-            rows = self._client.event_definitions.list(search=term, page_size=SEARCH_ROWS)
-            seen += [event.name for event in take(rows, SEARCH_ROWS)]
-        return close_names(ref, seen)
+        return drive(self._client, find_group(ref))
 
 
 class AsyncResolver:
-    """Name-or-id lookups on an :class:`AsyncEventSchemaClient`."""
+    """Name-or-id lookups on an :class:`AsyncEventSchemaClient` (the steps of :class:`Resolver`)."""
 
     def __init__(self, client: AsyncEventSchemaClient) -> None:
         self._client = client
 
     async def event(self, ref: str) -> EventDefinition:
-        """Return the event definition named ``ref`` (or with id ``ref``).
-
-        Raises:
-            UnknownNameError: no such event; ``suggestions`` lists close names.
-        """
-        try:
-            if is_uuid(ref):
-                return await self._client.event_definitions.get(ref)
-            return await self._client.event_definitions.get_by_name(ref)
-        except NotFoundError:
-            raise UnknownNameError("event", ref, await self._event_suggestions(ref)) from None
+        """Async twin of :meth:`Resolver.event`."""
+        return await drive_async(self._client, find_event(ref))
 
     async def group(self, ref: str) -> PropertyGroup:
-        """Return the property group named ``ref`` (or with id ``ref``).
-
-        Raises:
-            UnknownNameError: no such group; ``suggestions`` lists close names.
-        """
-        if is_uuid(ref):
-            try:
-                return await self._client.property_groups.get(ref)
-            except NotFoundError:
-                raise UnknownNameError("property group", ref) from None
-        return _group_by_name([g async for g in self._client.property_groups.list()], ref)
-
-    async def _event_suggestions(self, ref: str) -> list[str]:
-        if is_uuid(ref):
-            return []
-        seen: list[str] = []
-        for term in search_terms(ref):
-            rows = self._client.event_definitions.list(search=term, page_size=SEARCH_ROWS)
-            seen += [event.name for event in await take_async(rows, SEARCH_ROWS)]
-        return close_names(ref, seen)
+        """Async twin of :meth:`Resolver.group`."""
+        return await drive_async(self._client, find_group(ref))

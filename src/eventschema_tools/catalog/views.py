@@ -28,9 +28,11 @@ __all__ = [
     "BindOutcome",
     "BindingPage",
     "BindingView",
+    "EventDetail",
     "EventPage",
     "EventRef",
     "EventView",
+    "GroupDeleteOutcome",
     "GroupPage",
     "GroupSummary",
     "GroupView",
@@ -108,6 +110,11 @@ class BindingView(_View):
             created_at=schema.created_at,
         )
 
+    @property
+    def event_label(self) -> str:
+        """The event's name, or its id when PostHog did not name it."""
+        return self.event_name or str(self.event_id)
+
 
 class BindingPage(_View):
     """One page of event schemas."""
@@ -122,6 +129,15 @@ class BindOutcome(_View):
     binding: BindingView
     created: bool = Field(description="False when the group was already bound to the event.")
 
+    def summary(self) -> str:
+        """One sentence for people; an existing binding is reported with the word ``exists``,
+        as the bulk ``bind`` reports it."""
+        binding = self.binding
+        pair = f"{binding.group_name!r} to {binding.event_label!r} (schema {binding.id})"
+        if self.created:
+            return f"Bound {pair}."
+        return f"Already bound {pair}: exists, nothing changed."
+
 
 class UnbindOutcome(_View):
     """What a delete of an event schema removed."""
@@ -130,6 +146,23 @@ class UnbindOutcome(_View):
     id: UUID = Field(description="Id of the event schema that was removed.")
     event_name: str | None = None
     group_name: str | None = None
+
+    def summary(self) -> str:
+        """One sentence for people."""
+        return f"Deleted event schema {self.id}."
+
+
+class GroupDeleteOutcome(_View):
+    """What a delete of a property group removed: the group and every binding that used it."""
+
+    deleted: bool
+    id: UUID = Field(description="Id of the property group that was removed.")
+    name: str
+    events: list[str] = Field(description="Names of the events the group was unbound from.")
+
+    def summary(self) -> str:
+        """One sentence for people."""
+        return f"Deleted property group {self.name!r} ({self.id})."
 
 
 class GroupSummary(_View):
@@ -221,3 +254,20 @@ class EventPage(_View):
 
     items: list[EventView]
     next_cursor: str | None = _NEXT_CURSOR
+
+
+class EventDetail(_View):
+    """An event definition and its event schemas (each bound group with its properties)."""
+
+    event: EventView
+    schemas: list[BindingView] = Field(description="Event schemas of this event, newest first.")
+
+    @classmethod
+    def from_schemas(cls, event: EventDefinition, schemas: Iterable[EventSchema]) -> EventDetail:
+        """The detail of ``event`` from its event schemas (whose groups name their events)."""
+        listed = list(schemas)
+        groups = sorted((schema.property_group for schema in listed), key=lambda g: g.name)
+        return cls(
+            event=EventView.from_event(event, groups),
+            schemas=[BindingView.from_schema(schema) for schema in listed],
+        )

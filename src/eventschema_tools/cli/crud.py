@@ -1,22 +1,41 @@
 """``eventschema schemas|groups|events``: read and change one project's schemas from the shell.
 
-Events and property groups are given by name or by id: a value that parses as a UUID is an id,
-anything else is a name, matched exactly (:mod:`eventschema_tools.catalog.resolve`). An unknown name
-fails with exit code 1 and suggests the closest names in the project. Every command prints a
-Rich table, or JSON with ``--json``.
+Each command parses its options, makes one call to :class:`~eventschema_tools.catalog.Catalog`
+(the operations the MCP server runs too, so both behave the same) and prints the result: a Rich
+table or a sentence, or the result's JSON with ``--json``. Events and property groups are given
+by name or by id: a value that parses as a UUID is an id, anything else is a name, matched
+exactly. An unknown name fails with exit code 1 and suggests the closest names in the project.
+Deletes ask first (``--yes`` skips the question).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
 
 import typer
 import yaml
+from rich.console import Group as RichGroup
+from rich.console import RenderableType
 from rich.table import Table
+from rich.text import Text
 
-from eventschema_tools.catalog.resolve import Resolver
+from eventschema_tools.catalog import Catalog
+from eventschema_tools.catalog.operations import unbind_target
+from eventschema_tools.catalog.views import (
+    BindingView,
+    BindOutcome,
+    EventDetail,
+    EventView,
+    GroupDeleteOutcome,
+    GroupSummary,
+    GroupView,
+    PropertyView,
+    UnbindOutcome,
+)
 from eventschema_tools.cli.common import (
     EXIT_ERROR,
     EXIT_USAGE,
@@ -27,10 +46,11 @@ from eventschema_tools.cli.common import (
     fail,
     print_json,
 )
-from eventschema_tools.client import EventSchemaClient
-from eventschema_tools.models import EventDefinition, EventSchema, PropertyGroup, PropertyType
+from eventschema_tools.models import PropertyType
 
 __all__ = ["parse_property_option", "read_group_file", "register"]
+
+R = TypeVar("R")
 
 schemas_app = typer.Typer(
     help="Event schemas: bindings of property groups to event definitions.",
@@ -87,6 +107,11 @@ _TYPES_BY_LOWER = {t.value.lower(): t.value for t in PropertyType}
 _GROUP_KEYS = ("name", "description", "properties")
 # Read-only fields of the API objects: a file saved from `groups show --json` can be fed back.
 _READ_ONLY_FIELDS = frozenset({"id", "created_at", "updated_at", "created_by", "events"})
+_VIEW_PROPERTY_KEYS = {
+    "type": "property_type",
+    "required": "is_required",
+    "optional_in_types": "is_optional_in_types",
+}
 
 
 # --- input parsing (pure) ----------------------------------------------------------------------
@@ -120,17 +145,22 @@ def parse_property_option(text: str) -> dict[str, Any]:
     }
 
 
-def _without_read_only(entry: Any) -> Any:
-    if isinstance(entry, Mapping):
-        return {key: value for key, value in entry.items() if key not in _READ_ONLY_FIELDS}
-    return entry
+def _as_property_input(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A property entry without read-only fields, in the API's spelling (``groups show
+    --json`` writes ``type``/``required``/``optional_in_types``)."""
+    fields = {key: value for key, value in entry.items() if key not in _READ_ONLY_FIELDS}
+    for shown, api in _VIEW_PROPERTY_KEYS.items():
+        if shown in fields and api not in fields:
+            fields[api] = fields.pop(shown)
+    return fields
 
 
 def read_group_file(path: Path) -> dict[str, Any]:
     """Read a property-group file (YAML or JSON) into ``name``/``description``/``properties``.
 
-    The shape is the API's own, so the output of ``groups show --json`` can be edited and fed
-    back (read-only fields such as ``id`` are ignored)::
+    The shape is the API's own; the output of ``groups show --json`` can be edited and fed back
+    too (its property keys ``type``/``required`` are read as ``property_type``/``is_required``,
+    read-only fields such as ``id`` are ignored)::
 
         name: checkout
         description: Every checkout event
@@ -162,7 +192,11 @@ def read_group_file(path: Path) -> dict[str, Any]:
                 "properties: expected a list of {name, property_type, is_required, ...}; "
                 "a tracking plan (properties by name) is applied with `eventschema apply`"
             )
-        group["properties"] = [_without_read_only(entry) for entry in properties]
+        if not all(isinstance(entry, Mapping) for entry in properties):
+            raise ValueError(
+                "properties: each entry is a mapping {name, property_type, is_required, ...}"
+            )
+        group["properties"] = [_as_property_input(entry) for entry in properties]
     return group
 
 
@@ -188,20 +222,15 @@ def _group_input(
     return group
 
 
-# --- name-or-id resolution ---------------------------------------------------------------------
+@contextmanager
+def _catalog(ctx: typer.Context) -> Iterator[Catalog]:
+    with client_from(ctx) as client:
+        yield Catalog(client)
 
 
-def _event(client: EventSchemaClient, ref: str) -> EventDefinition:
-    return Resolver(client).event(ref)
-
-
-def _group(client: EventSchemaClient, ref: str) -> PropertyGroup:
-    return Resolver(client).group(ref)
-
-
-def _confirm(question: str, yes: bool) -> None:
+def _confirm(question: str) -> None:
     try:
-        confirmed = yes or typer.confirm(question, default=False)
+        confirmed = typer.confirm(question, default=False)
     except typer.Abort:  # no terminal to ask on (end of input) or Ctrl+C
         confirmed = False
     if not confirmed:
@@ -210,24 +239,21 @@ def _confirm(question: str, yes: bool) -> None:
 
 # --- rendering ---------------------------------------------------------------------------------
 
-
-def _event_name(schema: EventSchema) -> str:
-    """The bound event's name, read from the embedded group (no extra request)."""
-    for event in schema.property_group.events:
-        if event.id == schema.event_definition:
-            return event.name
-    return str(schema.event_definition)
-
-
-def _required_count(group: PropertyGroup) -> str:
-    return str(sum(1 for prop in group.properties if prop.is_required))
-
-
 _NAME_COLUMNS = {"name", "event", "property group"}
 _SHORT_COLUMNS = {"properties", "required", "events", "verified", "type", "enforcement"}
 
 
-def _table(title: str, *columns: str) -> Table:
+def _emit(result: R, json: bool, render: Callable[[R], RenderableType]) -> None:
+    """Print a command's result: its JSON, or how ``render`` shows it to people."""
+    if json:
+        print_json(result)
+        return
+    shown = render(result)
+    # Text, not markup: names may contain "[...]".
+    console.print(Text(shown) if isinstance(shown, str) else shown)
+
+
+def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
     """A table whose names wrap rather than being cut: names are what people read."""
     table = Table(title=title, title_justify="left")
     for column in columns:
@@ -239,67 +265,93 @@ def _table(title: str, *columns: str) -> Table:
             table.add_column(column, overflow="fold", min_width=14, style="bold")
         else:
             table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
-def _schemas_table(schemas: Iterable[EventSchema]) -> Table:
-    table = _table("Event schemas", "event", "property group", "properties", "required", "id")
-    for schema in schemas:
-        group = schema.property_group
-        table.add_row(
-            _event_name(schema),
-            group.name,
-            str(len(group.properties)),
-            _required_count(group),
-            str(schema.id),
-        )
-    return table
+def _required_count(properties: Iterable[PropertyView]) -> str:
+    return str(sum(1 for prop in properties if prop.required))
 
 
-def _groups_table(groups: Iterable[PropertyGroup]) -> Table:
-    table = _table("Property groups", "name", "properties", "required", "events", "id")
-    for group in groups:
-        table.add_row(
-            group.name,
-            str(len(group.properties)),
-            _required_count(group),
-            str(len(group.events)),
-            str(group.id),
-        )
-    return table
+def _schemas_table(bindings: Iterable[BindingView]) -> Table:
+    return _table(
+        "Event schemas",
+        ("event", "property group", "properties", "required", "id"),
+        [
+            (
+                b.event_label,
+                b.group_name,
+                str(len(b.properties)),
+                _required_count(b.properties),
+                str(b.id),
+            )
+            for b in bindings
+        ],
+    )
 
 
-def _group_detail(group: PropertyGroup) -> Table:
-    table = _table(f"Property group {group.name!r} ({group.id})", "name", "type", "required")
-    table.add_column("description", overflow="fold")
+def _groups_table(groups: Iterable[GroupSummary]) -> Table:
+    return _table(
+        "Property groups",
+        ("name", "properties", "required", "events", "id"),
+        [
+            (
+                g.name,
+                str(g.property_count),
+                str(len(g.required_properties)),
+                str(len(g.events)),
+                str(g.id),
+            )
+            for g in groups
+        ],
+    )
+
+
+def _required_label(prop: PropertyView) -> str:
+    return ("yes" if prop.required else "no") + (
+        " (optional in types)" if prop.optional_in_types else ""
+    )
+
+
+def _group_detail(group: GroupView) -> RenderableType:
+    table = _table(
+        f"Property group {group.name!r} ({group.id})",
+        ("name", "type", "required", "description"),
+        ((p.name, p.type.value, _required_label(p), p.description) for p in group.properties),
+    )
     table.columns[2].no_wrap = False
-    for prop in group.properties:
-        required = "yes" if prop.is_required else "no"
-        if prop.is_optional_in_types:
-            required += " (optional in types)"
-        table.add_row(prop.name, prop.property_type.value, required, prop.description)
-    return table
+    lines = [f"description: {group.description}"] if group.description else []
+    lines.append(f"bound to events: {', '.join(e.name for e in group.events) or 'none'}")
+    return RichGroup(table, *map(Text, lines))
 
 
-def _print_group(group: PropertyGroup) -> None:
-    console.print(_group_detail(group))
-    if group.description:
-        console.print(f"description: {group.description}", highlight=False)
-    events = ", ".join(event.name for event in group.events) or "none"
-    console.print(f"bound to events: {events}", highlight=False)
+def _events_table(events: Iterable[EventView]) -> Table:
+    return _table(
+        "Event definitions",
+        ("name", "enforcement", "verified", "groups", "id"),
+        [
+            (
+                e.name,
+                e.enforcement_mode.value,
+                "yes" if e.verified else "no",
+                ", ".join(e.property_groups),
+                str(e.id),
+            )
+            for e in events
+        ],
+    )
 
 
-def _events_table(events: Iterable[EventDefinition]) -> Table:
-    table = _table("Event definitions", "name", "enforcement", "verified", "tags", "id")
-    for event in events:
-        table.add_row(
-            event.name,
-            event.enforcement_mode.value,
-            "yes" if event.verified else "no",
-            ", ".join(event.tags),
-            str(event.id),
-        )
-    return table
+def _event_detail(detail: EventDetail) -> RenderableType:
+    parts: list[RenderableType] = [_events_table([detail.event])]
+    if detail.event.description:
+        parts.append(Text(f"description: {detail.event.description}"))
+    if detail.schemas:
+        parts.append(_schemas_table(detail.schemas))
+    else:
+        parts.append(Text("no property groups bound to this event"))
+    return RichGroup(*parts)
 
 
 # --- schemas -----------------------------------------------------------------------------------
@@ -315,13 +367,8 @@ def schemas_list(
     json: JsonOption = False,
 ) -> None:
     """List event schemas, newest first."""
-    with client_from(ctx) as client:
-        event_id = _event(client, event).id if event is not None else None
-        schemas = list(client.event_schemas.list(event_definition=event_id))
-    if json:
-        print_json(schemas)
-    else:
-        console.print(_schemas_table(schemas))
+    with _catalog(ctx) as catalog:
+        _emit(catalog.bindings(event=event, limit=None).items, json, _schemas_table)
 
 
 @schemas_app.command("create")
@@ -329,20 +376,9 @@ def schemas_list(
 def schemas_create(
     ctx: typer.Context, event: EventRef, group: GroupRef, json: JsonOption = False
 ) -> None:
-    """Bind a property group to an event."""
-    with client_from(ctx) as client:
-        event_definition = _event(client, event)
-        property_group = _group(client, group)
-        schema = client.event_schemas.create(
-            event_definition=event_definition.id, property_group_id=property_group.id
-        )
-    if json:
-        print_json(schema)
-    else:
-        console.print(
-            f"Bound {property_group.name!r} to {event_definition.name!r} (schema {schema.id}).",
-            highlight=False,
-        )
+    """Bind a property group to an event; a pair already bound is reported as it is."""
+    with _catalog(ctx) as catalog:
+        _emit(catalog.bind(event=event, group=group), json, BindOutcome.summary)
 
 
 @schemas_app.command("update")
@@ -361,16 +397,9 @@ def schemas_update(
     """Move an event schema to another event and/or property group."""
     if event is None and group is None:
         fail("nothing to update: give --event and/or --group", EXIT_USAGE)
-    with client_from(ctx) as client:
-        event_id = _event(client, event).id if event is not None else None
-        group_id = _group(client, group).id if group is not None else None
-        schema = client.event_schemas.update(
-            schema_id, event_definition=event_id, property_group_id=group_id
-        )
-    if json:
-        print_json(schema)
-    else:
-        console.print(_schemas_table([schema]))
+    with _catalog(ctx) as catalog:
+        moved = catalog.move(schema_id, event=event, group=group)
+        _emit(moved, json, lambda view: _schemas_table([view]))
 
 
 @schemas_app.command("delete")
@@ -395,29 +424,20 @@ def schemas_delete(
     by_pair = schema_id is None and event is not None and group is not None
     if not (by_id or by_pair):
         fail("give the schema ID, or both --event and --group", EXIT_USAGE)
-    with client_from(ctx) as client:
-        if event is not None and group is not None:
-            target = str(_pair(client, event, group).id)
-            question = f"Unbind {group!r} from {event!r} (event schema {target})?"
-        else:
-            target = str(schema_id)
-            question = f"Delete event schema {target}?"
-        _confirm(question, yes)
-        client.event_schemas.delete(target)
-    if json:
-        print_json({"deleted": target})
-    else:
-        console.print(f"Deleted event schema {target}.", highlight=False)
+    target = unbind_target(schema_id, event, group)  # a malformed id fails before any request
+    with _catalog(ctx) as catalog:
+        if not yes:
+            _confirm(_unbind_question(catalog, target))
+        outcome = catalog.unbind(schema_id=schema_id, event=event, group=group)
+        _emit(outcome, json, UnbindOutcome.summary)
 
 
-def _pair(client: EventSchemaClient, event: str, group: str) -> EventSchema:
-    event_definition, property_group = _event(client, event), _group(client, group)
-    schema = client.event_schemas.find(
-        event_definition=event_definition.id, property_group_id=property_group.id
-    )
-    if schema is None:
-        fail(f"{property_group.name!r} is not bound to {event_definition.name!r}", EXIT_ERROR)
-    return schema
+def _unbind_question(catalog: Catalog, target: UUID | tuple[str, str]) -> str:
+    if isinstance(target, UUID):
+        return f"Delete event schema {target}?"
+    # Looked up first, so a pair that is not bound fails before the question.
+    found = catalog.binding(event=target[0], group=target[1])
+    return f"Unbind {found.group_name!r} from {found.event_label!r} (event schema {found.id})?"
 
 
 # --- groups ------------------------------------------------------------------------------------
@@ -427,12 +447,8 @@ def _pair(client: EventSchemaClient, event: str, group: str) -> EventSchema:
 @command
 def groups_list(ctx: typer.Context, json: JsonOption = False) -> None:
     """List property groups by name."""
-    with client_from(ctx) as client:
-        groups = list(client.property_groups.list())
-    if json:
-        print_json(groups)
-    else:
-        console.print(_groups_table(groups))
+    with _catalog(ctx) as catalog:
+        _emit(catalog.groups(limit=None).items, json, _groups_table)
 
 
 @groups_app.command("show")
@@ -443,12 +459,8 @@ def groups_show(
     json: JsonOption = False,
 ) -> None:
     """Show one property group: its properties and the events it is bound to."""
-    with client_from(ctx) as client:
-        found = _group(client, group)
-    if json:
-        print_json(found)
-    else:
-        _print_group(found)
+    with _catalog(ctx) as catalog:
+        _emit(catalog.group(group), json, _group_detail)
 
 
 @groups_app.command("create")
@@ -467,16 +479,13 @@ def groups_create(
     group = _group_input(file, name, description, prop)
     if "name" not in group:
         fail("give the group a name: as the NAME argument or `name:` in the file", EXIT_USAGE)
-    with client_from(ctx) as client:
-        created = client.property_groups.create(
+    with _catalog(ctx) as catalog:
+        created = catalog.create_group(
             name=group["name"],
             description=group.get("description") or "",
             properties=group.get("properties", ()),
         )
-    if json:
-        print_json(created)
-    else:
-        _print_group(created)
+        _emit(created, json, _group_detail)
 
 
 @groups_app.command("update")
@@ -494,18 +503,14 @@ def groups_update(
     changes = _group_input(file, name, description, prop)
     if not changes:
         fail("nothing to update: give --name, --description, --property or --file", EXIT_USAGE)
-    with client_from(ctx) as client:
-        target = _group(client, group)
-        updated = client.property_groups.update(
-            target.id,
+    with _catalog(ctx) as catalog:
+        updated = catalog.update_group(
+            group,
             name=changes.get("name"),
             description=changes.get("description"),
             properties=changes.get("properties"),
         )
-    if json:
-        print_json(updated)
-    else:
-        _print_group(updated)
+        _emit(updated, json, _group_detail)
 
 
 @groups_app.command("delete")
@@ -517,19 +522,16 @@ def groups_delete(
     json: JsonOption = False,
 ) -> None:
     """Delete a property group, its properties and every event schema that uses it."""
-    with client_from(ctx) as client:
-        target = _group(client, group)
-        bound = len(target.events)
-        _confirm(
-            f"Delete property group {target.name!r} with {len(target.properties)} properties"
-            f" and its {bound} event binding{'s' if bound != 1 else ''}?",
-            yes,
-        )
-        client.property_groups.delete(target.id)
-    if json:
-        print_json({"deleted": str(target.id), "name": target.name})
-    else:
-        console.print(f"Deleted property group {target.name!r} ({target.id}).", highlight=False)
+    with _catalog(ctx) as catalog:
+        if not yes:
+            found = catalog.group(group)
+            bound = len(found.events)
+            _confirm(
+                f"Delete property group {found.name!r} with {len(found.properties)} properties"
+                f" and its {bound} event binding{'s' if bound != 1 else ''}?"
+            )
+            group = str(found.id)
+        _emit(catalog.delete_group(group), json, GroupDeleteOutcome.summary)
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -544,13 +546,9 @@ def events_list(
     ] = None,
     json: JsonOption = False,
 ) -> None:
-    """List event definitions."""
-    with client_from(ctx) as client:
-        events = list(client.event_definitions.list(search=search))
-    if json:
-        print_json(events)
-    else:
-        console.print(_events_table(events))
+    """List event definitions and the property groups bound to each."""
+    with _catalog(ctx) as catalog:
+        _emit(catalog.events(search=search, limit=None).items, json, _events_table)
 
 
 @events_app.command("show")
@@ -561,16 +559,5 @@ def events_show(
     json: JsonOption = False,
 ) -> None:
     """Show one event definition and the property groups bound to it."""
-    with client_from(ctx) as client:
-        found = _event(client, event)
-        schemas = list(client.event_schemas.list(event_definition=found.id))
-    if json:
-        print_json({"event": found, "schemas": schemas})
-        return
-    console.print(_events_table([found]))
-    if found.description:
-        console.print(f"description: {found.description}", highlight=False)
-    if schemas:
-        console.print(_schemas_table(schemas))
-    else:
-        console.print("no property groups bound to this event", highlight=False)
+    with _catalog(ctx) as catalog:
+        _emit(catalog.event(event), json, _event_detail)

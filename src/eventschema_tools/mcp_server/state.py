@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from eventschema_tools.client import AsyncEventSchemaClient
 
 
-__all__ = ["AppState", "Catalog", "ClientFactory", "Ctx"]
+__all__ = ["AppState", "ClientFactory", "Ctx", "InjectedCatalog"]
 
 ClientFactory = Callable[[], "AsyncEventSchemaClient"]
 
@@ -53,5 +53,5 @@ async def _open_catalog(ctx: Ctx) -> AsyncCatalog:
     return await ctx.request_context.lifespan_context.catalog()
 
 
-Catalog = Annotated[AsyncCatalog, Resolve(_open_catalog)]
+InjectedCatalog = Annotated[AsyncCatalog, Resolve(_open_catalog)]
 """The catalog, injected into each tool (and hidden from its input schema)."""

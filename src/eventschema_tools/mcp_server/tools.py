@@ -59,7 +59,7 @@ from eventschema_tools.mcp_server.confirm import (
     confirm_unbind,
     require_confirmation,
 )
-from eventschema_tools.mcp_server.state import Catalog
+from eventschema_tools.mcp_server.state import InjectedCatalog
 
 __all__ = ["TOOLS", "ToolSpec"]
 
@@ -159,7 +159,7 @@ PropertiesArg = Annotated[
 
 @_guarded
 async def list_event_schemas(
-    catalog: Catalog,
+    catalog: InjectedCatalog,
     event: Annotated[
         str | None, Field(description="Only this event's schemas (event name or id).")
     ] = None,
@@ -173,7 +173,9 @@ async def list_event_schemas(
 
 
 @_guarded
-async def create_event_schema(catalog: Catalog, event: EventArg, group: GroupArg) -> BindOutcome:
+async def create_event_schema(
+    catalog: InjectedCatalog, event: EventArg, group: GroupArg
+) -> BindOutcome:
     """Bind one property group to one event. If the pair is already bound, the existing event
     schema is returned with created=false. To bind one group to many events, use
     bind_property_group."""
@@ -182,7 +184,7 @@ async def create_event_schema(catalog: Catalog, event: EventArg, group: GroupArg
 
 @_guarded
 async def update_event_schema(
-    catalog: Catalog,
+    catalog: InjectedCatalog,
     schema_id: SchemaIdArg,
     event: Annotated[str | None, Field(description="Move to this event (name or id).")] = None,
     group: Annotated[str | None, Field(description="Use this group instead (name or id).")] = None,
@@ -194,7 +196,7 @@ async def update_event_schema(
 
 @_guarded
 async def delete_event_schema(
-    catalog: Catalog,
+    catalog: InjectedCatalog,
     confirmation: Annotated[ElicitationResult[Confirmation], Resolve(confirm_delete)],
     schema_id: Annotated[
         str | None, Field(description="Event schema id; or give event and group instead.")
@@ -215,7 +217,7 @@ async def delete_event_schema(
 
 @_guarded
 async def list_property_groups(
-    catalog: Catalog,
+    catalog: InjectedCatalog,
     search: Annotated[
         str | None, Field(description="Only groups whose name contains this text.")
     ] = None,
@@ -228,7 +230,7 @@ async def list_property_groups(
 
 
 @_guarded
-async def get_property_group(catalog: Catalog, group: GroupArg) -> GroupView:
+async def get_property_group(catalog: InjectedCatalog, group: GroupArg) -> GroupView:
     """Show one property group: every property with its type and whether it is required, and
     the events it is bound to."""
     return await catalog.group(group)
@@ -236,7 +238,7 @@ async def get_property_group(catalog: Catalog, group: GroupArg) -> GroupView:
 
 @_guarded
 async def create_property_group(
-    catalog: Catalog,
+    catalog: InjectedCatalog,
     name: Annotated[str, Field(min_length=1, max_length=400, description="Group name.")],
     properties: PropertiesArg,
     description: Annotated[str, Field(description="What the group describes.")] = "",
@@ -248,7 +250,7 @@ async def create_property_group(
 
 @_guarded
 async def update_property_group(
-    catalog: Catalog,
+    catalog: InjectedCatalog,
     confirmation: Annotated[ElicitationResult[Confirmation], Resolve(confirm_replace)],
     group: GroupArg,
     name: Annotated[str | None, Field(description="New name.")] = None,
@@ -270,7 +272,9 @@ async def update_property_group(
 
 
 @_guarded
-async def bind_property_group(catalog: Catalog, group: GroupArg, events: EventsArg) -> BulkReport:
+async def bind_property_group(
+    catalog: InjectedCatalog, group: GroupArg, events: EventsArg
+) -> BulkReport:
     """Bind one property group to many events at once. Pairs already bound are reported as
     'exists'; unknown names are reported 'unresolved' with close names, without stopping the
     others. Safe to run again to finish a partial run."""
@@ -279,7 +283,7 @@ async def bind_property_group(catalog: Catalog, group: GroupArg, events: EventsA
 
 @_guarded
 async def unbind_property_group(
-    catalog: Catalog,
+    catalog: InjectedCatalog,
     confirmation: Annotated[ElicitationResult[Confirmation], Resolve(confirm_unbind)],
     group: GroupArg,
     events: EventsArg,
@@ -297,7 +301,7 @@ async def unbind_property_group(
 
 @_guarded
 async def plan_tracking_plan(
-    catalog: Catalog,
+    catalog: InjectedCatalog,
     plan_yaml: PlanArg,
     prune: Annotated[
         bool, Field(description="Also list deletions of groups and bindings the plan dropped.")
@@ -317,7 +321,7 @@ async def plan_tracking_plan(
 
 @_guarded
 async def audit_events(
-    catalog: Catalog,
+    catalog: InjectedCatalog,
     window: Annotated[
         str, Field(description="How far back to look: 30m, 24h, 7d, 2w.", max_length=16)
     ] = "24h",
@@ -349,12 +353,11 @@ async def audit_events(
     event and property, and findings that say what to fix. Uses a few HogQL queries (PostHog
     allows about 120 an hour), so do not call it in a loop."""
     # Loaded on first use: the audit's query builders and rules are not needed to start.
-    from eventschema_tools.audit.run import run_audit_async
+    from eventschema_tools.audit.run import audit_options, run_audit_async
 
     desired = parse_plan(plan_yaml, "<plan_yaml>") if plan_yaml else None
-    return await run_audit_async(
-        catalog.client, plan=desired, kinds=kinds, window=window, events=events
-    )
+    options = audit_options(plan=desired, kinds=kinds, window=window, events=events)
+    return await run_audit_async(catalog.client, options)
 
 
 # --- tools: event definitions ------------------------------------------------------------------
@@ -362,7 +365,7 @@ async def audit_events(
 
 @_guarded
 async def find_event_definitions(
-    catalog: Catalog,
+    catalog: InjectedCatalog,
     search: Annotated[
         str | None, Field(description="Words that must all appear in the event name.")
     ] = None,
