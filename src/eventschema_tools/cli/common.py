@@ -1,6 +1,6 @@
 """What every ``eventschema`` command shares: connection options, output, errors, exit codes.
 
-Exit codes (documented in the README):
+Exit codes (documented in docs/cli.md):
 
 ====  ==================================================================
 0     success (including "no changes")
