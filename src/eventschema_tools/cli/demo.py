@@ -415,4 +415,14 @@ def _hints(plan: Path) -> Iterator[str]:
     yield "Let an AI assistant read and propose schema changes (MCP, same environment):"
     yield "  eventschema-mcp"
     yield "Schedule audits and conformance gates in Airflow:"
-    yield "  airflow_plugin/example_dags/eventschema_nightly_audit.py"
+    yield f"  {_shown(_example_dag('eventschema_nightly_audit.py'))}"
+
+
+def _example_dag(name: str) -> Path:
+    """An example DAG: the repository's copy in a checkout, else the one inside the package."""
+    in_checkout = Path("airflow_plugin") / "example_dags" / name
+    if in_checkout.is_file():
+        return in_checkout
+    return (
+        Path(str(resources.files("eventschema_tools"))) / "airflow_plugin" / "example_dags" / name
+    )
