@@ -85,13 +85,7 @@ def find_example_plan(start: Path | None = None) -> Path:
     Raises:
         InvalidInputError: no example plan was found; the message says where it was looked for.
     """
-    candidates = [
-        (start or Path.cwd()) / EXAMPLE_PLAN,
-        # An installed wheel carries the repository's examples folder inside the package.
-        Path(str(resources.files("eventschema_tools"))) / EXAMPLE_PLAN,
-        # A source checkout (editable install): the repository root, above src/.
-        Path(__file__).resolve().parents[3] / EXAMPLE_PLAN,
-    ]
+    candidates = _shipped_file_candidates(EXAMPLE_PLAN, start)
     for candidate in candidates:
         if candidate.is_file():
             return candidate
@@ -101,6 +95,17 @@ def find_example_plan(start: Path | None = None) -> Path:
         "or give a plan with --plan",
         [("plan", "not found")],
     )
+
+
+def _shipped_file_candidates(relative: Path, start: Path | None = None) -> list[Path]:
+    """Where a file of the repository root that the wheel also ships may be, in order."""
+    return [
+        (start or Path.cwd()) / relative,
+        # An installed wheel carries the repository's examples and example DAGs in the package.
+        Path(str(resources.files("eventschema_tools"))) / relative,
+        # A source checkout (editable install): the repository root, above src/.
+        Path(__file__).resolve().parents[3] / relative,
+    ]
 
 
 def demo_events(
@@ -420,9 +425,5 @@ def _hints(plan: Path) -> Iterator[str]:
 
 def _example_dag(name: str) -> Path:
     """An example DAG: the repository's copy in a checkout, else the one inside the package."""
-    in_checkout = Path("airflow_plugin") / "example_dags" / name
-    if in_checkout.is_file():
-        return in_checkout
-    return (
-        Path(str(resources.files("eventschema_tools"))) / "airflow_plugin" / "example_dags" / name
-    )
+    candidates = _shipped_file_candidates(Path("airflow_plugin") / "example_dags" / name)
+    return next((path for path in candidates if path.is_file()), candidates[1])
