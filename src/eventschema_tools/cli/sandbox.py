@@ -30,7 +30,15 @@ DEMO_API_KEY_SHOWN: Final = "phx_sandbox_demo_key"
 
 
 def sandbox_command(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(
+            "--bind",
+            "--host",
+            help="Interface to listen on (other than loopback: --allow-remote). The same "
+            "spelling as eventschema-mcp --bind; --host is kept for existing scripts.",
+        ),
+    ] = "127.0.0.1",
     port: Annotated[
         int, typer.Option(min=0, max=65535, help="Port to listen on (0 picks a free one).")
     ] = 8010,
@@ -65,11 +73,19 @@ def sandbox_command(
             "slow_delay=3s,throttle=0.05,throttle_burst=3."
         ),
     ] = None,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Allow a --bind other than loopback (/_sandbox/ routes then need an API key).",
+        ),
+    ] = False,
 ) -> None:
     """Serve a PostHog-compatible sandbox until Ctrl+C."""
     with cli_errors(), requires_extra("sandbox", "eventschema sandbox"):
         # Loaded here, not at the top: the rest of the CLI must work without the extra.
         importlib.import_module("eventschema_tools.sandbox.http.server")
+    _check_host(host, allow_remote=allow_remote)
     config = _sandbox_config(
         data_dir=data_dir,
         seed=seed,
@@ -78,6 +94,7 @@ def sandbox_command(
         rate_limit=rate_limit,
         no_rate_limit=no_rate_limit,
         faults=faults,
+        allow_remote=allow_remote,
     )
     _serve(config, host, port)
 
@@ -114,6 +131,7 @@ def _sandbox_config(
     rate_limit: str | None = None,
     no_rate_limit: bool = False,
     faults: str | None = None,
+    allow_remote: bool = False,
 ) -> SandboxConfig:
     from eventschema_tools.sandbox.config import (
         ApiKey,
@@ -143,8 +161,19 @@ def _sandbox_config(
             faults=parse_fault_spec(faults) if faults is not None else defaults.faults,
             data_dir=data_dir,
             seed=seed,
+            allow_remote=allow_remote,
         )
     except (ConfigError, FaultSpecError) as error:
+        exit_with_error(str(error))
+
+
+def _check_host(host: str, *, allow_remote: bool) -> None:
+    from eventschema_tools.sandbox.config import ConfigError
+    from eventschema_tools.sandbox.http.remote import check_bind
+
+    try:
+        check_bind(host, allow_remote=allow_remote)
+    except ConfigError as error:
         exit_with_error(str(error))
 
 
@@ -176,6 +205,10 @@ def _banner(config: SandboxConfig, url: str) -> list[str]:
         scopes = ", ".join(key.scopes) if key.scopes else "all scopes (unscoped key)"
         projects = "" if key.projects is None else f", projects {list(key.projects)}"
         lines.append(f"  API key {shown}: {scopes}{projects}")
+    if config.allow_remote:
+        lines.append("  remote use allowed: /_sandbox/ routes need an API key too")
+        if any(key.token == DEMO_API_KEY for key in config.api_keys):
+            lines.append(f"  warning: {DEMO_API_KEY} is public; give --api-key to keep others out")
     storage = "in memory (lost on exit)" if config.data_dir is None else str(config.data_dir)
     lines.append(f"  data: {storage}")
     if config.rate_limiting:

@@ -22,6 +22,9 @@ DEMO_PROJECT_TOKEN: Final = "phc_sandbox_demo"  # noqa: S105
 ALL_SCOPES: Final = "*"
 SCOPE_OBJECTS: Final = ("event_definition", "project", "query", "user")
 DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
+DEFAULT_KEEP_ALIVE_SECONDS: Final = 5
+DEFAULT_MAX_CONNECTIONS: Final = 256
+DEFAULT_MAX_HEADER_BYTES: Final = 16 * 1024
 
 _PERIODS: Final = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PERIOD_NAMES: Final = {1.0: "second", 60.0: "minute", 3600.0: "hour", 86400.0: "day"}
@@ -176,6 +179,13 @@ class SandboxConfig:
         max_body_bytes: request bodies above this get a 413.
         reject_mode_allowed: whether `enforcement_mode="reject"` may be set, as if PostHog's
             `schema-enforcement-reject` flag were on; False answers the flag's 400.
+        allow_remote: serve addresses other than loopback; every `/_sandbox/` route then needs
+            a personal API key (without it, binding another address is refused).
+        keep_alive_seconds: a connection with no request under way is closed after this long:
+            idle after a response, or before its first request's headers are complete.
+        max_connections: connections served at once; a request beyond them gets a 503.
+        max_header_bytes: how much of a request line and headers is held while they arrive;
+            past it the request gets a 400 and the connection is closed.
     """
 
     projects: tuple[Project, ...] = (Project(DEMO_PROJECT_ID),)
@@ -188,6 +198,10 @@ class SandboxConfig:
     seed: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     reject_mode_allowed: bool = True
+    allow_remote: bool = False
+    keep_alive_seconds: int = DEFAULT_KEEP_ALIVE_SECONDS
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
 
     def __post_init__(self) -> None:
         if not self.projects:
@@ -212,8 +226,11 @@ class SandboxConfig:
                 )
         if self.seed is not None and self.seed not in SEED_NAMES:
             raise ConfigError(f"unknown seed {self.seed!r}; available: {', '.join(SEED_NAMES)}")
-        if self.max_body_bytes < 1:
-            raise ConfigError("max_body_bytes must be positive")
+        for name in ("max_body_bytes", "keep_alive_seconds", "max_connections"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be positive")
+        if self.max_header_bytes < 1024:
+            raise ConfigError("max_header_bytes must be at least 1024")
 
     def project(self, project_id: int) -> Project | None:
         """The served project with this id, if any."""

@@ -54,6 +54,7 @@ from eventschema_tools.sandbox.events.store import (
     IngestionWarning,
 )
 from eventschema_tools.sandbox.http.errors import validation_error
+from eventschema_tools.sandbox.http.json_text import loads_json
 from eventschema_tools.sandbox.http.routing import SlashOptionalRoute, json_response
 from eventschema_tools.sandbox.state import Sandbox, sandbox_of
 from eventschema_tools.sandbox.storage.store import Store
@@ -174,7 +175,7 @@ def parse_events(payload_text: str) -> tuple[str, list[dict[str, Any]], datetime
         CaptureError: 400 for malformed JSON or an empty batch, 401 without a usable token.
     """
     try:
-        payload = json.loads(payload_text, parse_constant=_reject_constant)
+        payload = loads_json(payload_text)
     except ValueError as error:
         raise CaptureError(
             400, "request_parsing_error", f"failed to parse request: {error}"
@@ -516,7 +517,3 @@ def _parse_time(value: object) -> datetime | None:
     except ValueError:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _reject_constant(name: str) -> object:
-    raise ValueError(f"{name} is not valid JSON")

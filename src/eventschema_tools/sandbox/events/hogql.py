@@ -37,6 +37,7 @@ from typing import Any, Final
 
 from eventschema_tools.sandbox.events.parser_worker import (
     DEFAULT_PARSE_TIMEOUT,
+    ParserCrashedError,
     ParseTimeoutError,
     parse_select,
 )
@@ -103,7 +104,7 @@ class HogQLUnsupportedError(HogQLError):
 
 
 class HogQLTooComplexError(HogQLError):
-    """The parser did not finish in time."""
+    """The query is too large or nests too deeply: the parser overran its time or stopped."""
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,8 @@ def parse_hogql(query: str, *, timeout: float = DEFAULT_PARSE_TIMEOUT) -> dict[s
     Raises:
         HogQLSyntaxError: The text does not parse; the message is the parser's, with the line
             and column.
-        HogQLTooComplexError: The parser did not finish within ``timeout``.
+        HogQLTooComplexError: The parser did not finish within ``timeout``, stopped on the
+            query, or the tree nests too deeply to read.
         ParserUnavailableError: The parser worker could not run.
     """
     if not isinstance(query, str):
@@ -258,6 +260,14 @@ def parse_hogql(query: str, *, timeout: float = DEFAULT_PARSE_TIMEOUT) -> dict[s
             "with how deeply function calls nest and with the number of calls: nest fewer calls "
             "(e.g. `x IS NULL` instead of `isNull(x)`), or split the query."
         ) from None
+    except ParserCrashedError:
+        raise HogQLTooComplexError(
+            "The HogQL parser stopped on this query: it is too large or nests too deeply (e.g. "
+            "a long chain of `::` casts, `[...]` subscripts or operators). Nest less, or split "
+            "the query."
+        ) from None
+    except RecursionError:
+        raise _too_deep() from None
     if tree.get("error"):
         offset = (tree.get("start") or {}).get("offset")
         where = ""
@@ -288,10 +298,21 @@ def compile_hogql(
         HogQLSyntaxError: The query does not parse.
         HogQLUnsupportedError: The query is outside the supported subset, uses an unknown field
             or function, or a placeholder without a value.
+        HogQLTooComplexError: The query is too large or nests too deeply.
     """
     tree = parse_hogql(query)
     checked_values = _check_values(values or {})
-    return _Translator(query, checked_values, events_table, project_id).select(tree)
+    try:
+        return _Translator(query, checked_values, events_table, project_id).select(tree)
+    except RecursionError:
+        raise _too_deep() from None
+
+
+def _too_deep() -> HogQLTooComplexError:
+    return HogQLTooComplexError(
+        "The query's expressions nest too deeply for the sandbox to translate; nest less, or "
+        "split the query."
+    )
 
 
 # --- values and literals --------------------------------------------------------------------------

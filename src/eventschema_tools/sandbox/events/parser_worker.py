@@ -7,6 +7,13 @@ the sandbox's own process, such a query would freeze every request the sandbox i
 one worker process per Python process does the parsing; the caller waits at most
 ``timeout`` seconds, and a worker that overruns is killed and replaced on the next parse.
 
+The parser also recurses once per level of a left-nested expression (``a::String::String...``,
+``a[1][1]...``) on the C stack, so a query of some ten thousand such levels overflows the stack and
+kills the process. The worker parses on a thread with a stack of its own fixed size
+(``PARSER_STACK_BYTES``), so where that happens does not depend on the shell's ``ulimit -s``;
+when the worker dies during a parse, the caller gets ``ParserCrashedError`` for that query (the
+query's fault, not the server's) and the next parse starts a new worker.
+
 This file is also the worker's program: it is run by path, in isolated mode, and imports nothing
 but the standard library and ``hogql_parser``.
 
@@ -19,6 +26,7 @@ package); a real ``posthog.hogql`` on the path is always preferred.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.util
 import json
 import queue
@@ -32,7 +40,9 @@ from typing import IO, Any, Final
 
 __all__ = [
     "DEFAULT_PARSE_TIMEOUT",
+    "PARSER_STACK_BYTES",
     "ParseTimeoutError",
+    "ParserCrashedError",
     "ParserUnavailableError",
     "parse_select",
     "provide_parser_error_module",
@@ -40,6 +50,8 @@ __all__ = [
 
 DEFAULT_PARSE_TIMEOUT: Final = 30.0
 """Seconds a parse may take before it is abandoned."""
+PARSER_STACK_BYTES: Final = 8 * 1024 * 1024
+"""Stack of the worker's parsing thread (the usual default of a Linux main thread)."""
 
 _FRAME_HEADER: Final = struct.Struct(">I")
 _STARTUP_TIMEOUT: Final = 30.0
@@ -51,6 +63,10 @@ class ParseTimeoutError(Exception):
 
 class ParserUnavailableError(Exception):
     """The parser worker could not be started or stopped answering."""
+
+
+class ParserCrashedError(Exception):
+    """The worker died while parsing this query (too large or too deeply nested for the parser)."""
 
 
 def parse_select(query: str, *, timeout: float = DEFAULT_PARSE_TIMEOUT) -> str:
@@ -65,6 +81,8 @@ def parse_select(query: str, *, timeout: float = DEFAULT_PARSE_TIMEOUT) -> str:
 
     Raises:
         ParseTimeoutError: The parse took longer than ``timeout``.
+        ParserCrashedError: The worker died while parsing the query; the next parse starts a new
+            one.
         ParserUnavailableError: The worker could not run.
         UnicodeEncodeError: The query is not valid Unicode (lone surrogates).
     """
@@ -96,8 +114,10 @@ class _Worker:
                     f"the HogQL parser did not finish within {timeout:g} seconds"
                 ) from None
             if answer is None:
-                self._stop()
-                raise ParserUnavailableError("the HogQL parser worker stopped")
+                status = self._stop()
+                raise ParserCrashedError(
+                    f"the HogQL parser worker stopped while parsing this query ({status})"
+                )
             if "error" in answer:
                 raise ParserUnavailableError(answer["error"])
             return answer["json"]
@@ -133,15 +153,19 @@ class _Worker:
             raise ParserUnavailableError(f"the HogQL parser worker did not start: {detail}")
         return process
 
-    def _stop(self) -> None:
+    def _stop(self) -> str:
+        """Stop and reap the worker; says how it ended (e.g. ``killed by signal 11``)."""
         process, self._process = self._process, None
         if process is None:
-            return
+            return "not running"
         if process.stdin is not None:
-            process.stdin.close()
+            # The pipe's other end may be gone with the worker.
+            with contextlib.suppress(OSError):
+                process.stdin.close()
         if process.poll() is None:
             process.kill()
-        process.wait()
+        code = process.wait()
+        return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
 
     def close(self) -> None:
         with self._lock:
@@ -200,6 +224,13 @@ def provide_parser_error_module() -> None:
     sys.modules["posthog.hogql.errors"] = errors
 
 
+def _main() -> None:
+    threading.stack_size(PARSER_STACK_BYTES)
+    parser = threading.Thread(target=_serve, name="hogql-parser")
+    parser.start()
+    parser.join()
+
+
 def _serve() -> None:
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     try:
@@ -222,4 +253,4 @@ _WORKER: Final = _Worker()
 atexit.register(_WORKER.close)
 
 if __name__ == "__main__":
-    _serve()
+    _main()

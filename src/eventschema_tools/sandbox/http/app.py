@@ -29,12 +29,13 @@ from eventschema_tools.sandbox.http.errors import (
     server_error,
 )
 from eventschema_tools.sandbox.http.faults import FaultLayer
+from eventschema_tools.sandbox.http.remote import AdminKeyGuard
 from eventschema_tools.sandbox.http.routes import sandbox_routes
 from eventschema_tools.sandbox.state import Sandbox
 
 
 class SandboxApp(Starlette):
-    """The sandbox application; its outermost layer injects the configured faults."""
+    """The sandbox application; its outer layers check keys on `/_sandbox/` and inject faults."""
 
     def __init__(self, sandbox: Sandbox, routes: Sequence[BaseRoute]) -> None:
         super().__init__(
@@ -61,7 +62,8 @@ class SandboxApp(Starlette):
         return self.sandbox.config
 
     def build_middleware_stack(self) -> ASGIApp:
-        return FaultLayer(super().build_middleware_stack(), self.sandbox.faults)
+        inner = FaultLayer(super().build_middleware_stack(), self.sandbox.faults)
+        return AdminKeyGuard(inner, self.sandbox)
 
 
 def create_app(

@@ -1,4 +1,10 @@
-"""Serving the sandbox over HTTP with uvicorn: in a background thread, or in the foreground."""
+"""Serving the sandbox over HTTP with uvicorn: in a background thread, or in the foreground.
+
+Both ways serve with the same limits, taken from the `SandboxConfig`: a host other than loopback
+only with `allow_remote`, idle connections closed after `keep_alive_seconds` (also before their
+first request: `connections.IdleClosingH11Protocol`), at most `max_connections` at once, request
+headers held up to `max_header_bytes` while they arrive, and no WebSocket upgrades.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,8 @@ import uvicorn
 
 from eventschema_tools.sandbox.config import SandboxConfig
 from eventschema_tools.sandbox.http.app import SandboxApp, create_app
+from eventschema_tools.sandbox.http.connections import IdleClosingH11Protocol
+from eventschema_tools.sandbox.http.remote import check_bind
 from eventschema_tools.sandbox.state import Sandbox
 
 _STARTUP_TIMEOUT_SECONDS = 10.0
@@ -45,29 +53,30 @@ def run_sandbox(
     port: int = 0,
     **overrides: Any,
 ) -> Iterator[RunningSandbox]:
-    """Serve a sandbox on loopback in a background thread for the duration of the block.
+    """Serve a sandbox in a background thread for the duration of the block.
 
     Args:
         config: the configuration (see `create_app`).
-        host: interface to bind.
+        host: interface to bind; other than loopback only with `allow_remote=True`.
         port: port to bind; 0 picks a free one.
         **overrides: `SandboxConfig` fields, as for `create_app`.
 
     Yields:
         The running sandbox; `url` is e.g. `http://127.0.0.1:54321`.
+
+    Raises:
+        ConfigError: for an invalid setting, or a host other than loopback without
+            `allow_remote`.
     """
     app = create_app(config, **overrides)
-    sock = bind_socket(host, port)
+    try:
+        check_bind(host, allow_remote=app.config.allow_remote)
+        sock = bind_socket(host, port)
+    except BaseException:
+        app.sandbox.close()
+        raise
     bound_host, bound_port = sock.getsockname()[:2]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=1,
-        )
-    )
+    server = uvicorn.Server(_uvicorn_config(app, quiet=True))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="eventschema-sandbox", daemon=True
     )
@@ -92,9 +101,11 @@ def serve(
     """Serve a sandbox in the foreground until interrupted (Ctrl+C).
 
     The socket is bound before `on_ready(url)` is called, so the URL printed is the one served
-    (also with `port=0`). Raises `OSError` when the address cannot be bound (checked before the
-    data directory is opened) and `sqlite3.DatabaseError` for an unreadable database file.
+    (also with `port=0`). Raises `ConfigError` for a host other than loopback without
+    `allow_remote`, `OSError` when the address cannot be bound (both checked before the data
+    directory is opened) and `sqlite3.DatabaseError` for an unreadable database file.
     """
+    check_bind(host, allow_remote=(config or SandboxConfig()).allow_remote)
     sock = bind_socket(host, port)
     try:
         app = create_app(config)
@@ -104,7 +115,7 @@ def serve(
     bound_host, bound_port = sock.getsockname()[:2]
     if on_ready is not None:
         on_ready(f"http://{_url_host(bound_host)}:{bound_port}")
-    server = uvicorn.Server(uvicorn.Config(app, log_level="info", lifespan="off"))
+    server = uvicorn.Server(_uvicorn_config(app, quiet=False))
     try:
         server.run(sockets=[sock])
     finally:
@@ -125,6 +136,24 @@ def bind_socket(host: str, port: int) -> socket.socket:
         raise
     sock.set_inheritable(True)
     return sock
+
+
+def _uvicorn_config(app: SandboxApp, *, quiet: bool) -> uvicorn.Config:
+    """uvicorn's settings: quiet in a background thread, logging requests in the foreground."""
+    config = app.config
+    return uvicorn.Config(
+        app,
+        http=IdleClosingH11Protocol,
+        ws="none",
+        lifespan="off",
+        log_level="warning" if quiet else "info",
+        access_log=not quiet,
+        timeout_keep_alive=config.keep_alive_seconds,
+        # uvicorn counts the connection asking as well: one more serves max_connections at once.
+        limit_concurrency=config.max_connections + 1,
+        h11_max_incomplete_event_size=config.max_header_bytes,
+        timeout_graceful_shutdown=1 if quiet else None,
+    )
 
 
 def _wait_until_started(server: uvicorn.Server, thread: threading.Thread) -> None:

@@ -188,7 +188,7 @@ def _tag_filter(raw: str | None) -> tuple[str, ...]:
     """`?tags=` is a JSON list of tag names; anything else is ignored, as PostHog does."""
     try:
         decoded = json.loads(raw) if raw else []
-    except ValueError:
+    except (ValueError, RecursionError):
         return ()
     if not isinstance(decoded, list):
         return ()
@@ -202,7 +202,7 @@ def _excluded_names(raw: str | None) -> tuple[str, ...]:
     try:
         decoded = json.loads(raw)
         return tuple(dict.fromkeys(str(name) for name in decoded))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise server_error() from None
 
 
