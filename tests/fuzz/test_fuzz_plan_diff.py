@@ -161,14 +161,14 @@ class World:
     def _change(self, change: Any) -> None:
         match change:
             case CreateGroup():
-                props = [p.model_dump(mode="json") for p in change.properties]
+                props = [p.to_api() for p in change.properties]
                 self.add_group(change.group, change.description, props)
             case UpdateGroup():
                 group = self.groups[str(change.group_id)]
                 if change.description is not None:
                     group["description"] = change.description
                 if change.properties is not None:
-                    group["properties"] = [p.model_dump(mode="json") for p in change.properties]
+                    group["properties"] = [p.to_api() for p in change.properties]
             case DeleteGroup():
                 del self.groups[str(change.group_id)]
                 self.bindings = {b for b in self.bindings if b[1] != str(change.group_id)}

@@ -4,6 +4,7 @@ a second run must make no writes."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from plan_test_helpers import Recorded
 
@@ -99,17 +100,24 @@ async def test_items_depending_on_a_failed_create_are_skipped_with_the_reason(
 ) -> None:
     text = "version: 1\nproperty_groups:\n  late: {}\nevents:\n  e1: {groups: [late]}\n"
     plan = await live.plan(text, create_events=True)
-    await live.client.property_groups.create(name="late")  # someone else, meanwhile
+    hooks = live.http.event_hooks["request"]
 
+    async def refuse_group_creates(request: httpx.Request) -> None:
+        if request.method == "POST" and request.url.path.endswith("/schema_property_groups/"):
+            raise httpx.ConnectError("connection refused", request=request)
+
+    live.http.event_hooks = {"request": [*hooks, refuse_group_creates]}
     report = await apply_async(live.client, plan)
+    live.http.event_hooks = {"request": hooks}
 
     by_subject = {item.subject: item for item in report.items}
     assert by_subject['group "late"'].status == "failed"
-    assert "already exists" in by_subject['group "late"'].detail
+    assert "ConnectError" in by_subject['group "late"'].detail
     skipped = by_subject['binding "late" → "e1"']
     assert skipped.status == "skipped"
-    assert skipped.detail.startswith('group "late" is missing: HTTP 400')
+    assert skipped.detail.startswith('group "late" is missing: ')
+    assert "ConnectError" in skipped.detail
     assert by_subject['event "e1"'].status == "done"
     _, rerun = await live.apply(text)
     assert rerun.ok
-    assert [item.subject for item in rerun.items] == ['binding "late" → "e1"']
+    assert [item.subject for item in rerun.items] == ['group "late"', 'binding "late" → "e1"']

@@ -2,6 +2,19 @@
 
 Phases run one after the other, the items of a phase concurrently (threads for the sync
 client, tasks for the async one), every request paced by the client's shared rate budget.
+
+Other writers may change the project between the plan's read and each write (another apply of
+the same plan, a person in the UI). A write refused because its object changed meanwhile is
+settled against a fresh read, never assumed:
+
+* a create refused with "already exists" reads the object: as the plan wants it, the item is
+  ``already_done``; half made (a group without its properties, left by an interrupted create)
+  or with other settings, it is completed with an update (``applied``); owned by another plan
+  or tool, the item fails with the conflict;
+* a delete is done only when PostHog answered it, or a fresh read shows the object gone; a
+  404 is "gone" only once a read shows the binding is not there under another id (then that
+  one is deleted), and a binding the listing of ids did not show is looked up again unless the
+  listing was one page (one query, so it cannot have shifted).
 """
 
 from __future__ import annotations
@@ -24,9 +37,10 @@ from eventschema_tools.errors import (
     AuthenticationError,
     BadRequestError,
     EventSchemaError,
+    NotFoundError,
     PermissionDeniedError,
 )
-from eventschema_tools.models import EventSchema
+from eventschema_tools.models import EventDefinition, EventSchema, PropertyGroup
 from eventschema_tools.tracking_plan.changes import (
     Change,
     CreateBinding,
@@ -40,6 +54,9 @@ from eventschema_tools.tracking_plan.changes import (
     UpdateGroup,
     _Model,
 )
+from eventschema_tools.tracking_plan.diff import event_change, group_change
+from eventschema_tools.tracking_plan.live import one_page, read_settled, read_settled_async
+from eventschema_tools.tracking_plan.ownership import visible_description
 
 if TYPE_CHECKING:
     from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
@@ -56,6 +73,8 @@ __all__ = [
 ]
 
 DEFAULT_CONCURRENCY = 8
+# Deletes of one binding that PostHog answers 404 while it is bound again under a new id.
+_DELETE_TRIES = 3
 
 
 class ItemStatus(StrEnum):
@@ -69,10 +88,12 @@ class ItemStatus(StrEnum):
 class ItemOutcome(StrEnum):
     """How one change ended.
 
-    ``applied``: the write was made. ``already_done``: no write was needed, PostHog was
-    already in the wanted state (the binding to create existed, the binding to delete was
-    gone). ``failed``: PostHog refused or kept failing. ``skipped``: not attempted, because an
-    object it needs is missing or the run stopped.
+    ``applied``: the write was made (for a create refused because the object appeared
+    meanwhile: the update that completed it). ``already_done``: no write was needed, PostHog
+    was already in the wanted state (the object to create was there as the plan wants it; a
+    fresh read showed the object to delete gone). ``failed``: PostHog refused or kept failing,
+    or an object appeared meanwhile that another plan or tool owns. ``skipped``: not
+    attempted, because an object it needs is missing or the run stopped.
     """
 
     APPLIED = "applied"
@@ -164,6 +185,10 @@ class _Unresolved(Exception):
     """A change depends on an object an earlier phase failed to create."""
 
 
+class _Conflict(Exception):
+    """What PostHog holds in place of a change's object cannot be brought to the plan."""
+
+
 @dataclass
 class _Done:
     """What a performer reports about a change that raised nothing."""
@@ -174,6 +199,10 @@ class _Done:
     def already(self, note: str) -> None:
         """No write was needed; ``note`` says why, for people."""
         self.outcome, self.note = ItemOutcome.ALREADY_DONE, note
+
+    def completed(self, note: str) -> None:
+        """A write other than the planned one brought the object to the plan."""
+        self.outcome, self.note = ItemOutcome.APPLIED, note
 
 
 def _reason(exc: EventSchemaError) -> str:
@@ -193,6 +222,8 @@ class _Run:
     failed: dict[str, str] = field(default_factory=dict)
     schema_ids: dict[tuple[UUID, UUID], UUID] = field(default_factory=dict)
     schema_lookup_error: str | None = None
+    # Events whose every binding the look-up saw in one query (`None`: all of them).
+    complete_events: set[UUID] | None = field(default_factory=set)
     results: dict[int, ItemResult] = field(default_factory=dict)
     aborted: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -226,10 +257,62 @@ class _Run:
         reason = self.failed.get(subject, "it was not created")
         raise _Unresolved(f"{subject} is missing: {reason}")
 
-    def schema_id(self, change: DeleteBinding) -> UUID | None:
+    def schema_id(self, change: DeleteBinding) -> tuple[UUID | None, bool]:
+        """The binding's id from the look-up, and whether "not found" there means gone."""
         if self.schema_lookup_error is not None:
             raise _Unresolved(f"could not look up the binding: {self.schema_lookup_error}")
-        return self.schema_ids.get((change.event_id, change.group_id))
+        found = self.schema_ids.get((change.event_id, change.group_id))
+        complete = self.complete_events is None or change.event_id in self.complete_events
+        return found, complete
+
+    def settle_group(
+        self, change: CreateGroup, found: PropertyGroup | None, refused: BadRequestError
+    ) -> UpdateGroup | None:
+        """After "already exists": the update the group found still needs, or ``None``.
+
+        Raises:
+            BadRequestError: ``refused``, when no group of that name is there any more.
+            _Conflict: the group found belongs to another plan or tool and differs.
+        """
+        if found is None:
+            raise refused
+        self.learn(change, found.id)
+        wanted = visible_description(change.description)
+        outcome = group_change(found, wanted, change.properties, self.plan.plan_id)
+        if isinstance(outcome, Notice):
+            if outcome.blocking:
+                raise _Conflict(f"a group of this name appeared meanwhile, {outcome.reason}")
+            return None
+        return outcome
+
+    def settle_event(
+        self, change: CreateEvent, found: EventDefinition | None, refused: BadRequestError
+    ) -> UpdateEvent | None:
+        """After "already exists": the update the event found still needs, or ``None``.
+
+        Raises:
+            BadRequestError: ``refused``, when no event of that name is there any more.
+            _Conflict: another tool manages the event and its description differs.
+        """
+        if found is None:
+            raise refused
+        self.learn(change, found.id)
+        outcome = event_change(found, None, change.description)
+        if isinstance(outcome, Notice):
+            raise _Conflict(f"an event of this name appeared meanwhile, {outcome.reason}")
+        return outcome
+
+    @staticmethod
+    def confirm_group_gone(change: DeleteGroup, found: PropertyGroup | None) -> None:
+        """After a 404 on delete: the group is gone only if no group of its name is listed.
+
+        Raises:
+            _Conflict: a group of that name is there (made again meanwhile).
+        """
+        if found is not None:
+            raise _Conflict(
+                "deleted meanwhile, and a group of this name was made again: plan again"
+            )
 
     def learn(self, change: Change, found_id: UUID) -> None:
         if isinstance(change, CreateGroup):
@@ -253,6 +336,8 @@ class _Run:
             yield done
         except _Unresolved as exc:
             self._record(index, change, ItemOutcome.SKIPPED, str(exc))
+        except _Conflict as exc:
+            self._record(index, change, ItemOutcome.FAILED, str(exc))
         except (AuthenticationError, PermissionDeniedError) as exc:
             self.aborted = str(exc)
             self._record(index, change, ItemOutcome.FAILED, _reason(exc), exc.status_code)
@@ -299,9 +384,20 @@ class _Run:
         whole_list_pages = math.ceil(self.plan.live_bindings / page_size)
         return events if len(events) < whole_list_pages else None
 
-    def remember_schemas(self, schemas: Sequence[EventSchema]) -> None:
+    def remember_schemas(
+        self, schemas: Sequence[EventSchema], *, event_id: UUID | None = None, whole: bool
+    ) -> None:
+        """Keep the ids a look-up found; ``whole``: it saw every binding (of ``event_id``)."""
         for schema in schemas:
             self.schema_ids[(schema.event_definition, schema.property_group.id)] = schema.id
+        if whole and event_id is None:
+            self.complete_events = None
+        elif whole and self.complete_events is not None and event_id is not None:
+            self.complete_events.add(event_id)
+
+
+def _bound_id(schemas: Sequence[EventSchema], change: DeleteBinding) -> UUID | None:
+    return next((s.id for s in schemas if s.property_group.id == change.group_id), None)
 
 
 def _deletes(phase: Sequence[tuple[int, Change]]) -> list[DeleteBinding]:
@@ -311,21 +407,44 @@ def _deletes(phase: Sequence[tuple[int, Change]]) -> list[DeleteBinding]:
 def _perform(client: EventSchemaClient, run: _Run, change: Change, done: _Done) -> None:
     match change:
         case CreateGroup():
-            group = client.property_groups.create(
-                name=change.group, description=change.description, properties=change.properties
-            )
-            run.learn(change, group.id)
+            try:
+                group = client.property_groups.create(
+                    name=change.group, description=change.description, properties=change.properties
+                )
+            except BadRequestError as exc:
+                if not exc.is_duplicate:
+                    raise
+                found = client.property_groups.find_by_name(change.group)
+                update = run.settle_group(change, found, exc)
+                if update is not None:
+                    _perform(client, run, update, done)
+                _note_settled(update, "group", done)
+            else:
+                run.learn(change, group.id)
         case UpdateGroup():
             client.property_groups.update(
                 change.group_id, description=change.description, properties=change.properties
             )
         case DeleteGroup():
-            client.property_groups.delete(change.group_id)
+            try:
+                client.property_groups.delete(change.group_id)
+            except NotFoundError:
+                run.confirm_group_gone(change, client.property_groups.find_by_name(change.group))
+                done.already("already gone")
         case CreateEvent():
-            event = client.event_definitions.create(
-                name=change.event, description=change.description
-            )
-            run.learn(change, event.id)
+            try:
+                event = client.event_definitions.create(
+                    name=change.event, description=change.description
+                )
+            except BadRequestError as exc:
+                if not exc.is_duplicate:
+                    raise
+                settings = run.settle_event(change, _event_named(client, change.event), exc)
+                if settings is not None:
+                    _perform(client, run, settings, done)
+                _note_settled(settings, "event", done)
+            else:
+                run.learn(change, event.id)
         case UpdateEvent():
             client.event_definitions.update(
                 run.event_id(change),
@@ -341,11 +460,44 @@ def _perform(client: EventSchemaClient, run: _Run, change: Change, done: _Done) 
                     raise
                 done.already("already existed")
         case DeleteBinding():
-            schema_id = run.schema_id(change)
-            if schema_id is None:
-                done.already("already gone")
-            else:
-                client.event_schemas.delete(schema_id)
+            _delete_binding(client, run, change, done)
+
+
+def _note_settled(update: Change | None, kind: str, done: _Done) -> None:
+    if update is None:
+        done.already("already in place")
+    else:
+        done.completed(f"completed the {kind} found in its place")
+
+
+def _event_named(client: EventSchemaClient, name: str) -> EventDefinition | None:
+    try:
+        return client.event_definitions.get_by_name(name)
+    except NotFoundError:
+        return None
+
+
+def _delete_binding(
+    client: EventSchemaClient, run: _Run, change: DeleteBinding, done: _Done
+) -> None:
+    schema_id, complete = run.schema_id(change)
+    for _ in range(_DELETE_TRIES):
+        if schema_id is None and not complete:
+            rows = read_settled(
+                lambda: client.event_schemas.list(event_definition=change.event_id),
+                client.page_size,
+                "event schema",
+            )
+            schema_id, complete = _bound_id(rows, change), True
+        if schema_id is None:
+            done.already("already gone")
+            return
+        try:
+            client.event_schemas.delete(schema_id)
+            return
+        except NotFoundError:
+            schema_id, complete = None, False
+    raise _Conflict("bound again under a new id each time it was deleted: plan again")
 
 
 async def _perform_async(
@@ -353,21 +505,46 @@ async def _perform_async(
 ) -> None:
     match change:
         case CreateGroup():
-            group = await client.property_groups.create(
-                name=change.group, description=change.description, properties=change.properties
-            )
-            run.learn(change, group.id)
+            try:
+                group = await client.property_groups.create(
+                    name=change.group, description=change.description, properties=change.properties
+                )
+            except BadRequestError as exc:
+                if not exc.is_duplicate:
+                    raise
+                found = await client.property_groups.find_by_name(change.group)
+                update = run.settle_group(change, found, exc)
+                if update is not None:
+                    await _perform_async(client, run, update, done)
+                _note_settled(update, "group", done)
+            else:
+                run.learn(change, group.id)
         case UpdateGroup():
             await client.property_groups.update(
                 change.group_id, description=change.description, properties=change.properties
             )
         case DeleteGroup():
-            await client.property_groups.delete(change.group_id)
+            try:
+                await client.property_groups.delete(change.group_id)
+            except NotFoundError:
+                found = await client.property_groups.find_by_name(change.group)
+                run.confirm_group_gone(change, found)
+                done.already("already gone")
         case CreateEvent():
-            event = await client.event_definitions.create(
-                name=change.event, description=change.description
-            )
-            run.learn(change, event.id)
+            try:
+                event = await client.event_definitions.create(
+                    name=change.event, description=change.description
+                )
+            except BadRequestError as exc:
+                if not exc.is_duplicate:
+                    raise
+                found_event = await _event_named_async(client, change.event)
+                settings = run.settle_event(change, found_event, exc)
+                if settings is not None:
+                    await _perform_async(client, run, settings, done)
+                _note_settled(settings, "event", done)
+            else:
+                run.learn(change, event.id)
         case UpdateEvent():
             await client.event_definitions.update(
                 run.event_id(change),
@@ -385,11 +562,37 @@ async def _perform_async(
                     raise
                 done.already("already existed")
         case DeleteBinding():
-            schema_id = run.schema_id(change)
-            if schema_id is None:
-                done.already("already gone")
-            else:
-                await client.event_schemas.delete(schema_id)
+            await _delete_binding_async(client, run, change, done)
+
+
+async def _event_named_async(client: AsyncEventSchemaClient, name: str) -> EventDefinition | None:
+    try:
+        return await client.event_definitions.get_by_name(name)
+    except NotFoundError:
+        return None
+
+
+async def _delete_binding_async(
+    client: AsyncEventSchemaClient, run: _Run, change: DeleteBinding, done: _Done
+) -> None:
+    schema_id, complete = run.schema_id(change)
+    for _ in range(_DELETE_TRIES):
+        if schema_id is None and not complete:
+            rows = await read_settled_async(
+                lambda: client.event_schemas.list(event_definition=change.event_id),
+                client.page_size,
+                "event schema",
+            )
+            schema_id, complete = _bound_id(rows, change), True
+        if schema_id is None:
+            done.already("already gone")
+            return
+        try:
+            await client.event_schemas.delete(schema_id)
+            return
+        except NotFoundError:
+            schema_id, complete = None, False
+    raise _Conflict("bound again under a new id each time it was deleted: plan again")
 
 
 def _look_up_schemas(
@@ -400,9 +603,15 @@ def _look_up_schemas(
     try:
         events = run.lookup_strategy(deletes, client.page_size)
         if events is None:
-            run.remember_schemas(list(client.event_schemas.list()))
+            schemas = list(client.event_schemas.list())
+            run.remember_schemas(schemas, whole=one_page(schemas, client.page_size))
         for event_id in events or ():
-            run.remember_schemas(list(client.event_schemas.list(event_definition=event_id)))
+            rows = read_settled(
+                lambda: client.event_schemas.list(event_definition=event_id),  # noqa: B023
+                client.page_size,
+                "event schema",
+            )
+            run.remember_schemas(rows, event_id=event_id, whole=True)
     except EventSchemaError as exc:
         run.schema_lookup_error = _reason(exc)
 
@@ -415,10 +624,15 @@ async def _look_up_schemas_async(
     try:
         events = run.lookup_strategy(deletes, client.page_size)
         if events is None:
-            run.remember_schemas([schema async for schema in client.event_schemas.list()])
+            schemas = [schema async for schema in client.event_schemas.list()]
+            run.remember_schemas(schemas, whole=one_page(schemas, client.page_size))
         for event_id in events or ():
-            rows = client.event_schemas.list(event_definition=event_id)
-            run.remember_schemas([schema async for schema in rows])
+            rows = await read_settled_async(
+                lambda: client.event_schemas.list(event_definition=event_id),  # noqa: B023
+                client.page_size,
+                "event schema",
+            )
+            run.remember_schemas(rows, event_id=event_id, whole=True)
     except EventSchemaError as exc:
         run.schema_lookup_error = _reason(exc)
 

@@ -54,6 +54,7 @@ __all__ = [
     "bind_async",
     "pairs_for_group",
     "parse_pairs_csv",
+    "planned",
     "unbind",
     "unbind_async",
 ]
@@ -285,6 +286,14 @@ class _Job:
             results=[results[i] for i in sorted(results)],
             aborted=applied.aborted,
         )
+
+
+def planned(action: BulkAction, pairs: Sequence[Pair], live: LiveState) -> Plan:
+    """The writes a bulk ``action`` on ``pairs`` would make against ``live`` (no I/O).
+
+    Pairs already in the wanted state, unknown names and repeated pairs make no write.
+    """
+    return _Job(action, pairs, live).plan
 
 
 def _missing(kind: str, ref: str, names: Iterable[str]) -> str:

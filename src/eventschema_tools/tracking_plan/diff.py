@@ -46,7 +46,7 @@ from eventschema_tools.tracking_plan.ownership import (
 if TYPE_CHECKING:
     from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
 
-__all__ = ["compute_plan", "compute_plan_async", "diff"]
+__all__ = ["compute_plan", "compute_plan_async", "diff", "event_change", "group_change"]
 
 _ACTION_ORDER = {
     "create_group": 0,
@@ -66,9 +66,9 @@ def _inputs(spec: PropertyGroupSpec) -> list[PropertyInput]:
     return [
         PropertyInput(
             name=name,
-            property_type=prop.type,
-            is_required=prop.required,
-            is_optional_in_types=prop.optional_in_types,
+            type=prop.type,
+            required=prop.required,
+            optional_in_types=prop.optional_in_types,
             description=prop.description,
         )
         for name, prop in sorted(spec.properties.items())
@@ -88,9 +88,9 @@ def _key(prop: PropertyInput | SchemaProperty) -> _PropertyKey:
 def _as_input(prop: SchemaProperty) -> PropertyInput:
     return PropertyInput(
         name=prop.name,
-        property_type=prop.property_type,
-        is_required=prop.is_required,
-        is_optional_in_types=prop.is_optional_in_types,
+        type=prop.property_type,
+        required=prop.is_required,
+        optional_in_types=prop.is_optional_in_types,
         description=prop.description or "",
     )
 
@@ -105,6 +105,113 @@ def _property_changes(
         if name not in old or name not in new or _key(old[name]) != _key(new[name]):
             changes.append(PropertyChange(name=name, before=old.get(name), after=new.get(name)))
     return changes
+
+
+def group_change(
+    current: PropertyGroup,
+    description: str,
+    wanted: Sequence[PropertyInput],
+    plan_id: str,
+    *,
+    adopt: bool = False,
+) -> UpdateGroup | Notice | None:
+    """What bringing an existing group to the plan takes (pure).
+
+    Args:
+        current: the group in PostHog.
+        description: the plan's description for it, without markers.
+        wanted: the plan's properties for it.
+        plan_id: the plan's id.
+        adopt: mark a matching group that carries no marker as this plan's.
+
+    Returns:
+        ``None`` when it already matches; an :class:`UpdateGroup`; or a :class:`Notice`:
+        ``kept`` (matches, but another plan or tool owns it) or a blocking ``conflict`` (differs,
+        and another plan or tool owns it).
+    """
+    name = current.name
+    subject = f'group "{name}"'
+    owner = owner_plan(current.description)
+    foreign = foreign_marker(current.description)
+    same_properties = {_key(p) for p in current.properties} == {_key(p) for p in wanted}
+    before = visible_description(current.description)
+    same_description = before == description.strip()
+    if same_properties and same_description:
+        if foreign is not None or owner not in (None, plan_id):
+            who = f"another tool ({foreign})" if foreign else f"plan '{owner}'"
+            return Notice(
+                kind="kept",
+                subject=subject,
+                reason=f"matches the plan but is owned by {who}: this plan will not change it",
+            )
+        if adopt and owner is None:
+            return UpdateGroup(
+                group=name,
+                group_id=current.id,
+                description=with_marker(description, plan_id, current.description),
+                description_before=before,
+                description_after=before,
+                adopt=True,
+            )
+        return None
+    if foreign is not None:
+        reason = (
+            f"managed by another tool ({foreign}); change it there, or remove it from this plan"
+        )
+        return Notice(kind="conflict", subject=subject, reason=reason, blocking=True)
+    if owner is not None and owner != plan_id:
+        reason = f"owned by plan '{owner}'; change it in that plan, or remove it from this one"
+        return Notice(kind="conflict", subject=subject, reason=reason, blocking=True)
+    rewrite_description = not same_description or owner != plan_id
+    return UpdateGroup(
+        group=name,
+        group_id=current.id,
+        description=(
+            with_marker(description, plan_id, current.description) if rewrite_description else None
+        ),
+        properties=None if same_properties else list(wanted),
+        description_before=before,
+        description_after=description.strip(),
+        property_changes=[] if same_properties else _property_changes(current.properties, wanted),
+        adopt=owner is None,
+    )
+
+
+def event_change(
+    current: EventDefinition,
+    enforcement: EnforcementMode | None,
+    description: str | None,
+) -> UpdateEvent | Notice | None:
+    """What setting an existing event's enforcement and description takes (pure; ``None``
+    leaves a setting alone): nothing, an :class:`UpdateEvent`, or a blocking ``conflict``
+    :class:`Notice` when another tool manages the event."""
+    name = current.name
+    enforcement = (
+        enforcement if enforcement is not None and enforcement != current.enforcement_mode else None
+    )
+    description = (
+        description
+        if description is not None and description != (current.description or "")
+        else None
+    )
+    if enforcement is None and description is None:
+        return None
+    foreign = foreign_marker(tags=current.tags)
+    if foreign is not None:
+        return Notice(
+            kind="conflict",
+            subject=f'event "{name}"',
+            reason=f"managed by another tool (tag {foreign}); change its settings there",
+            blocking=True,
+        )
+    return UpdateEvent(
+        event=name,
+        event_id=current.id,
+        enforcement_mode=enforcement,
+        description=description,
+        enforcement_before=current.enforcement_mode if enforcement else None,
+        description_before=(current.description or "") if description is not None else None,
+    )
 
 
 @dataclass
@@ -149,71 +256,12 @@ class _Diff:
                 )
             )
             return
-        owner = owner_plan(current.description)
-        foreign = foreign_marker(current.description)
-        same_properties = {_key(p) for p in current.properties} == {_key(p) for p in wanted}
-        before = visible_description(current.description)
-        same_description = before == spec.description.strip()
-        if same_properties and same_description:
-            if foreign is not None or owner not in (None, self.plan_id):
-                who = f"another tool ({foreign})" if foreign else f"plan '{owner}'"
-                self._notice(
-                    "kept",
-                    f'group "{name}"',
-                    f"matches the plan but is owned by {who}: this plan will not change it",
-                )
-            elif self.adopt and owner is None:
-                self.written_groups.add(name)
-                self.changes.append(
-                    UpdateGroup(
-                        group=name,
-                        group_id=current.id,
-                        description=with_marker(
-                            spec.description, self.plan_id, current.description
-                        ),
-                        description_before=before,
-                        description_after=before,
-                        adopt=True,
-                    )
-                )
-            return
-        if foreign is not None:
-            self._notice(
-                "conflict",
-                f'group "{name}"',
-                f"managed by another tool ({foreign}); change it there, or remove it from this "
-                "plan",
-                blocking=True,
-            )
-            return
-        if owner is not None and owner != self.plan_id:
-            self._notice(
-                "conflict",
-                f'group "{name}"',
-                f"owned by plan '{owner}'; change it in that plan, or remove it from this one",
-                blocking=True,
-            )
-            return
-        self.written_groups.add(name)
-        rewrite_description = not same_description or owner != self.plan_id
-        self.changes.append(
-            UpdateGroup(
-                group=name,
-                group_id=current.id,
-                description=(
-                    with_marker(spec.description, self.plan_id, current.description)
-                    if rewrite_description
-                    else None
-                ),
-                properties=None if same_properties else wanted,
-                description_before=before,
-                description_after=spec.description.strip(),
-                property_changes=[]
-                if same_properties
-                else _property_changes(current.properties, wanted),
-                adopt=owner is None,
-            )
-        )
+        outcome = group_change(current, spec.description, wanted, self.plan_id, adopt=self.adopt)
+        if isinstance(outcome, Notice):
+            self.notices.append(outcome)
+        elif outcome is not None:
+            self.written_groups.add(name)
+            self.changes.append(outcome)
 
     def _event(self, name: str, spec: EventSpec) -> None:
         current = self.live.events_by_name.get(name)
@@ -243,37 +291,11 @@ class _Diff:
             )
 
     def _event_settings(self, name: str, spec: EventSpec, current: EventDefinition) -> None:
-        enforcement = (
-            spec.enforcement
-            if spec.enforcement is not None and spec.enforcement != current.enforcement_mode
-            else None
-        )
-        description = (
-            spec.description
-            if spec.description is not None and spec.description != (current.description or "")
-            else None
-        )
-        if enforcement is None and description is None:
-            return
-        foreign = foreign_marker(tags=current.tags)
-        if foreign is not None:
-            self._notice(
-                "conflict",
-                f'event "{name}"',
-                f"managed by another tool (tag {foreign}); change its settings there",
-                blocking=True,
-            )
-            return
-        self.changes.append(
-            UpdateEvent(
-                event=name,
-                event_id=current.id,
-                enforcement_mode=enforcement,
-                description=description,
-                enforcement_before=current.enforcement_mode if enforcement else None,
-                description_before=(current.description or "") if description is not None else None,
-            )
-        )
+        outcome = event_change(current, spec.enforcement, spec.description)
+        if isinstance(outcome, Notice):
+            self.notices.append(outcome)
+        elif outcome is not None:
+            self.changes.append(outcome)
 
     def _leftovers(self) -> None:
         """Groups and bindings in PostHog that the plan does not list: prune or report."""

@@ -4,28 +4,103 @@ The property-group list carries every binding (each group's ``events``), so a sn
 the group list plus the event definitions the plan names: one ``names=`` request when the names
 fit in one URL, else the whole list with large pages. The event-schema list (whose rows embed a
 full group each) is not read at all.
+
+PostHog pages lists by limit and offset, so a list read in several pages while others write may
+skip a row (one removed above the cursor moves every later row up). A list that fit in one page
+was one query and is trusted; a longer one is read again until two reads agree
+(:func:`read_settled`). Event definitions are not read twice (new events arrive all the time):
+a bound event the list skipped is read by id instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 from uuid import UUID
 
+from eventschema_tools.errors import EventSchemaError, NotFoundError
 from eventschema_tools.models import EventDefinition, PropertyGroup
 
 if TYPE_CHECKING:
     from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
 
-__all__ = ["LiveState"]
+__all__ = ["LiveState", "names_filter", "one_page", "read_settled", "read_settled_async"]
 
 # Event names sent in one `names=` filter; more than this and the whole list is read instead.
 _NAMES_FILTER_MAX_CHARS = 1500
+# Reads of a list spanning several pages before giving up on two that agree.
+_SETTLE_READS = 5
 
 
-def _names_filter(names: Collection[str]) -> list[str] | None:
+class _Row(Protocol):
+    @property
+    def id(self) -> UUID: ...
+
+
+R = TypeVar("R", bound=_Row)
+
+
+def one_page(rows: Sequence[object], page_size: int) -> bool:
+    """Whether a listing read with ``page_size`` rows a page fit in its first page: then the
+    server answered it with one query, and no write can have shifted it."""
+    return len(rows) < page_size
+
+
+def _settled(rows: Sequence[_Row], previous: frozenset[UUID] | None, page_size: int) -> bool:
+    """Whether a listing can be trusted: it fit in one page, or it holds the same rows as the
+    read before it."""
+    return one_page(rows, page_size) or frozenset(row.id for row in rows) == previous
+
+
+def _unsettled(what: str) -> EventSchemaError:
+    return EventSchemaError(
+        f"the {what} list kept changing while it was read ({_SETTLE_READS} reads): other "
+        "writers are busy on this project; try again"
+    )
+
+
+def read_settled(read: Callable[[], Iterator[R]], page_size: int, what: str) -> list[R]:
+    """Read a list until it can be trusted (see the module's docstring).
+
+    Args:
+        read: starts one read of the whole list.
+        page_size: rows per page of that read.
+        what: the list's name, for the error.
+
+    Raises:
+        EventSchemaError: no two reads agreed.
+    """
+    previous: frozenset[UUID] | None = None
+    for _ in range(_SETTLE_READS):
+        rows = list(read())
+        if _settled(rows, previous, page_size):
+            return rows
+        previous = frozenset(row.id for row in rows)
+    raise _unsettled(what)
+
+
+async def read_settled_async(
+    read: Callable[[], AsyncIterator[R]], page_size: int, what: str
+) -> list[R]:
+    """Async twin of :func:`read_settled`."""
+    previous: frozenset[UUID] | None = None
+    for _ in range(_SETTLE_READS):
+        rows = [row async for row in read()]
+        if _settled(rows, previous, page_size):
+            return rows
+        previous = frozenset(row.id for row in rows)
+    raise _unsettled(what)
+
+
+def _unlisted(groups: Iterable[PropertyGroup], events: Iterable[EventDefinition]) -> list[UUID]:
+    """Bound events the event list did not show (it shifted while it was read)."""
+    listed = {event.id for event in events}
+    return sorted({bound.id for group in groups for bound in group.events} - listed)
+
+
+def names_filter(names: Collection[str]) -> list[str] | None:
     """The ``names=`` filter for these event names, or ``None`` to read the whole list.
 
     PostHog splits ``names`` on commas, so names with a comma force the whole list; so does a
@@ -88,11 +163,19 @@ class LiveState:
             client: the client.
             event_names: the event definitions needed; ``None`` reads them all.
         """
-        groups = tuple(client.property_groups.list())
+        groups = tuple(
+            read_settled(client.property_groups.list, client.page_size, "property group")
+        )
         if event_names is not None and not event_names:
             return cls(groups, (), complete_events=False)
-        names = _names_filter(event_names) if event_names is not None else None
+        names = names_filter(event_names) if event_names is not None else None
         events = tuple(client.event_definitions.list(names=names))
+        if event_names is None:
+            for event_id in _unlisted(groups, events):
+                try:
+                    events += (client.event_definitions.get(event_id),)
+                except NotFoundError:
+                    continue  # deleted meanwhile, and its bindings with it
         return cls._of(groups, events, event_names)
 
     @classmethod
@@ -100,11 +183,21 @@ class LiveState:
         cls, client: AsyncEventSchemaClient, *, event_names: Collection[str] | None = None
     ) -> LiveState:
         """Async twin of :meth:`read`."""
-        groups = tuple([group async for group in client.property_groups.list()])
+        groups = tuple(
+            await read_settled_async(
+                client.property_groups.list, client.page_size, "property group"
+            )
+        )
         if event_names is not None and not event_names:
             return cls(groups, (), complete_events=False)
-        names = _names_filter(event_names) if event_names is not None else None
+        names = names_filter(event_names) if event_names is not None else None
         events = tuple([event async for event in client.event_definitions.list(names=names)])
+        if event_names is None:
+            for event_id in _unlisted(groups, events):
+                try:
+                    events += (await client.event_definitions.get(event_id),)
+                except NotFoundError:
+                    continue  # deleted meanwhile, and its bindings with it
         return cls._of(groups, events, event_names)
 
     @classmethod
