@@ -113,6 +113,7 @@ def main() -> int:
             _step("no extras: one-line install hints", _check_hints, bare, outside, env)
             full = _step("install the wheel with [all]", _venv, uv, work / "all", wheel, "all")
             _step("[all]: the Airflow entry points load", _check_entry_points, full, outside, env)
+            _step("[all]: the example DAGs and plan are found", _check_examples, full, outside, env)
             _step("[all]: eventschema demo outside the checkout", _check_demo, full, outside, env)
             _step("the checkout holds no build output", _check_checkout_clean, before)
         except CheckFailed as failure:
@@ -315,7 +316,7 @@ def _check_core(bin_dir: Path, outside: Path, env: dict[str, str]) -> None:
             raise CheckFailed(f"eventschema --help does not list {command!r}:\n{helped.stdout}")
     _run([str(bin_dir / "eventschema"), "sandbox", "--help"], outside, env)
     plan = ROOT / "examples" / "tracking-plan.yaml"
-    linted = _run([str(bin_dir / "eventschema"), "lint", str(plan)], outside, env)
+    linted = _run([str(bin_dir / "eventschema"), "lint", "--plan", str(plan)], outside, env)
     if f"{plan}: ok" not in linted.stdout:
         raise CheckFailed(f"eventschema lint {plan} did not say ok:\n{linted.stdout}")
     provider = (
@@ -363,6 +364,19 @@ def _check_entry_points(bin_dir: Path, outside: Path, env: dict[str, str]) -> No
         if not any(line.startswith(f"{group} ") for line in found):
             raise CheckFailed(f"no {group} entry point of {DISTRIBUTION} loaded:\n{loaded.stdout}")
     print(f"check-package:   loaded {len(found)} entry points")
+
+
+def _check_examples(bin_dir: Path, outside: Path, env: dict[str, str]) -> None:
+    """What docs/airflow.md points AIRFLOW__CORE__DAGS_FOLDER at: the package's copies."""
+    for what, inside in (
+        ("dags", "airflow_plugin/example_dags"),
+        ("plan", "examples/tracking-plan.yaml"),
+    ):
+        argv = [str(bin_dir / "python"), "-m", f"{PACKAGE}.airflow_plugin.examples", what]
+        shown = _run(argv, outside, env).stdout.strip()
+        if not shown.endswith(f"site-packages/{PACKAGE}/{inside}"):
+            raise CheckFailed(f"examples {what} printed {shown!r}, not the package's copy")
+        print(f"check-package:   examples {what}: {shown}")
 
 
 def _check_demo(bin_dir: Path, outside: Path, env: dict[str, str]) -> None:

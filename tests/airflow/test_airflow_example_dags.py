@@ -130,7 +130,7 @@ def test_nightly_audit_fails_on_breached_thresholds_while_the_gated_job_runs(
     assert dag_run.state == DagRunState.FAILED
     assert task_states(dag_run) == {
         "audit": TaskInstanceState.FAILED,
-        "checkout_events_healthy": TaskInstanceState.SUCCESS,
+        "subscriptions_healthy": TaskInstanceState.SUCCESS,
         "refresh_revenue_dashboard": TaskInstanceState.SUCCESS,
     }
     left = xcoms(dag_run)
@@ -148,9 +148,45 @@ def test_nightly_audit_fails_on_breached_thresholds_while_the_gated_job_runs(
     )
     [markdown] = (tmp_path / "reports").glob("schema-audit-*.md")
     assert "checkout\\_completed" in markdown.read_text(encoding="utf-8")
-    gate = left[("checkout_events_healthy", -1, "return_value")]
+    gate = left[("subscriptions_healthy", -1, "return_value")]
     assert gate["passed"] is True
     assert gate["events"][0]["rate"] == 1.0
+
+
+@pytest.mark.usefixtures("posthog_conn")
+def test_nightly_gate_waits_only_as_long_as_the_run_says(
+    dagbag: DagBag, sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """Without healthy events the gate gives up after the run's `gate_timeout`, so a trial run
+    finishes (the DAG's own values would keep it checking every 10 minutes for 6 hours)."""
+    plan_path = tmp_path / "tracking-plan.yaml"
+    plan_path.write_text(textwrap.dedent(CHECKOUT_PLAN), encoding="utf-8")
+    with EventSchemaClient(api_key=DEMO_API_KEY, project_id=1, host=sandbox.url) as client:
+        plan = compute_plan(client, load_plan(plan_path), create_events=True)
+        assert apply(client, plan).ok
+    dag = dagbag.dags["eventschema_nightly_audit"]
+    assert (dag.params["gate_poke_interval"], dag.params["gate_timeout"]) == (600, 6 * 3600)
+
+    dag_run = run(
+        dagbag,
+        "eventschema_nightly_audit",
+        {
+            "plan_path": str(plan_path),
+            "report_dir": str(tmp_path / "reports"),
+            "gate_events": "checkout_started",
+            "gate_poke_interval": 1,
+            "gate_timeout": 2,
+        },
+    )
+
+    assert dag_run.state == DagRunState.FAILED
+    assert task_states(dag_run) == {
+        "audit": TaskInstanceState.SUCCESS,
+        "subscriptions_healthy": TaskInstanceState.FAILED,
+        "refresh_revenue_dashboard": TaskInstanceState.UPSTREAM_FAILED,
+    }
+    gate = xcoms(dag_run)[("subscriptions_healthy", -1, SCHEMA_PAGE_XCOM_KEY)]
+    assert gate.startswith(f"{sandbox.url}/project/1/data-management/events/")
 
 
 @pytest.mark.usefixtures("posthog_conn")

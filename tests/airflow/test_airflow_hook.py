@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from urllib.parse import quote
 
@@ -65,6 +66,50 @@ def test_test_connection_with_a_wrong_key_says_why_without_the_key(
     assert not ok
     assert "HTTP 401" in message
     assert wrong_key not in message
+    assert "check the connection's password (a personal API key, phx_..." in message
+    assert message.endswith("[connection 'posthog_default', or AIRFLOW_CONN_POSTHOG_DEFAULT]")
+    assert "POSTHOG_PERSONAL_API_KEY" not in message
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        pytest.param(
+            {"project_id": "404"},
+            "project 404 not found (HTTP 404 on GET /api/projects/404/) — check the project id "
+            "(the connection's project_id extra) and the host",
+            id="project",
+        ),
+        pytest.param(
+            {"host": "http://127.0.0.1:{port}"},
+            "connection refused (GET /api/projects/1/) — check the host (the connection's host: "
+            "us, eu or your instance's URL)",
+            id="host",
+        ),
+    ],
+)
+def test_test_connection_hints_name_connection_fields_not_environment_variables(
+    set_connection: Callable[..., str], fields: dict[str, str], says: str
+) -> None:
+    """Airflow reads only the connection: a hint naming POSTHOG_* would send users astray."""
+    if "host" in fields:
+        fields = {"host": fields["host"].format(port=_closed_port())}
+    set_connection(**fields)
+
+    ok, message = EventSchemaHook().test_connection()
+
+    assert not ok
+    assert says in message, message
+    assert message.endswith("[connection 'posthog_default', or AIRFLOW_CONN_POSTHOG_DEFAULT]")
+    assert "POSTHOG_" not in message.replace("AIRFLOW_CONN_POSTHOG_DEFAULT", "")
+    assert "--project" not in message
+    assert "--host" not in message
 
 
 @pytest.mark.parametrize(

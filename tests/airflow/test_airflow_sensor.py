@@ -147,3 +147,47 @@ def test_bad_templated_window_fails_the_task_before_any_request(sandbox: Running
         sensor.poke({"ti": RecordingTaskInstance()})
 
     assert sandbox.sandbox.faults.stats()["requests"] == 0
+
+
+@pytest.mark.usefixtures("posthog_conn", "checkout_events")
+def test_templated_wait_settings_are_read_as_seconds_when_the_task_starts() -> None:
+    sensor = EventSchemaConformanceSensor(
+        task_id="gate",
+        events="checkout_started",
+        threshold=0.8,
+        poke_interval="{{ params.poke }}",
+        timeout="{{ params.wait }}",
+    )
+    sensor.render_template_fields({"params": {"poke": 5, "wait": "60"}})
+
+    verdict = sensor.execute({"ti": RecordingTaskInstance()})
+
+    assert verdict["passed"] is True
+    assert (sensor.poke_interval, sensor.timeout) == (5.0, 60.0)
+
+
+@pytest.mark.usefixtures("posthog_conn")
+def test_bad_templated_wait_fails_the_task_before_any_request(sandbox: RunningSandbox) -> None:
+    sensor = EventSchemaConformanceSensor(
+        task_id="gate", events="checkout_started", timeout="{{ params.wait }}"
+    )
+    sensor.render_template_fields({"params": {"wait": "soon"}})
+
+    with pytest.raises(AirflowFailException, match="timeout: give seconds as a number"):
+        sensor.execute({"ti": RecordingTaskInstance()})
+
+    assert sandbox.sandbox.faults.stats()["requests"] == 0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        pytest.param({"timeout": -1}, "timeout: give seconds as a number, 0 or more", id="timeout"),
+        pytest.param({"poke_interval": "soon"}, "poke_interval: give seconds", id="poke"),
+    ],
+)
+def test_bad_wait_settings_fail_when_the_dag_is_parsed(
+    arguments: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        EventSchemaConformanceSensor(task_id="gate", events="a", **arguments)

@@ -107,6 +107,30 @@ class EventSchemaHook(BaseHook):
             with self.get_conn() as client:
                 project = client.project()
         except Exception as exc:  # Airflow's connection test expects (False, reason), not a raise
-            return False, str(exc)
+            return False, _reason(exc, self.posthog_conn_id)
         name = f" ({project.name})" if project.name else ""
         return True, f"Connected to PostHog project {project.id}{name}"
+
+
+def _reason(exc: Exception, conn_id: str) -> str:
+    """Why the connection test failed, with the core's hint put in the connection's terms.
+
+    The core's hints name ``POSTHOG_*`` variables and CLI options, which Airflow never reads;
+    in Airflow the fix is a field of the connection (or of its ``AIRFLOW_CONN_*`` variable).
+    """
+    message = str(exc)
+    named = [(setting, field) for setting, field in _SETTING_FIELDS if setting in message]
+    if not named:
+        return message
+    for setting, field in named:
+        message = message.replace(setting, field)
+    return f"{message} [connection {conn_id!r}, or AIRFLOW_CONN_{conn_id.upper()}]"
+
+
+# How the core's messages name a setting, and the connection field that holds it.
+_SETTING_FIELDS = (
+    ("POSTHOG_PERSONAL_API_KEY", "the connection's password"),
+    ("POSTHOG_PROJECT_ID or --project", "the connection's project_id extra"),
+    ("POSTHOG_HOST or --host", "the connection's host"),
+    ("EVENTSCHEMA_TIMEOUT", "the connection's timeout extra"),
+)

@@ -11,11 +11,18 @@ Put it upstream of jobs that read the events, so they only run on healthy data::
         window="1h",
         mode="reschedule",
     )
+
+``poke_interval`` and ``timeout`` may be templates (``"{{ params.gate_timeout }}"``), so a run
+can wait less than the DAG's production values, e.g. a short demo run with
+``airflow dags test ... -c '{"gate_timeout": 60}'``. They are read when the task starts, as
+seconds (a number or a numeric string).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
+from datetime import timedelta
 from typing import Any
 
 from eventschema_tools.airflow_plugin._params import (
@@ -40,6 +47,7 @@ from eventschema_tools.audit.gate import (
     gate_options,
 )
 from eventschema_tools.audit.model import parse_window
+from eventschema_tools.errors import InvalidInputError
 
 __all__ = ["EventSchemaConformanceSensor"]
 
@@ -63,7 +71,11 @@ class EventSchemaConformanceSensor(BaseSensorOperator):
         plan_path: Judge against this tracking plan's schemas instead of the live project's.
         posthog_conn_id: The ``posthog`` connection.
         project_id: A project to use instead of the connection's.
-        **kwargs: ``BaseSensorOperator`` arguments (``poke_interval``, ``timeout``, ``mode``...).
+        poke_interval: Seconds between pokes (default 300): a number, a ``timedelta``, or a
+            template that renders to a number of seconds.
+        timeout: Seconds before the sensor gives up (Airflow's ``[sensors] default_timeout``
+            when not given), in the same forms as ``poke_interval``.
+        **kwargs: ``BaseSensorOperator`` arguments (``mode``, ``soft_fail``...).
     """
 
     template_fields: Collection[str] = (
@@ -72,6 +84,8 @@ class EventSchemaConformanceSensor(BaseSensorOperator):
         "events",
         "window",
         "plan_path",
+        "poke_interval",
+        "timeout",
     )
     operator_extra_links = (EventSchemaPageLink(),)
     ui_color = "#f9bd2b"
@@ -86,10 +100,26 @@ class EventSchemaConformanceSensor(BaseSensorOperator):
         plan_path: str | None = None,
         posthog_conn_id: str = EventSchemaHook.default_conn_name,
         project_id: str | int | None = None,
-        poke_interval: float = 300,
+        poke_interval: float | timedelta | str = 300,
+        timeout: float | timedelta | str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(poke_interval=poke_interval, **kwargs)
+        # A templated wait is known only when the task runs: Airflow checks the placeholders
+        # given here, and execute() checks the rendered values.
+        templated = {
+            name: value
+            for name, value in (("poke_interval", poke_interval), ("timeout", timeout))
+            if isinstance(value, str) and not is_final(value)
+        }
+        super().__init__(
+            poke_interval=_seconds(
+                "poke_interval", 300 if "poke_interval" in templated else poke_interval
+            ),
+            timeout=None if "timeout" in templated else _seconds("timeout", timeout),
+            **kwargs,
+        )
+        for name, value in templated.items():
+            setattr(self, name, value)
         self.events = events
         self.threshold = threshold
         self.window = window
@@ -100,6 +130,13 @@ class EventSchemaConformanceSensor(BaseSensorOperator):
         check_if_final(window, parse_window)
         if is_final(events):
             self._options()
+
+    def execute(self, context: Context) -> Any:
+        """Check the rendered wait settings, then poke until done (or reschedule)."""
+        with bad_parameters_fail_the_task():
+            self.poke_interval = _seconds("poke_interval", self.poke_interval)
+            self.timeout = _seconds("timeout", self.timeout)
+        return super().execute(context)
 
     def poke(self, context: Context) -> PokeReturnValue:
         """Measure the events once; done when all of them are healthy."""
@@ -123,6 +160,31 @@ class EventSchemaConformanceSensor(BaseSensorOperator):
             min_events=self.min_events,
             plan=plan,
         )
+
+
+def _seconds(name: str, value: Any) -> Any:
+    """A wait setting as seconds: a number, a numeric string (a rendered template) or a
+    ``timedelta``; ``None`` stays ``None`` (Airflow's default)."""
+    if value is None or isinstance(value, timedelta):
+        return value
+    number = _number(value)
+    if number is None or not 0 <= number < math.inf:
+        raise InvalidInputError(
+            f"{name}: give seconds as a number, 0 or more, got {value!r}",
+            [(name, "not a number of seconds")],
+        )
+    return number
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
 
 
 def _first_unhealthy(gate: ConformanceGate) -> str:
