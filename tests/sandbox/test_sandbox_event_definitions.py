@@ -325,7 +325,7 @@ async def test_enforced_required_properties_lists_reject_mode_events_only(
     ]
 
 
-async def test_demo_seed_has_twenty_definitions_groups_and_bindings(
+async def test_demo_seed_has_thirty_definitions_groups_and_bindings(
     sandbox_app: Callable[..., SandboxApp], asgi_client_for: Callable[..., httpx.AsyncClient]
 ):
     client = asgi_client_for(sandbox_app(seed="demo"))
@@ -334,7 +334,7 @@ async def test_demo_seed_has_twenty_definitions_groups_and_bindings(
     groups = (await client.get("/api/projects/1/schema_property_groups/")).json()
     schemas = (await client.get("/api/projects/1/event_schemas/")).json()
 
-    assert definitions["count"] == 20
+    assert definitions["count"] == 30
     assert {"$pageview", "user_signed_up", "checkout_completed", "subscription_upgraded"} <= {
         d["name"] for d in definitions["results"]
     }

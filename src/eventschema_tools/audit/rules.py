@@ -130,8 +130,8 @@ def drift_findings(
                     Severity.INFO,
                     "unmanaged_group",
                     f'Group "{group.name}" exists in PostHog but not in the tracking plan.',
-                    "Add it to the plan (eventschema pull shows it as YAML) if this plan should "
-                    "manage it.",
+                    "Add it to the plan (`eventschema pull --plan -` prints the project as "
+                    "YAML) if this plan should manage it.",
                     group=group.name,
                 )
             )
@@ -167,7 +167,8 @@ def _drift(
     )
 
 
-_APPLY: Final = "Run `eventschema apply --plan ...` to make PostHog match the plan."
+# FILE stands for the plan file, which the findings do not know.
+_APPLY: Final = "Run `eventschema apply --plan FILE` to make PostHog match the plan."
 
 
 def _change_findings(change: object) -> list[Finding]:
@@ -190,7 +191,8 @@ def _change_findings(change: object) -> list[Finding]:
                 "extra_group",
                 f'Group "{change.group}" was created by this plan but is no longer in it '
                 f"({change.bindings} binding(s)).",
-                "Delete it with `eventschema apply --prune`, or put it back in the plan.",
+                "Delete it with `eventschema apply --plan FILE --prune`, or put it back in the "
+                "plan.",
                 group=change.group,
             )
         ]
@@ -212,7 +214,8 @@ def _change_findings(change: object) -> list[Finding]:
                 "extra_binding",
                 f'Group "{change.group}" is bound to "{change.event}" in PostHog but not in '
                 "the plan.",
-                "Remove the binding with `eventschema apply --prune`, or add it to the plan.",
+                "Remove the binding with `eventschema apply --plan FILE --prune`, or add it to the "
+                "plan.",
                 event=change.event,
                 group=change.group,
             )
@@ -225,7 +228,7 @@ def _change_findings(change: object) -> list[Finding]:
                 Severity.WARNING,
                 "missing_event",
                 f'Event "{change.event}" is in the plan but PostHog has no definition for it.',
-                "Send the event once, or apply with --create-events.",
+                "Send the event once, or run `eventschema apply --plan FILE --create-events`.",
                 event=change.event,
             )
         ]

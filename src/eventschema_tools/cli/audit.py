@@ -6,7 +6,6 @@ Exit codes: 0 the audit passed, 4 a finding reached ``--fail-on`` (thresholds br
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -16,10 +15,13 @@ from eventschema_tools.audit.report import OutputFormat, render, render_table
 from eventschema_tools.audit.run import audit_options, run_audit
 from eventschema_tools.cli.common import (
     EXIT_THRESHOLDS,
+    OldPlanOption,
     client_from,
     command,
     console,
     error_console,
+    plan_file,
+    write_stdout,
 )
 
 __all__ = ["register"]
@@ -37,11 +39,12 @@ def audit(
         Path | None,
         typer.Option(
             "--plan",
-            "-f",
+            metavar="FILE",
             help="Tracking-plan file: check its schemas and value rules, and its drift from "
             "PostHog. Without it the live schemas are checked.",
         ),
     ] = None,
+    earlier_plan: OldPlanOption = None,
     kinds: Annotated[
         str | None,
         typer.Option(
@@ -77,7 +80,7 @@ def audit(
 ) -> None:
     """Audit live events against their schemas: drift, hygiene, conformance, enforcement."""
     options = audit_options(
-        plan=plan,
+        plan=plan_file(plan, earlier_plan),
         kinds=kinds,
         window=window,
         thresholds=thresholds,
@@ -94,6 +97,6 @@ def audit(
     elif output_format == "table":
         render_table(report, console)
     else:
-        sys.stdout.write(render(report, output_format))
+        write_stdout(render(report, output_format))
     if not report.passed:
         raise typer.Exit(EXIT_THRESHOLDS)

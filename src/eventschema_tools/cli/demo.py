@@ -13,24 +13,27 @@ Nothing keeps running afterwards: the SDK is shut down and the sandbox thread jo
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from rich.console import Console
 from rich.rule import Rule
 from rich.text import Text
 
+from eventschema_tools._shipped import shipped_file_candidates as _shipped_file_candidates
 from eventschema_tools.audit.report import render_table
 from eventschema_tools.audit.run import AuditReport, audit_options, run_audit
+from eventschema_tools.cli.common import console as cli_console
 from eventschema_tools.client import EventSchemaClient
 from eventschema_tools.errors import EventSchemaError, InvalidInputError
 from eventschema_tools.models import PropertyInput, PropertyType
+from eventschema_tools.sandbox.storage.simulated_day import (
+    DEFAULT_EVENTS,
+    DemoEvent,
+    demo_events,
+)
 from eventschema_tools.tracking_plan import apply, compute_plan
 from eventschema_tools.tracking_plan.file import load_plan
 
@@ -43,40 +46,9 @@ __all__ = [
     "send_events",
 ]
 
-DEFAULT_EVENTS: Final = 3000
 EXAMPLE_PLAN: Final = Path("examples") / "tracking-plan.yaml"
-
-# Event mix of a B2B SaaS day: (event, weight).
-_MIX: Final = (
-    ("feature_used", 38),
-    ("user_logged_in", 18),
-    ("report_exported", 8),
-    ("project_created", 5),
-    ("project_archived", 2),
-    ("member_invited", 4),
-    ("invite_accepted", 3),
-    ("user_signed_up", 4),
-    ("workspace_created", 2),
-    ("trial_started", 2),
-    ("subscription_started", 1.5),
-    ("subscription_changed", 2),
-    ("subscription_cancelled", 0.5),
-    ("onboarding_tip_dismissed", 3),
-    ("legacy_export_clicked", 1),
-    ("$pageview", 6),
-)
-_PLANS: Final = ("free", "team", "business", "enterprise")
-_FEATURES: Final = ("dashboards", "sql_editor", "alerts", "exports", "sharing", "comments")
-
-
-@dataclass(frozen=True)
-class DemoEvent:
-    """One simulated event: what the SDK's ``capture`` receives."""
-
-    event: str
-    distinct_id: str
-    properties: dict[str, Any]
-    timestamp: datetime
+# A rule spans its console, which off a terminal has no width (cli/common.py): cap it.
+_RULE_WIDTH: Final = 100
 
 
 def find_example_plan(start: Path | None = None) -> Path:
@@ -97,167 +69,6 @@ def find_example_plan(start: Path | None = None) -> Path:
     )
 
 
-def _shipped_file_candidates(relative: Path, start: Path | None = None) -> list[Path]:
-    """Where a file of the repository root that the wheel also ships may be, in order."""
-    return [
-        (start or Path.cwd()) / relative,
-        # An installed wheel carries the repository's examples and example DAGs in the package.
-        Path(str(resources.files("eventschema_tools"))) / relative,
-        # A source checkout (editable install): the repository root, above src/.
-        Path(__file__).resolve().parents[3] / relative,
-    ]
-
-
-def demo_events(
-    count: int = DEFAULT_EVENTS, *, seed: int = 7, now: datetime | None = None
-) -> list[DemoEvent]:
-    """A simulated day of events with deliberate mistakes (deterministic for a seed).
-
-    The mistakes, each made by one part of the product on a few percent of its events: an old
-    mobile build sends ``user_logged_in`` without ``workspace_plan`` or with the retired "pro"
-    plan; the invite flow sends ``seats`` as "twelve" and ``is_invited`` as "yes"; an old desktop
-    build forgets ``surface`` on ``feature_used`` and times ``duration_ms`` as "1.2s"; archived
-    projects carry ``created_at`` "yesterday"; a new billing service sends ``currency`` in lower
-    case and ``amount`` as "49.00 USD"; exports carry a ``format`` the plan forgot, feature usage
-    carries debug properties, and two events nobody planned arrive. Numeric strings such as
-    "12" are sent too: PostHog accepts them as Numeric.
-    """
-    rng = random.Random(seed)
-    moment = now or datetime.now(UTC)
-    names = [name for name, _ in _MIX]
-    weights = [weight for _, weight in _MIX]
-    workspaces = [f"ws_{index:03d}" for index in range(60)]
-    plans = {workspace: rng.choice(_PLANS) for workspace in workspaces}
-    events = []
-    for _ in range(count):
-        name = rng.choices(names, weights)[0]
-        workspace = rng.choice(workspaces)
-        user = f"user_{workspace}_{rng.randint(1, 12)}"
-        age = timedelta(seconds=rng.randint(60, 23 * 3600 + 1800))
-        properties = _properties(rng, name, workspace, plans[workspace])
-        events.append(DemoEvent(name, user, properties, moment - age))
-    return sorted(events, key=lambda item: item.timestamp)
-
-
-def _chance(rng: random.Random, share: float) -> bool:
-    return rng.random() < share
-
-
-def _properties(rng: random.Random, name: str, workspace: str, plan: str) -> dict[str, Any]:
-    props: dict[str, Any] = {}
-    if name not in ("user_signed_up", "$pageview", "onboarding_tip_dismissed"):
-        props.update(_workspace(rng, name, workspace, plan))
-    if name in ("user_signed_up", "workspace_created"):
-        props.update(_signup(rng))
-    elif name == "invite_accepted":
-        props.update(_invite(rng))
-    elif name in ("project_created", "project_archived"):
-        props.update(_project(rng, name))
-    elif name == "report_exported":
-        props.update({**_project(rng, name), **_feature(rng, name), "feature": "exports"})
-        props["format"] = rng.choice(("csv", "pdf", "link"))  # not in the plan yet
-    elif name == "feature_used":
-        props.update(_feature(rng, name))
-    elif name.startswith(("trial_", "subscription_")):
-        props.update(_checkout(rng, name))
-    elif name == "onboarding_tip_dismissed":
-        props["tip"] = rng.choice(("welcome", "shortcuts"))
-    elif name == "legacy_export_clicked":
-        props["button"] = "old_export"
-    elif name == "$pageview":
-        props["$current_url"] = f"https://app.example.com/{rng.choice(_FEATURES)}"
-    return props
-
-
-def _workspace(rng: random.Random, name: str, workspace: str, plan: str) -> dict[str, Any]:
-    props: dict[str, Any] = {
-        "workspace_id": workspace,
-        "workspace_plan": plan,
-        "user_role": rng.choice(("owner", "admin", "member", "member", "guest")),
-        "seats": rng.randint(1, 80),
-    }
-    if name == "user_logged_in" and _chance(rng, 0.08):
-        if _chance(rng, 0.5):
-            del props["workspace_plan"]
-        else:
-            props["workspace_plan"] = "pro"
-    if _chance(rng, 0.1):
-        props["seats"] = str(props["seats"])
-    elif name == "member_invited" and _chance(rng, 0.05):
-        props["seats"] = "twelve"
-    return props
-
-
-def _signup(rng: random.Random) -> dict[str, Any]:
-    return {
-        "signup_method": rng.choice(("email", "google", "github")),
-        "is_invited": False,
-        "referrer_domain": rng.choice(("google.com", "news.ycombinator.com", "")),
-    }
-
-
-def _invite(rng: random.Random) -> dict[str, Any]:
-    code = "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(8))
-    return {
-        "signup_method": "email",
-        "is_invited": "yes" if _chance(rng, 0.05) else True,
-        "invite_code": code,
-    }
-
-
-def _project(rng: random.Random, name: str) -> dict[str, Any]:
-    created = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=rng.randint(0, 300))
-    props: dict[str, Any] = {
-        "project_id": f"prj_{rng.randint(1000, 9999)}",
-        "member_count": rng.randint(1, 15),
-        "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-    if _chance(rng, 0.3):
-        props["template"] = rng.choice(("blank", "okr", "roadmap"))
-    if name == "project_archived" and _chance(rng, 0.05):
-        props["created_at"] = "yesterday"
-    return props
-
-
-def _feature(rng: random.Random, name: str) -> dict[str, Any]:
-    props: dict[str, Any] = {
-        "feature": rng.choice(_FEATURES),
-        "surface": rng.choice(("web", "web", "desktop", "ios")),
-        "duration_ms": rng.randint(200, 600_000),
-    }
-    if name == "feature_used":
-        if _chance(rng, 0.04):
-            del props["surface"]
-        if _chance(rng, 0.02):
-            props["duration_ms"] = "1.2s"
-        if _chance(rng, 0.06):
-            props["debug_mode"] = True
-        if _chance(rng, 0.1):
-            props["ab_variant"] = rng.choice(("control", "test"))
-    return props
-
-
-def _checkout(rng: random.Random, name: str) -> dict[str, Any]:
-    period = rng.choice(("monthly", "annual"))
-    plan = rng.choice(("team", "business", "enterprise"))
-    amount = {"team": 49, "business": 199, "enterprise": 999}[plan]
-    props: dict[str, Any] = {
-        "plan": plan,
-        "billing_period": period,
-        "amount": amount * (10 if period == "annual" else 1),
-        "currency": rng.choice(("USD", "EUR")),
-        "line_items": [{"sku": plan, "qty": 1}],
-    }
-    if _chance(rng, 0.2):
-        props["coupon_code"] = "LAUNCH20"
-    if name == "subscription_changed":
-        if _chance(rng, 0.15):
-            props["currency"] = str(props["currency"]).lower()
-        if _chance(rng, 0.05):
-            props["amount"] = f"{props['amount']}.00 USD"
-    return props
-
-
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -273,7 +84,7 @@ def run_demo(
     """Run the demo and print its story; return the audit report.
 
     Args:
-        console: Where to print (default: the terminal).
+        console: Where to print (default: the CLI's stdout console).
         events: How many events to simulate.
         seed: Seed of the simulation.
         plan_path: The tracking plan (default: ``examples/tracking-plan.yaml``).
@@ -289,12 +100,12 @@ def run_demo(
 
     if events < 1:
         raise InvalidInputError("--events must be at least 1", [("events", "not positive")])
-    out = console or Console()
+    out = console or cli_console
     path = plan_path or find_example_plan()
     plan = load_plan(path)
     started = time.monotonic()
     with run_sandbox(host=host, port=port) as sandbox:
-        out.print(Rule("eventschema demo"))
+        out.print(Rule("eventschema demo"), width=_RULE_WIDTH)
         out.print(f"PostHog-compatible sandbox on {sandbox.url} (in memory, stopped at the end)")
         stream = demo_events(events, seed=seed)
         with _Step(out, f"Sending {len(stream)} events of a simulated day through the posthog SDK"):
@@ -362,23 +173,23 @@ def send_events(stream: list[DemoEvent], url: str, token: str) -> None:
 
 
 def _teammate_edits(client: EventSchemaClient) -> None:
-    checkout = client.property_groups.find_by_name("checkout")
-    if checkout is not None:
+    billing = client.property_groups.find_by_name("billing")
+    if billing is not None:
         properties = [
             PropertyInput(
                 name=prop.name,
-                property_type=PropertyType.STRING if prop.name == "amount" else prop.property_type,
-                is_required=prop.is_required,
-                is_optional_in_types=prop.is_optional_in_types,
+                type=PropertyType.STRING if prop.name == "amount" else prop.property_type,
+                required=prop.is_required,
+                optional_in_types=prop.is_optional_in_types,
                 description=prop.description,
             )
-            for prop in checkout.properties
+            for prop in billing.properties
         ]
-        client.property_groups.update(checkout.id, properties=properties)
+        client.property_groups.update(billing.id, properties=properties)
     extra = client.property_groups.create(
         name="marketing_attribution",
         description="utm parameters, added by hand",
-        properties=[PropertyInput(name="utm_source", property_type=PropertyType.STRING)],
+        properties=[PropertyInput(name="utm_source", type=PropertyType.STRING)],
     )
     signup = client.event_definitions.get_by_name("user_signed_up")
     client.event_schemas.create(event_definition=signup.id, property_group_id=extra.id)
@@ -402,19 +213,28 @@ def _next_steps(out: Console, plan: Path, report: AuditReport, took: float) -> N
             "carries deliberate mistakes, so the findings above are the point.",
         )
     )
-    out.print(Rule("Try next"))
+    out.print(Rule("Try next"), width=_RULE_WIDTH)
     for line in _hints(_shown(plan)):
-        out.print(Text(line))
+        # One line each even on a narrow terminal, so every command can be pasted as shown.
+        out.print(Text(line), soft_wrap=True)
 
 
 def _hints(plan: Path) -> Iterator[str]:
-    yield "Keep a sandbox running and audit it yourself:"
-    yield "  eventschema sandbox                      # serves http://127.0.0.1:8010 until Ctrl+C"
+    """What to try next, one command a line; ``tests/cli/test_cli_hints.py`` runs every one."""
+    yield (
+        "Keep a sandbox running with the same product (its PostHog project before the plan, "
+        "and a day of its events):"
+    )
+    yield (
+        "  eventschema sandbox --seed demo   # in another terminal: serves "
+        "http://127.0.0.1:8010 until Ctrl+C"
+    )
     yield (
         "  export POSTHOG_HOST=http://127.0.0.1:8010 POSTHOG_PROJECT_ID=1 "
         "POSTHOG_PERSONAL_API_KEY=phx_sandbox_demo_key"
     )
-    yield f"  eventschema apply -f {plan} --create-events"
+    yield f"  eventschema plan --plan {plan}   # what apply would change; nothing is blocked"
+    yield f"  eventschema apply --plan {plan} --yes"
     yield f"  eventschema audit --plan {plan} --format markdown   # for Slack or a pull request"
     yield f"  eventschema audit --plan {plan} --fail-on warning --history-dir .audits   # for CI"
     yield "Let an AI assistant read and propose schema changes (MCP, same environment):"

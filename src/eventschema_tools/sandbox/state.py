@@ -11,7 +11,6 @@ store, authentication, rate limits and faults through it::
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Final, cast
@@ -32,6 +31,7 @@ from eventschema_tools.sandbox.http.errors import (
 )
 from eventschema_tools.sandbox.http.faults import FaultInjector
 from eventschema_tools.sandbox.http.identity import SANDBOX_USER, SandboxUser
+from eventschema_tools.sandbox.http.json_text import loads_json
 from eventschema_tools.sandbox.http.throttle import API_BUCKET, QUERY_BUCKET, Throttle
 from eventschema_tools.sandbox.storage.seed import load_seed
 from eventschema_tools.sandbox.storage.store import Store
@@ -72,7 +72,7 @@ class Sandbox:
         self._keys = {key.token: key for key in config.api_keys}
         self._projects_by_token = {project.api_token: project for project in config.projects}
         if config.seed is not None:
-            load_seed(config.seed, self.store, config.projects[0].id, self.user.id)
+            load_seed(config.seed, self.store, config.projects[0].id, self.user.id, self.events)
 
     def close(self) -> None:
         """Release the databases."""
@@ -148,7 +148,8 @@ class Sandbox:
         """The request body as JSON, with DRF's parsing rules and the sandbox's size limit.
 
         An empty body is `{}`; only `application/json` is parsed (415 otherwise); invalid JSON,
-        including NaN/Infinity, is DRF's 400 `parse_error`; a body over the limit is a 413.
+        including NaN/Infinity and nesting deeper than `json_text.MAX_JSON_DEPTH`, is DRF's 400
+        `parse_error`; a body over the limit is a 413.
         """
         limit = self.config.max_body_bytes
         declared = request.headers.get("content-length", "")
@@ -165,7 +166,7 @@ class Sandbox:
         if content_type.split(";")[0].strip().lower() != "application/json":
             raise unsupported_media_type(content_type)
         try:
-            return json.loads(bytes(body).decode("utf-8"), parse_constant=_reject_constant)
+            return loads_json(bytes(body).decode("utf-8"))
         except ValueError as error:
             raise parse_error(str(error)) from None
 
@@ -173,8 +174,3 @@ class Sandbox:
 def sandbox_of(request: Request) -> Sandbox:
     """The `Sandbox` serving a request."""
     return cast(Sandbox, request.app.state.sandbox)
-
-
-def _reject_constant(name: str) -> object:
-    # DRF parses JSON strictly: NaN and Infinity are refused.
-    raise ValueError(f"Out of range float values are not JSON compliant: {name!r}")
