@@ -17,6 +17,13 @@
     the 429 answers the sandbox sent. Parameterised (writes, latency, limits); switch it off
     with ``EVENTSCHEMA_BENCH_THROUGHPUT=0``.
 
+(c) Loading a large plan: a legitimate ~9.6 MB plan (2,000 groups of 12 properties, 37,000
+    events with four groups each, no YAML aliases), read by ``load_plan`` with every check
+    (bounded read, refused tags, repeated and over-long keys, alias expansion, validation),
+    against the bare minimum on the same text: libyaml's parser and the plan model's validation,
+    without the checks. The same plan as JSON, trimmed to fit the 10 MiB cap, against
+    ``json.loads`` and the model.
+
 Run alone with ``python -m bench.bench_plan [--no-throughput] [--writes N] [--latency S]``;
 ``make bench`` collects ``run()``.
 """
@@ -24,15 +31,20 @@ Run alone with ``python -m bench.bench_plan [--no-throughput] [--writes N] [--la
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import statistics
+import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
+import yaml
 
 from bench import print_rows
 from eventschema_tools import AsyncEventSchemaClient, EventSchemaClient
@@ -47,7 +59,7 @@ from eventschema_tools.sandbox import (
 from eventschema_tools.sandbox.storage.store import NewProperty
 from eventschema_tools.tracking_plan import apply_async, compute_plan_async
 from eventschema_tools.tracking_plan.bulk import bind, pairs_for_group
-from eventschema_tools.tracking_plan.file import TrackingPlan
+from eventschema_tools.tracking_plan.file import TrackingPlan, load_plan
 
 Row = dict[str, Any]
 
@@ -292,11 +304,105 @@ def bench_throughput(
     ]
 
 
+# --- (c) loading a large plan -------------------------------------------------------------
+
+LARGE_GROUPS = 2000
+LARGE_PROPERTIES = 12
+LARGE_EVENTS = 37_000
+LARGE_JSON_EVENTS = 24_000
+LOAD_ROUNDS = 3
+_TYPES = ("String", "Numeric", "Boolean", "DateTime")
+
+
+def large_plan_text(
+    groups: int = LARGE_GROUPS, properties: int = LARGE_PROPERTIES, events: int = LARGE_EVENTS
+) -> str:
+    """A legitimate plan as its team would write it (about 9.6 MB with the defaults): described
+    groups of typed properties with value rules, and described events bound to four groups
+    each, some in ``reject`` mode. No YAML aliases."""
+    lines = ["version: 1", "plan_id: large", "property_groups:"]
+    for g in range(groups):
+        lines += [
+            f"  group_{g:05d}:",
+            f"    description: Properties shared by the events of feature area number {g}",
+            "    properties:",
+        ]
+        for p in range(properties):
+            kind = _TYPES[p % 4]
+            rules = ""
+            if kind == "String" and p % 8 == 0:
+                rules = ", rules: {enum: [free, pro, enterprise, team]}"
+            elif kind == "Numeric":
+                rules = ", rules: {min: 0, max: 100000}"
+            required = "true" if p % 3 == 0 else "false"
+            lines.append(
+                f"      property_{p:02d}: {{type: {kind}, required: {required}, "
+                f"description: What property {p} of group {g} means{rules}}}"
+            )
+    lines.append("events:")
+    for e in range(events):
+        bound = ", ".join(f"group_{(e * 7 + k * 13) % groups:05d}" for k in range(4))
+        lines += [
+            f"  event_{e:06d}:",
+            f"    groups: [{bound}]",
+            f"    description: Sent when a user does thing number {e} in the product",
+            f"    enforcement: {'allow' if e % 5 else 'reject'}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def _load_row(
+    label: str, path: Path, bare: Callable[[str], object], bare_name: str, notes: str
+) -> Row:
+    """Median seconds of ``load_plan(path)`` against ``bare`` on the same text, interleaved."""
+    text = path.read_text(encoding="utf-8")
+    ours, anchor = [], []
+    for _ in range(LOAD_ROUNDS):
+        anchor.append(_timed(lambda: TrackingPlan.model_validate(bare(text))))
+        ours.append(_timed(lambda: load_plan(path)))
+    ours_s, anchor_s = statistics.median(ours), statistics.median(anchor)
+    return {
+        "metric": f"seconds to load a {path.stat().st_size / 1e6:.1f} MB {label} plan",
+        "bound_or_anchor": round(anchor_s, 2),
+        "ours": round(ours_s, 2),
+        "ratio": round(ours_s / anchor_s, 3),
+        "notes": f"{notes}; anchor = {bare_name} + the plan model's validation, no checks; "
+        f"median of {LOAD_ROUNDS} interleaved rounds",
+    }
+
+
+def _bare_yaml(text: str) -> object:
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def bench_large_plan() -> list[Row]:
+    """Time to load a large legitimate plan, as YAML and as JSON, against the bare minimum."""
+    with tempfile.TemporaryDirectory() as folder:
+        yaml_path = Path(folder) / "large.yaml"
+        yaml_path.write_text(large_plan_text(), encoding="utf-8")
+        json_path = Path(folder) / "large.json"
+        plan = TrackingPlan.model_validate(_bare_yaml(large_plan_text(events=LARGE_JSON_EVENTS)))
+        json_path.write_text(json.dumps(plan.model_dump(mode="json", by_alias=True)))
+        sizes = f"{LARGE_GROUPS} groups of {LARGE_PROPERTIES} properties"
+        return [
+            _load_row("YAML", yaml_path, _bare_yaml, "libyaml", f"{sizes}, {LARGE_EVENTS} events"),
+            _load_row(
+                "JSON", json_path, json.loads, "json.loads", f"{sizes}, {LARGE_JSON_EVENTS} events"
+            ),
+        ]
+
+
 def run(throughput: bool | None = None) -> list[Row]:
     """All rows of this benchmark (for ``make bench``)."""
     if throughput is None:
         throughput = os.environ.get("EVENTSCHEMA_BENCH_THROUGHPUT", "1") not in ("0", "off", "")
-    rows = bench_requests()
+    rows = bench_requests() + bench_large_plan()
     if throughput:
         rows += bench_throughput()
     return rows
@@ -309,7 +415,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=THROUGHPUT_LATENCY, help="seconds")
     parser.add_argument("--limits", default=DEFAULT_LIMITS, help="e.g. 480/minute,4800/hour")
     args = parser.parse_args()
-    rows = bench_requests()
+    rows = bench_requests() + bench_large_plan()
     if not args.no_throughput:
         rows += bench_throughput(args.writes, args.latency, args.limits)
     print_rows(rows)

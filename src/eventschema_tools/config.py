@@ -41,6 +41,8 @@ HOST_SHORTHANDS = {
 _UNIT_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)s?\s*$")
 _PROJECT_ID = re.compile(r"^(\d+|@current)$")
+# What an HTTP header value can carry as it is: visible ASCII characters.
+_KEY = re.compile(r"^[\x21-\x7e]+$")
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,26 @@ class ClientSettings(BaseSettings):
     page_size: int = Field(
         default=DEFAULT_PAGE_SIZE, ge=1, validation_alias="EVENTSCHEMA_PAGE_SIZE"
     )
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _key_text(cls, value: Any) -> Any:
+        # A key read from a file or `$(cat keyfile)` often ends in a newline; as it is, it would
+        # make an invalid header and fail as a connection error after every retry.
+        if value is None:
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        text = text.strip()
+        if not text:  # an empty POSTHOG_PERSONAL_API_KEY= means "not set"
+            return None
+        # The key is never part of the message: it may be a real key with one stray character.
+        if not _KEY.match(text):
+            raise ValueError(
+                "the key holds a space, a control character or a non-ASCII character, which "
+                "an API key never has; copy it again from PostHog (personal API keys look "
+                "like phx_...)"
+            )
+        return text
 
     @field_validator("project_id", mode="before")
     @classmethod
@@ -162,7 +184,7 @@ class ClientSettings(BaseSettings):
         except ValidationError as exc:
             raise ConfigurationError(_describe(exc)) from None
         missing = []
-        if settings.api_key is None or not settings.api_key.get_secret_value().strip():
+        if settings.api_key is None:
             missing.append("the personal API key (POSTHOG_PERSONAL_API_KEY or api_key=)")
         if settings.project_id is None:
             missing.append("the project id (POSTHOG_PROJECT_ID or project_id=)")

@@ -47,7 +47,7 @@ def test_the_example_plan_loads() -> None:
 
     assert len(plan.property_groups) == 5
     assert len(plan.events) == 13
-    amount = plan.property_groups["checkout"].properties["amount"]
+    amount = plan.property_groups["billing"].properties["amount"]
     assert (amount.type, amount.required, amount.rules and amount.rules.min) == (
         PropertyType.NUMERIC,
         True,
@@ -83,7 +83,7 @@ def test_dump_then_parse_gives_the_same_plan() -> None:
     text = dump_plan(plan, header="first line\nsecond line")
 
     assert text.startswith("# first line\n# second line\n")
-    assert "groups: [workspace_context, checkout]" in text
+    assert "groups: [workspace_context, billing]" in text
     assert parse_plan(text) == plan
 
 

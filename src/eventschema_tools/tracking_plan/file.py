@@ -22,13 +22,14 @@ The models (:class:`TrackingPlan`, :class:`PropertyGroupSpec`, :class:`PropertyS
 read ``rules``, ``plan.py`` turns the rest into API calls.
 
 Loading is ``yaml.safe_load``-level safe: tags that would build Python objects are refused, and
-alias expansion is capped. Every problem is reported with ``file:line:column`` and a hint, via
-:class:`PlanFileError` (all problems at once, not only the first).
+what aliases add is capped; JSON files are read as JSON, and only regular files of at most
+10 MiB are read (see :mod:`~eventschema_tools.tracking_plan.document`). Every problem is
+reported with ``file:line:column`` and a hint, via :class:`PlanFileError` (all problems at
+once, not only the first).
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
@@ -49,6 +50,7 @@ from pydantic import (
     model_validator,
 )
 
+from eventschema_tools.errors import closest_choice
 from eventschema_tools.models import (
     MAX_EVENT_NAME_LENGTH,
     MAX_GROUP_NAME_LENGTH,
@@ -60,8 +62,11 @@ from eventschema_tools.tracking_plan.document import (
     PlanDocument,
     PlanFileError,
     Problem,
+    gc_paused,
     parse_document,
+    plan_format,
     read_document,
+    read_plan_text,
 )
 from eventschema_tools.tracking_plan.ownership import any_marker
 
@@ -84,7 +89,9 @@ __all__ = [
     "parse_document",
     "parse_plan",
     "plan_data",
+    "plan_format",
     "read_document",
+    "read_plan_text",
     "shipped_json_schema_text",
     "validate_document",
     "write_json_schema",
@@ -329,11 +336,7 @@ def _allowed_keys(model: type[BaseModel]) -> list[str]:
 
 
 def _suggest(word: str, choices: Sequence[str]) -> str:
-    lowered = {choice.lower(): choice for choice in choices}
-    if word.lower() in lowered:
-        return lowered[word.lower()]
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return close[0] if close else ""
+    return closest_choice(word, choices) or ""
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -428,6 +431,11 @@ def validate_document(doc: PlanDocument) -> tuple[TrackingPlan | None, list[Prob
     Returns:
         The plan (``None`` if it is invalid) and every error found, each with its position.
     """
+    with gc_paused():
+        return _validated(doc)
+
+
+def _validated(doc: PlanDocument) -> tuple[TrackingPlan | None, list[Problem]]:
     problems: list[Problem] = []
     if not isinstance(doc.data, Mapping):
         problems.append(
