@@ -6,7 +6,9 @@
 * :func:`render_markdown` suits a pull-request comment or a Slack message.
 
 Names from the project (events, properties, groups) are shown as text, never interpreted as
-Rich markup or Markdown.
+Rich markup or Markdown, and their control characters are spelled out in every format
+(:func:`eventschema_tools._text.printable`): anyone with the project's public token can send an
+event whose name holds a terminal escape sequence.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from eventschema_tools._text import printable
 from eventschema_tools.audit.model import (
     AuditReport,
     EventConformance,
@@ -52,8 +55,12 @@ def render(report: AuditReport, fmt: OutputFormat) -> str:
 
 
 def render_json(report: AuditReport) -> str:
-    """The report as indented JSON (the layout of ``schema_version``), ending with a newline."""
-    return report.model_dump_json(indent=2) + "\n"
+    """The report as indented JSON (the layout of ``schema_version``), ending with a newline.
+
+    Pydantic writes DEL, C1 controls and bidi overrides raw; they become ``\\uXXXX`` escapes,
+    which is the same JSON (the same values), safe to print on a terminal.
+    """
+    return printable(report.model_dump_json(indent=2), multiline=True) + "\n"
 
 
 # --- terminal ----------------------------------------------------------------------------------
@@ -115,7 +122,7 @@ def _events_table(events: Iterable[EventConformance]) -> Table:
         table.add_column(heading, justify="right")
     table.add_column("Reject would drop", justify="right")
     for item in events:
-        table.add_row(Text(item.event), *_event_cells(item))
+        table.add_row(Text(printable(item.event)), *_event_cells(item))
     table.caption = "Per event, the worst property in each column (see the findings)."
     return table
 
@@ -143,13 +150,13 @@ def _findings_table(findings: Iterable[Finding], *, with_changes: bool) -> Table
         where = ".".join(
             part for part in (finding.event or finding.group, finding.property) if part
         )
-        what = Text(finding.message)
+        what = Text(printable(finding.message))
         if finding.fix and finding.severity != Severity.INFO:
-            what.append("\n→ " + finding.fix, style="italic")
+            what.append("\n→ " + printable(finding.fix), style="italic")
         row = [
             Text(finding.severity.value, style=_STYLES[finding.severity]),
             Text(finding.kind.value),
-            Text(where),
+            Text(printable(where)),
             what,
         ]
         if with_changes:
@@ -161,7 +168,7 @@ def _findings_table(findings: Iterable[Finding], *, with_changes: bool) -> Table
 def render_table(report: AuditReport, console: Console) -> None:
     """Print the report on a Rich console."""
     console.print(_status(report))
-    console.print(Text(_context(report), style="dim"))
+    console.print(Text(printable(_context(report)), style="dim"))
     if report.history is not None:
         history = report.history
         console.print(
@@ -181,15 +188,15 @@ def render_table(report: AuditReport, console: Console) -> None:
     if report.history is not None and report.history.resolved:
         console.print(Text("Resolved since the last run:", style="bold green"))
         for finding in report.history.resolved:
-            console.print(Text(f"  ✓ {finding.message}", style="green"))
+            console.print(Text(f"  ✓ {printable(finding.message)}", style="green"))
 
 
 # --- Markdown ----------------------------------------------------------------------------------
 
 
 def _md(text: str) -> str:
-    """Text with Markdown's special characters escaped, on one line."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    """Text on one line, control characters spelled out, Markdown's special ones escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(printable(text, multiline=True).split()))
 
 
 def _md_change(change: FindingChange | None) -> str:

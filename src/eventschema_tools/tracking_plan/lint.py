@@ -22,7 +22,10 @@ Warnings (reported, lint still passes):
 * ``type-conflict``: an event that gets the same property with different types from two groups
   (PostHog then accepts either type);
 * ``foreign-token``: a group description with a bare ``iac:`` token, which marks groups managed
-  by another tool (this plan could no longer change or prune the group after apply).
+  by another tool (this plan could no longer change or prune the group after apply);
+* ``control-character``: a group, property or event name with control characters (escape
+  sequences, tabs, line breaks) or bidi overrides (they make names read differently from what
+  they are, and every report shows them escaped).
 
 Lint reads the raw document, so it reports style problems even when the file has errors too.
 """
@@ -35,6 +38,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from eventschema_tools._text import printable
 from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.tracking_plan.file import (
     PlanDocument,
@@ -174,6 +178,19 @@ def _naming(
     )
 
 
+def _control_characters(
+    doc: PlanDocument, path: tuple[Any, ...], name: str, what: str
+) -> Iterator[Problem]:
+    if printable(name) != name:
+        yield doc.problem(
+            path,
+            f"{what} {name!r} has control or bidi characters",
+            hint="remove them; terminals would obey them, so reports show them escaped",
+            code="control-character",
+            severity="warning",
+        )
+
+
 def _property_warnings(doc: PlanDocument, path: tuple[Any, ...], name: str) -> Iterator[Problem]:
     if name.startswith("$"):
         yield doc.problem(
@@ -199,6 +216,8 @@ def _group_rules(doc: PlanDocument, property_naming: NamingConvention | None) ->
     yield from _case_collisions(doc, groups, ("property_groups",), "group")
     for group_name, group in groups.items():
         path = ("property_groups", group_name)
+        if isinstance(group_name, str):
+            yield from _control_characters(doc, path, group_name, "group")
         if isinstance(group_name, str) and group_name.strip() not in used:
             yield doc.problem(
                 path,
@@ -222,6 +241,7 @@ def _group_rules(doc: PlanDocument, property_naming: NamingConvention | None) ->
             if not isinstance(prop_name, str):
                 continue
             prop_path = (*path, "properties", prop_name)
+            yield from _control_characters(doc, prop_path, prop_name, "property")
             yield from _property_warnings(doc, prop_path, prop_name)
             if property_naming is not None:
                 yield from _naming(doc, prop_path, prop_name.strip(), "property", property_naming)
@@ -244,6 +264,7 @@ def _event_rules(doc: PlanDocument, event_naming: NamingConvention | None) -> It
         if not isinstance(name, str):
             continue
         path = ("events", name)
+        yield from _control_characters(doc, path, name, "event")
         if name != name.strip():
             yield doc.problem(
                 path,
