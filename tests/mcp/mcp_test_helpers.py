@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import httpx
+from mcp import Client
+from mcp.types import CallToolResult, TextContent
 
 from eventschema_tools.client import AsyncEventSchemaClient
 from eventschema_tools.sandbox import SandboxApp
@@ -24,3 +29,20 @@ def api_client(app: SandboxApp, key: str = SECRET_KEY) -> AsyncEventSchemaClient
         query_rate_limit="off",
         transport=httpx.ASGITransport(app=app),
     )
+
+
+def preview_of(result: CallToolResult) -> dict[str, Any]:
+    """The JSON part of a confirmation preview: ``preview`` (the effect), ``confirm_token``."""
+    assert result.is_error
+    text = "".join(part.text for part in result.content if isinstance(part, TextContent))
+    data: dict[str, Any] = json.loads(text[text.index("\n{") + 1 :])
+    return data
+
+
+async def with_token(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """``arguments`` plus the ``confirm_token`` a first, previewing call returns.
+
+    What a client without elicitation does after the user agreed to the preview.
+    """
+    preview = preview_of(await client.call_tool(tool, arguments))
+    return {**arguments, "confirm_token": preview["confirm_token"]}

@@ -53,7 +53,7 @@ async def test_delete_without_confirmation_refuses_and_changes_nothing(
     before = await schema_ids(api)
     for arguments in (
         {"schema_id": str(seeded["schema"].id)},
-        {"schema_id": str(seeded["schema"].id), "confirm": False},
+        {"schema_id": str(seeded["schema"].id), "confirm_token": "made.up"},
         {"event": "checkout_completed", "group": "checkout"},
     ):
         result = await mcp_client.call_tool("delete_event_schema", arguments)
@@ -61,7 +61,7 @@ async def test_delete_without_confirmation_refuses_and_changes_nothing(
         text = result.content[0]
         assert isinstance(text, TextContent)
         assert "nothing was deleted" in text.text
-        assert "confirm=true" in text.text
+        assert "confirm_token" in text.text
     assert await schema_ids(api) == before == [str(seeded["schema"].id)]
 
 
@@ -75,8 +75,7 @@ async def test_delete_asks_the_user_when_the_client_can(
         )
     assert not result.is_error
     assert accept.questions == [
-        "Delete the binding of property group 'checkout' to event 'checkout_completed'? "
-        "The property group and the event stay."
+        "Unbind 'checkout' from 'checkout_completed'? The group and the event stay."
     ]
     assert await schema_ids(api) == []
 
@@ -84,7 +83,7 @@ async def test_delete_asks_the_user_when_the_client_can(
 @pytest.mark.parametrize(
     ("action", "confirm"), [("decline", True), ("cancel", True), ("accept", False)]
 )
-async def test_a_user_who_does_not_agree_wins_over_confirm_true(
+async def test_a_user_who_does_not_agree_wins_over_a_confirm_token(
     server_for: ServerFor,
     api: AsyncEventSchemaClient,
     seeded: dict[str, Any],
@@ -95,7 +94,7 @@ async def test_a_user_who_does_not_agree_wins_over_confirm_true(
     callback = Answering(action, confirm)
     async with Client(server_for(), mode=mode, elicitation_callback=callback) as client:
         result = await client.call_tool(
-            "delete_event_schema", {"schema_id": str(seeded["schema"].id), "confirm": True}
+            "delete_event_schema", {"schema_id": str(seeded["schema"].id), "confirm_token": "x.y"}
         )
     assert result.is_error
     assert len(callback.questions) == 1
@@ -111,11 +110,15 @@ async def test_unbind_without_confirmation_refuses_and_changes_nothing(
     async with Client(server_for(), mode=mode) as client:
         unasked = await client.call_tool("unbind_property_group", arguments)
     async with Client(server_for(), mode=mode, elicitation_callback=decline) as client:
-        declined = await client.call_tool("unbind_property_group", {**arguments, "confirm": True})
+        declined = await client.call_tool(
+            "unbind_property_group", {**arguments, "confirm_token": "x.y"}
+        )
     assert unasked.is_error
-    assert "confirm=true" in unasked.content[0].text  # type: ignore[union-attr]
+    assert "confirm_token" in unasked.content[0].text  # type: ignore[union-attr]
     assert declined.is_error
-    assert decline.questions == ["Unbind property group 'checkout' from checkout_completed?"]
+    assert decline.questions == [
+        "Unbind 'checkout' from 'checkout_completed'? The group and the event stay."
+    ]
     assert await schema_ids(api) == [str(seeded["schema"].id)]
 
 
@@ -134,13 +137,14 @@ async def test_replacing_properties_without_confirmation_refuses_and_changes_not
     async with Client(server_for(), mode=mode) as client:
         unasked = await client.call_tool("update_property_group", arguments)
     async with Client(server_for(), mode=mode, elicitation_callback=decline) as client:
-        declined = await client.call_tool("update_property_group", {**arguments, "confirm": True})
+        declined = await client.call_tool(
+            "update_property_group", {**arguments, "confirm_token": "x.y"}
+        )
     assert unasked.is_error
     assert "the group was not changed" in unasked.content[0].text  # type: ignore[union-attr]
     assert declined.is_error
     assert decline.questions == [
-        "Replace every property of group 'checkout' with no properties at all? "
-        "Properties not in this list are deleted."
+        "Replace every property of group 'checkout'? This removes 'amount', 'order_id'."
     ]
     assert before
     assert await property_names(api, "checkout") == before
@@ -236,7 +240,7 @@ async def test_bad_arguments_are_tool_errors(mcp_client: Client, seeded: dict[st
     assert "less than or equal to 200" in too_many.content[0].text
     cursor = await mcp_client.call_tool("list_property_groups", {"cursor": "not-a-cursor"})
     assert cursor.is_error
-    assert "cursor is not one returned" in cursor.content[0].text
+    assert "is not one this server issued" in cursor.content[0].text
     nothing = await mcp_client.call_tool(
         "update_event_schema", {"schema_id": str(seeded["schema"].id)}
     )
@@ -247,7 +251,8 @@ async def test_bad_arguments_are_tool_errors(mcp_client: Client, seeded: dict[st
         {"name": "x", "properties": [{"name": "a", "property_type": "Text"}]},
     )
     assert bad_type.is_error
-    assert "property_type" in bad_type.content[0].text
+    assert "'Text' is not one of" in bad_type.content[0].text
+    assert "did you mean 'String'?" in bad_type.content[0].text
     taken = await mcp_client.call_tool(
         "create_property_group", {"name": "billing", "properties": []}
     )

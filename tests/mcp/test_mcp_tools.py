@@ -15,6 +15,7 @@ pytest.importorskip("mcp")
 
 from mcp import Client
 from mcp.types import CallToolResult, TextContent
+from mcp_test_helpers import with_token
 
 from eventschema_tools.client import AsyncEventSchemaClient
 
@@ -94,11 +95,11 @@ async def test_tools_are_described_and_annotated(mcp_client: Client) -> None:
     assert not any(tools[name].annotations.read_only_hint for name in WRITE_TOOLS)
     assert tools["delete_event_schema"].annotations.destructive_hint is True
     assert tools["unbind_property_group"].annotations.destructive_hint is True
-    assert tools["bind_property_group"].annotations.destructive_hint is False
+    assert tools["bind_property_group"].annotations.destructive_hint is True
     assert tools["create_property_group"].annotations.idempotent_hint is False
     # The injected dependencies stay out of the schema the model fills in.
     delete_args = tools["delete_event_schema"].input_schema["properties"]
-    assert set(delete_args) == {"schema_id", "event", "group", "confirm"}
+    assert set(delete_args) == {"schema_id", "event", "group", "confirm_token"}
 
 
 async def test_instructions_explain_the_domain(mcp_client: Client) -> None:
@@ -167,10 +168,11 @@ async def test_create_event_schema_binds_once(
 async def test_update_event_schema_moves_the_binding(
     mcp_client: Client, api: AsyncEventSchemaClient, seeded: dict[str, Any]
 ) -> None:
+    arguments = {"schema_id": str(seeded["schema"].id), "group": "billing"}
     moved = await call(
         mcp_client,
         "update_event_schema",
-        {"schema_id": str(seeded["schema"].id), "group": "billing"},
+        await with_token(mcp_client, "update_event_schema", arguments),
     )
     assert (moved["event_name"], moved["group_name"]) == ("checkout_completed", "billing")
     completed = str(seeded["events"]["checkout_completed"].id)
@@ -180,10 +182,11 @@ async def test_update_event_schema_moves_the_binding(
 async def test_delete_event_schema_with_confirm_deletes(
     mcp_client: Client, api: AsyncEventSchemaClient, seeded: dict[str, Any]
 ) -> None:
+    arguments = {"event": "checkout_completed", "group": "checkout"}
     outcome = await call(
         mcp_client,
         "delete_event_schema",
-        {"event": "checkout_completed", "group": "checkout", "confirm": True},
+        await with_token(mcp_client, "delete_event_schema", arguments),
     )
     assert outcome == {
         "deleted": True,
@@ -201,14 +204,14 @@ async def test_delete_event_schema_by_id(
 ) -> None:
     schema_id = str(seeded["schema"].id)
     outcome = await call(
-        mcp_client, "delete_event_schema", {"schema_id": schema_id, "confirm": True}
+        mcp_client,
+        "delete_event_schema",
+        await with_token(mcp_client, "delete_event_schema", {"schema_id": schema_id}),
     )
     assert outcome["deleted"] is True
     assert outcome["id"] == schema_id
     assert await bindings(api) == set()
-    gone = await call_error(
-        mcp_client, "delete_event_schema", {"schema_id": schema_id, "confirm": True}
-    )
+    gone = await call_error(mcp_client, "delete_event_schema", {"schema_id": schema_id})
     assert "no event schema" in gone
     assert "list_event_schemas" in gone
 
@@ -259,12 +262,15 @@ async def test_create_and_update_property_group(
     updated = await call(
         mcp_client,
         "update_property_group",
-        {
-            "group": "device",
-            "name": "client_device",
-            "properties": [{"name": "os", "property_type": "String", "is_required": False}],
-            "confirm": True,
-        },
+        await with_token(
+            mcp_client,
+            "update_property_group",
+            {
+                "group": "device",
+                "name": "client_device",
+                "properties": [{"name": "os", "property_type": "String", "is_required": False}],
+            },
+        ),
     )
     assert updated["name"] == "client_device"
     assert [(p["name"], p["required"]) for p in updated["properties"]] == [("os", False)]
@@ -312,10 +318,11 @@ async def test_bind_property_group_to_many_events(
 async def test_unbind_property_group_with_confirm(
     mcp_client: Client, api: AsyncEventSchemaClient, seeded: dict[str, Any]
 ) -> None:
+    arguments = {"group": "checkout", "events": ["checkout_completed", "signup"]}
     report = await call(
         mcp_client,
         "unbind_property_group",
-        {"group": "checkout", "events": ["checkout_completed", "signup"], "confirm": True},
+        await with_token(mcp_client, "unbind_property_group", arguments),
     )
     assert [(r["event"], r["status"]) for r in report["results"]] == [
         ("checkout_completed", "deleted"),

@@ -232,6 +232,9 @@ def test_the_cli_never_shows_the_key(
 # --- the MCP server -----------------------------------------------------------------------------
 
 
+PREVIEWED = object()  # stands for the token a previewing call returns
+
+
 async def _mcp_session(watch: LeakWatch, read_only_key: bool) -> list[str]:
     from mcp import Client
 
@@ -252,12 +255,12 @@ async def _mcp_session(watch: LeakWatch, read_only_key: bool) -> list[str]:
         ("unbind_property_group", {"group": "mcp group", "events": ["user_logged_in"]}),
         (
             "unbind_property_group",
-            {"group": "mcp group", "events": ["user_logged_in"], "confirm": True},
+            {"group": "mcp group", "events": ["user_logged_in"], "confirm_token": PREVIEWED},
         ),
         ("delete_event_schema", {"event": "user_signed_up", "group": "mcp group"}),
         (
             "delete_event_schema",
-            {"event": "user_signed_up", "group": "mcp group", "confirm": True},
+            {"event": "user_signed_up", "group": "mcp group", "confirm_token": PREVIEWED},
         ),
         ("update_event_schema", {"schema_id": "../../x"}),
         ("plan_tracking_plan", {"plan_yaml": plan_yaml, "create_events": True}),
@@ -273,6 +276,16 @@ async def _mcp_session(watch: LeakWatch, read_only_key: bool) -> list[str]:
         for name, arguments in calls:
             if name not in tools:
                 continue
+            if arguments.get("confirm_token") is PREVIEWED:
+                # What a client without elicitation does once the user agreed to the preview.
+                unconfirmed = {k: v for k, v in arguments.items() if k != "confirm_token"}
+                preview = await client.call_tool(name, unconfirmed)
+                watch.add(f"{name} preview", preview.model_dump())
+                text = "".join(getattr(part, "text", "") for part in preview.content)
+                if "\n{" not in text:  # refused before any preview (e.g. a read-only key)
+                    continue
+                token = json.loads(text[text.index("\n{") + 1 :])["confirm_token"]
+                arguments = {**unconfirmed, "confirm_token": token}
             result = await client.call_tool(name, arguments)
             called.append(name)
             watch.add(f"{name} result", result.model_dump())
@@ -295,7 +308,7 @@ def test_the_mcp_server_never_shows_the_key(
     for argv, env in (
         ([], {"POSTHOG_PERSONAL_API_KEY": key, "POSTHOG_PROJECT_ID": "x"}),
         (["--allow-project", "7"], {"POSTHOG_PERSONAL_API_KEY": key, "POSTHOG_PROJECT_ID": "1"}),
-        (["--transport", "streamable-http", "--host", "0.0.0.0"], {"POSTHOG_PROJECT_ID": "1"}),
+        (["--transport", "streamable-http", "--bind", "0.0.0.0"], {"POSTHOG_PROJECT_ID": "1"}),
     ):
         try:
             options, overrides = parse_options(argv, {**env, "POSTHOG_PERSONAL_API_KEY": key})

@@ -13,6 +13,7 @@ from mcp.server.mcpserver import (
 )
 
 from eventschema_tools.catalog.operations import AsyncCatalog
+from eventschema_tools.mcp_server.tokens import ConfirmTokens
 
 if TYPE_CHECKING:
     from eventschema_tools.client import AsyncEventSchemaClient
@@ -24,7 +25,8 @@ ClientFactory = Callable[[], "AsyncEventSchemaClient"]
 
 
 class AppState:
-    """What every tool call shares: one catalog over one client, opened by the first call.
+    """What every tool call shares: one catalog over one client, opened by the first call,
+    and the confirmation tokens this server issued (:mod:`.tokens`).
 
     Opening the client costs more than the rest of the start-up together (TLS certificates,
     connection pool, rate limiter); deferring it lets a host start the server and list its
@@ -36,6 +38,7 @@ class AppState:
         self._stack = stack
         self._lock = anyio.Lock()
         self._catalog: AsyncCatalog | None = None
+        self.tokens = ConfirmTokens()
 
     async def catalog(self) -> AsyncCatalog:
         """The catalog, opening the client on first use (once, even under concurrent calls)."""

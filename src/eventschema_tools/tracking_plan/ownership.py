@@ -19,6 +19,9 @@ Rules (``plan.py`` applies them):
   never removed or rewritten.
 * A plan may not put a marker comment in a description itself (the plan file is refused); lint
   warns about a bare ``iac:`` token there, which would make the group hands-off after apply.
+* Every other description edit (``eventschema groups update -d``, the MCP tool, the library's
+  ``Catalog.update_group``) keeps the markers the group carries and drops any marker comment in
+  the new text (:func:`keep_markers`): a person changes the words, never who owns the group.
 * Descriptions are compared without markers (:func:`visible_description`), so a marker never
   shows up as a change.
 """
@@ -32,6 +35,7 @@ __all__ = [
     "any_marker",
     "foreign_marker",
     "foreign_token",
+    "keep_markers",
     "marker",
     "owner_plan",
     "visible_description",
@@ -101,4 +105,18 @@ def with_marker(text: str, plan_id: str, current: str | None = None) -> str:
     """
     kept = [m.group(0) for m in _FOREIGN_MARKER.finditer(current or "")]
     parts = [text.strip(), *kept, marker(plan_id)]
+    return "\n\n".join(part for part in parts if part)
+
+
+def keep_markers(text: str, current: str | None) -> str:
+    """The description to write when ``text`` replaces a group's words, markers kept.
+
+    Args:
+        text: the new description; marker comments in it are dropped, so an edit can neither
+            move a group to another owner nor forge a marker.
+        current: the group's description in PostHog, whose markers (ours and other tools')
+            are kept verbatim and in order.
+    """
+    kept = [m.group(0) for m in _ANY_MARKER.finditer(current or "")]
+    parts = [visible_description(text), *kept]
     return "\n\n".join(part for part in parts if part)
