@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, retry_if_exception
 from tenacity.retry import retry_base
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
@@ -20,11 +20,19 @@ from tenacity.wait import wait_base
 from eventschema_tools.errors import (
     APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     InternalServerError,
     RateLimitError,
 )
 
-__all__ = ["RetryPolicy", "is_ambiguous", "is_retryable", "parse_retry_after"]
+__all__ = [
+    "RetryPolicy",
+    "is_ambiguous",
+    "is_connect_failure",
+    "is_retryable",
+    "parse_retry_after",
+    "retry_notice",
+]
 
 _RETRYABLE_STATUS = {408, 429, 500, 502, 503, 504}
 
@@ -36,6 +44,28 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, APIStatusError) and (
         exc.status_code in _RETRYABLE_STATUS or exc.status_code >= 500
     )
+
+
+def is_connect_failure(exc: BaseException | None) -> bool:
+    """True when no connection could be opened at all: refused, unknown host, unreachable.
+
+    Such failures are a wrong host or port far more often than a passing outage, so they get
+    at most :attr:`RetryPolicy.max_connect_retries` retries; timeouts get the full count.
+    """
+    return (
+        isinstance(exc, APIConnectionError)
+        and not isinstance(exc, APITimeoutError)
+        and not exc.request_sent
+    )
+
+
+def retry_notice(exc: BaseException | None, delay: float, retry: int) -> str:
+    """The one line that says a request is being tried again, and why (without the hint of
+    what to check: that belongs to the final error, if the retries do not cure it)."""
+    why = str(exc) if exc is not None else "no result"
+    if isinstance(exc, APIConnectionError) and exc.hint:
+        why = why.removesuffix(f" — {exc.hint}")
+    return f"retrying in {delay:.1f}s (retry {retry}) after: {why}"
 
 
 def is_ambiguous(exc: BaseException) -> bool:
@@ -73,6 +103,8 @@ class RetryPolicy:
 
     Attributes:
         max_retries: attempts after the first one.
+        max_connect_retries: at most this many of them when no connection could be opened
+            (see :func:`is_connect_failure`), so a wrong host fails in about a second.
         initial_delay: the first backoff delay, in seconds.
         max_delay: the cap of the exponential backoff, in seconds.
         max_retry_after: the longest ``Retry-After`` the client honours, in seconds.
@@ -80,6 +112,7 @@ class RetryPolicy:
     """
 
     max_retries: int = 4
+    max_connect_retries: int = 1
     initial_delay: float = 0.5
     max_delay: float = 8.0
     max_retry_after: float = 60.0
@@ -100,7 +133,7 @@ class RetryPolicy:
     def stop(self, max_retries: int | None = None) -> stop_base:
         """Tenacity stop condition for this policy (or a per-call ``max_retries``)."""
         retries = self.max_retries if max_retries is None else max_retries
-        return stop_after_attempt(retries + 1)
+        return _StopForPolicy(retries, min(retries, self.max_connect_retries))
 
     def retry(self) -> retry_base:
         """Tenacity retry condition: :func:`is_retryable` failures only."""
@@ -109,6 +142,19 @@ class RetryPolicy:
     def wait(self) -> wait_base:
         """Tenacity wait strategy honouring ``Retry-After``."""
         return _WaitForPolicy(self)
+
+
+class _StopForPolicy(stop_base):
+    def __init__(self, retries: int, connect_retries: int) -> None:
+        self._retries = retries
+        self._connect_retries = connect_retries
+        self.max_attempt_number = retries + 1
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        limit = self._connect_retries if is_connect_failure(exc) else self._retries
+        return retry_state.attempt_number > limit
 
 
 class _WaitForPolicy(wait_base):

@@ -31,7 +31,6 @@ question), more only when a query would exceed PostHog's size or row limits.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -84,6 +83,7 @@ from eventschema_tools.audit.rules import (
     sort_findings,
 )
 from eventschema_tools.audit.thresholds import Thresholds, load_thresholds
+from eventschema_tools.catalog.resolve import close_names
 from eventschema_tools.errors import InvalidInputError, UnknownNameError
 from eventschema_tools.models import HogQLResult
 from eventschema_tools.tracking_plan import LiveState, diff
@@ -280,9 +280,7 @@ def _bound(events: tuple[str, ...] | None, bound: Sequence[str]) -> tuple[str, .
         return None
     for name in events:
         if name not in bound:
-            raise UnknownNameError(
-                "event with a schema", name, difflib.get_close_matches(name, bound, n=3)
-            )
+            raise UnknownNameError("event with a schema", name, close_names(name, bound, limit=3))
     return events
 
 

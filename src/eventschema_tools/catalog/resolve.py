@@ -60,20 +60,21 @@ def is_uuid(ref: str) -> bool:
 
 
 def close_names(name: str, candidates: Iterable[str], limit: int = MAX_SUGGESTIONS) -> list[str]:
-    """Existing names closest to ``name``, best first.
+    """Existing names closest to ``name``, best first; case never hides a match.
 
-    Same name in another case first, then names by similarity, then names that contain the
-    given one (or are contained in it).
+    Names equal to ``name`` but for case come first (all of them: ``Checkout`` and
+    ``CHECKOUT`` may both exist), then names by similarity, then names that contain the given
+    one (or are contained in it); every comparison ignores case.
     """
     wanted = name.strip().casefold()
-    by_folded: dict[str, str] = {}
-    for candidate in candidates:
-        by_folded.setdefault(candidate.casefold(), candidate)
-    ranked = [wanted] if wanted in by_folded else []
-    ranked += difflib.get_close_matches(wanted, list(by_folded), n=limit, cutoff=0.6)
-    ranked += [folded for folded in by_folded if wanted and (wanted in folded or folded in wanted)]
-    unique = dict.fromkeys(ranked)
-    return [by_folded[folded] for folded in islice(unique, limit)]
+    spellings: dict[str, list[str]] = {}
+    for candidate in dict.fromkeys(candidates):
+        spellings.setdefault(candidate.casefold(), []).append(candidate)
+    ranked = [wanted] if wanted in spellings else []
+    ranked += difflib.get_close_matches(wanted, list(spellings), n=limit, cutoff=0.6)
+    ranked += [folded for folded in spellings if wanted and (wanted in folded or folded in wanted)]
+    names = (spelling for folded in dict.fromkeys(ranked) for spelling in spellings[folded])
+    return list(islice(names, limit))
 
 
 def search_terms(name: str) -> list[str]:

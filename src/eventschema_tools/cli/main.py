@@ -7,12 +7,14 @@ printed in full unless it is the public demo key.
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Annotated
 
 import typer
 
-from eventschema_tools.cli import audit, crud, plan, sandbox
+from eventschema_tools._version import __version__
+from eventschema_tools.cli import audit, auth, crud, plan, sandbox
 from eventschema_tools.cli.common import Connection, exit_with_error
 
 app = typer.Typer(
@@ -22,6 +24,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"eventschema-tools {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -42,6 +50,15 @@ def connection(
             "command lines are visible to other local users)."
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version (eventschema-tools X.Y.Z) and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Keep PostHog event schemas under control.
 
@@ -51,13 +68,30 @@ def connection(
 
 
 crud.register(app)
+auth.register(app)
 plan.register(app)
 audit.register(app)
 sandbox.register(app)
 
 
+def _show_retries_on_terminal() -> None:
+    """Print the client's retry notices on stderr when a person is watching it.
+
+    Without them a slow or flaky host looks like a hung command; scripts (stderr not a
+    terminal) keep a quiet stderr that holds only the final error.
+    """
+    if not sys.stderr.isatty():
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("eventschema: %(message)s"))
+    retry_logger = logging.getLogger("eventschema_tools.retry")
+    retry_logger.addHandler(handler)
+    retry_logger.setLevel(logging.INFO)
+
+
 def main() -> None:
     """Console-script entry point: run the app, turning usage errors into one stderr line."""
+    _show_retries_on_terminal()
     try:
         result = app(standalone_mode=False)
     except typer.TyperException as error:

@@ -60,7 +60,16 @@ from eventschema_tools.tracking_plan.changes import (
 )
 from eventschema_tools.tracking_plan.diff import compute_plan, compute_plan_async, diff
 from eventschema_tools.tracking_plan.live import LiveState
-from eventschema_tools.tracking_plan.pull import keep_local_fields, plan_from_live, pull, pull_async
+from eventschema_tools.tracking_plan.pull import (
+    MergedPlan,
+    keep_local_fields,
+    merge_plan,
+    plan_from_live,
+    pull,
+    pull_async,
+    pull_merge,
+    pull_merge_async,
+)
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -75,6 +84,7 @@ __all__ = [
     "ItemResult",
     "ItemStatus",
     "LiveState",
+    "MergedPlan",
     "Notice",
     "NoticeKind",
     "Plan",
@@ -88,7 +98,10 @@ __all__ = [
     "compute_plan_async",
     "diff",
     "keep_local_fields",
+    "merge_plan",
     "plan_from_live",
     "pull",
     "pull_async",
+    "pull_merge",
+    "pull_merge_async",
 ]

@@ -15,12 +15,14 @@ from eventschema_tools.sandbox.http.routes import (
     admin,
     event_definitions,
     event_schemas,
+    personal_api_keys,
     projects,
     property_groups,
 )
 
 _MODULE_ROUTES: tuple[Callable[[], list[BaseRoute]], ...] = (
     projects.routes,
+    personal_api_keys.routes,
     event_definitions.routes,
     property_groups.routes,
     event_schemas.routes,
