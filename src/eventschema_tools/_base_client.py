@@ -8,6 +8,8 @@ values or typed errors, wrapping transport failures, and the retry predicate. Th
 from __future__ import annotations
 
 import logging
+import socket
+import ssl
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import Any
@@ -15,8 +17,15 @@ from urllib.parse import urlsplit
 
 import httpx
 from pydantic_core import from_json
+from tenacity import RetryCallState
 
-from eventschema_tools._retry import RetryPolicy, is_ambiguous, is_retryable, parse_retry_after
+from eventschema_tools._retry import (
+    RetryPolicy,
+    is_ambiguous,
+    is_retryable,
+    parse_retry_after,
+    retry_notice,
+)
 from eventschema_tools._version import __version__
 from eventschema_tools.config import ClientSettings
 from eventschema_tools.errors import (
@@ -29,14 +38,75 @@ from eventschema_tools.errors import (
 )
 from eventschema_tools.rate_budget import RateBudget
 
-__all__ = ["BaseClient", "Query"]
+__all__ = ["BaseClient", "Query", "describe_transport_failure"]
 
 logger = logging.getLogger("eventschema_tools")
+# Its own logger, so a command line can show retries to a person without the per-attempt lines.
+retry_logger = logging.getLogger("eventschema_tools.retry")
 
 
 Query = Mapping[str, str | int | float | bool | list[str] | None]
 
 _PRE_SEND_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+_CHECK_HOST = "check the host (POSTHOG_HOST or --host: us, eu or your instance's URL)"
+
+
+def describe_transport_failure(exc: httpx.TransportError) -> tuple[str, str]:
+    """What went wrong without an HTTP answer, and what to check, in words (pure).
+
+    The operating system's reason is found in the exception chain: a refused connection and a
+    host name that does not resolve are configuration problems far more often than outages.
+    """
+    cause = _os_error(exc)
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connecting timed out", f"{_CHECK_HOST}, your network, proxy and firewall"
+    if isinstance(exc, httpx.TimeoutException):
+        return (
+            f"timed out waiting ({type(exc).__name__})",
+            "PostHog may be slow: try again, or raise EVENTSCHEMA_TIMEOUT",
+        )
+    if isinstance(exc, httpx.ConnectError):
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused", f"{_CHECK_HOST}, its port, and that the server is running"
+        if isinstance(cause, socket.gaierror):
+            return "the host name does not resolve", f"{_CHECK_HOST} and your DNS or network"
+        if isinstance(cause, ssl.SSLError):
+            return (
+                f"TLS failed ({getattr(cause, 'reason', None) or cause})",
+                f"{_CHECK_HOST}: https:// for TLS servers, http:// for plain ones",
+            )
+        detail = cause.strerror if cause is not None and cause.strerror else type(exc).__name__
+        return f"cannot connect ({detail})", f"{_CHECK_HOST} and your network or proxy"
+    return (
+        f"the connection dropped before an answer ({type(exc).__name__})",
+        "try again; if it keeps happening, check that the host is PostHog's API",
+    )
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """The operating system's error behind an httpx exception: the deepest in the chain (the
+    async transport wraps the socket's error in a generic "All connection attempts failed")."""
+    found = None
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError):
+            found = current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return found
+
+
+def _encodes(value: object) -> bool:
+    if isinstance(value, list | tuple):
+        return all(_encodes(item) for item in value)
+    try:
+        str(value).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class BaseClient:
@@ -78,6 +148,13 @@ class BaseClient:
         """``/api/projects/{project_id}/<parts>/`` with a trailing slash, as DRF expects."""
         tail = "/".join(str(part).strip("/") for part in parts if str(part))
         return f"/api/projects/{self.project_id}/" + (f"{tail}/" if tail else "")
+
+    @cached_property
+    def _secrets(self) -> tuple[str, ...]:
+        """What no error may show: the key (and so its ``Bearer`` form), should an answer echo
+        the request's headers."""
+        key = self.settings.api_key.get_secret_value() if self.settings.api_key else ""
+        return (key,) if key else ()
 
     @cached_property
     def _headers(self) -> dict[str, str]:
@@ -139,20 +216,38 @@ class BaseClient:
             path=response.request.url.path,
             body=body,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            secrets=self._secrets,
+        )
+
+    @staticmethod
+    def unencodable(method: str, path: str, params: Query | None) -> InvalidInputError:
+        """The error for text that cannot be sent: it holds characters that stand for bytes
+        which were not UTF-8 (a command-line argument or a file name in another encoding)."""
+        names = [name for name, value in (params or {}).items() if not _encodes(value)]
+        where = f"the {names[0]!r} parameter" if names else "the request body"
+        return InvalidInputError(
+            f"{where} of {method} {urlsplit(path).path} holds text that is not valid UTF-8 "
+            "(bytes in another encoding); give names as UTF-8 text",
+            [(names[0] if names else "body", "not valid UTF-8")],
         )
 
     @staticmethod
     def transport_error(exc: httpx.TransportError, method: str, url: str) -> EventSchemaError:
-        """Wrap an httpx transport failure into our tree (the key is never in it)."""
-        path = urlsplit(url).path
+        """Wrap an httpx transport failure into our tree, naming the host that did not answer
+        and what to check (never the key, nor credentials in the URL)."""
+        parts = urlsplit(url)
+        host = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
         sent = not isinstance(exc, _PRE_SEND_ERRORS)
-        kind = type(exc).__name__
-        if isinstance(exc, httpx.TimeoutException):
-            return APITimeoutError(
-                f"request timed out ({kind})", method=method, path=path, request_sent=sent
-            )
-        return APIConnectionError(
-            f"no response from PostHog ({kind})", method=method, path=path, request_sent=sent
+        reason, hint = describe_transport_failure(exc)
+        where = f"cannot reach PostHog at {host}" if not sent else f"no answer from {host}"
+        error = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+        return error(
+            f"{where}: {reason}",
+            method=method,
+            path=parts.path,
+            request_sent=sent,
+            host=host,
+            hint=hint,
         )
 
     @staticmethod
@@ -163,6 +258,14 @@ class BaseClient:
         logger.debug(
             "%s %s -> %s (attempt %d, %.3fs)", method, urlsplit(url).path, status, attempt, elapsed
         )
+
+    @staticmethod
+    def log_retry(retry_state: RetryCallState) -> None:
+        """One INFO line on ``eventschema_tools.retry`` before each retry: the wait and why."""
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        delay = retry_state.next_action.sleep if retry_state.next_action else 0.0
+        retry_logger.info(retry_notice(exc, delay, retry_state.attempt_number))
 
     def page_rows(self, page: Any, link: str) -> list[dict[str, Any]]:
         """The ``results`` of a list response; anything else is a clear error, not a crash.

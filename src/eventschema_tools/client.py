@@ -40,6 +40,7 @@ from eventschema_tools.errors import (
     EventSchemaError,
     NotFoundError,
 )
+from eventschema_tools.identity import WhoAmI, whoami, whoami_async
 from eventschema_tools.models import Project, User, parse_response
 from eventschema_tools.rate_budget import RateBudget
 from eventschema_tools.resources import (
@@ -170,6 +171,11 @@ class EventSchemaClient(BaseClient):
         """Return the configured project."""
         return parse_response(Project, self.request("GET", self.project_path()))
 
+    def whoami(self) -> WhoAmI:
+        """Who the key is: its user, scopes and projects, and the configured project (three or
+        four GETs; what the key may not read is listed in ``unavailable``)."""
+        return whoami(self)
+
     def request(
         self,
         method: str,
@@ -204,6 +210,7 @@ class EventSchemaClient(BaseClient):
             retry=retry_if_exception(
                 lambda exc: self.should_retry(exc, safe_to_repeat=repeatable or bool(reconcile))
             ),
+            before_sleep=self.log_retry,
             reraise=True,
         )
         for attempt in retrying:
@@ -234,6 +241,8 @@ class EventSchemaClient(BaseClient):
             response = self._http.request(
                 method, url, params=params, json=json, headers=self._headers
             )
+        except UnicodeEncodeError:
+            raise self.unencodable(method, path, params) from None
         except httpx.TransportError as exc:
             self.log_response(method, url, type(exc).__name__, attempt, time.monotonic() - started)
             raise self.transport_error(exc, method, url) from None
@@ -358,6 +367,10 @@ class AsyncEventSchemaClient(BaseClient):
         """Return the configured project."""
         return parse_response(Project, await self.request("GET", self.project_path()))
 
+    async def whoami(self) -> WhoAmI:
+        """Async twin of :meth:`EventSchemaClient.whoami`."""
+        return await whoami_async(self)
+
     async def request(
         self,
         method: str,
@@ -381,6 +394,7 @@ class AsyncEventSchemaClient(BaseClient):
             retry=retry_if_exception(
                 lambda exc: self.should_retry(exc, safe_to_repeat=repeatable or bool(reconcile))
             ),
+            before_sleep=self.log_retry,
             reraise=True,
         )
         async for attempt in retrying:
@@ -413,6 +427,8 @@ class AsyncEventSchemaClient(BaseClient):
             response = await self._http.request(
                 method, url, params=params, json=json, headers=self._headers
             )
+        except UnicodeEncodeError:
+            raise self.unencodable(method, path, params) from None
         except httpx.TransportError as exc:
             self.log_response(method, url, type(exc).__name__, attempt, time.monotonic() - started)
             raise self.transport_error(exc, method, url) from None

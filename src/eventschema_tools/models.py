@@ -7,20 +7,29 @@ Two families live here:
   (``extra="allow"``), so a newer server never breaks an older client.
 * **Request models** (``PropertyInput``, ``PropertyGroupCreate``, ``EventSchemaCreate``, ...)
   validate input *before* any request is sent: UUIDs, property names (non-blank, at most 200
-  characters after trimming), property types, duplicate property names. Their errors name the
-  field and say why.
+  characters after trimming), property types, duplicate property names. A mistake comes back as
+  an :class:`~eventschema_tools.errors.InvalidInputError` of one sentence that names the field
+  as the caller spelled it, the wrong value and a fix (``did you mean 'Numeric'?``).
+
+A property is spelled the same in and out: ``name``, ``type``, ``required``,
+``optional_in_types`` and ``description``, as the views show it and the tracking plan writes it.
+:class:`PropertyInput` also reads PostHog's own names (``property_type``, ``is_required``,
+``is_optional_in_types``), and :meth:`PropertyInput.to_api` writes them for the request body.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Final, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -61,7 +70,28 @@ MAX_GROUP_NAME_LENGTH = 400
 MAX_EVENT_NAME_LENGTH = 400
 
 
-class PropertyType(StrEnum):
+class _Choice(StrEnum):
+    """A string enumeration whose errors can suggest the value a wrong word meant."""
+
+    @classmethod
+    def synonyms(cls) -> Mapping[str, str]:
+        """Other words for the values (lower case), offered as ``did you mean`` hints only."""
+        return {}
+
+
+# What people write for a property type elsewhere (JSON Schema, SQL, Python, TypeScript).
+_TYPE_SYNONYMS: Final[Mapping[str, str]] = {
+    **dict.fromkeys(
+        ("number", "int", "integer", "float", "double", "decimal", "bigint", "long"), "Numeric"
+    ),
+    **dict.fromkeys(("str", "text", "varchar", "char", "uuid", "enum"), "String"),
+    **dict.fromkeys(("bool",), "Boolean"),
+    **dict.fromkeys(("date", "time", "timestamp", "datetime64"), "DateTime"),
+    **dict.fromkeys(("dict", "map", "json", "array", "list", "struct", "record"), "Object"),
+}
+
+
+class PropertyType(_Choice):
     """The five property types PostHog's schema management knows."""
 
     DATETIME = "DateTime"
@@ -69,6 +99,11 @@ class PropertyType(StrEnum):
     NUMERIC = "Numeric"
     BOOLEAN = "Boolean"
     OBJECT = "Object"
+
+    @classmethod
+    def synonyms(cls) -> Mapping[str, str]:
+        """Other words for the types: ``Integer`` or ``number`` mean ``Numeric``."""
+        return _TYPE_SYNONYMS
 
 
 class EnforcementMode(StrEnum):
@@ -214,6 +249,22 @@ class HogQLResult(_Response):
 # --- requests --------------------------------------------------------------------------------
 
 
+def _in_any_case(choice: type[StrEnum]) -> BeforeValidator:
+    """Read a value of ``choice`` in any case (``numeric`` is ``Numeric``), as people type it."""
+
+    def canonical(value: Any) -> Any:
+        if isinstance(value, str):
+            wanted = value.strip().casefold()
+            return next((m for m in choice if m.value.casefold() == wanted), value)
+        return value
+
+    return BeforeValidator(canonical)
+
+
+_TypeInAnyCase = Annotated[PropertyType, _in_any_case(PropertyType)]
+_EnforcementInAnyCase = Annotated[EnforcementMode, _in_any_case(EnforcementMode)]
+
+
 def _trimmed_property_name(value: str) -> str:
     name = value.strip()
     if not name:
@@ -235,14 +286,56 @@ EventName = Annotated[
 ]
 
 
+# Its docstring is the description MCP clients read in the tool schemas; the other spelling it
+# accepts is documented in the module docstring and on the properties below.
 class PropertyInput(_Request):
     """A property to create inside a property group."""
 
-    name: PropertyName
-    property_type: PropertyType
-    is_required: bool = False
-    is_optional_in_types: bool = False
-    description: str = ""
+    name: PropertyName = Field(
+        description=f"Property name as events send it (at most {MAX_PROPERTY_NAME_LENGTH} "
+        "characters)."
+    )
+    type: _TypeInAnyCase = Field(
+        validation_alias=AliasChoices("type", "property_type"),
+        description="One of String, Numeric, Boolean, DateTime, Object.",
+    )
+    required: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("required", "is_required"),
+        description="Events without this property break the schema.",
+    )
+    optional_in_types: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("optional_in_types", "is_optional_in_types"),
+        description="Required at runtime but optional in generated types.",
+    )
+    description: str = Field(default="", description="What the property holds.")
+
+    # PostHog's names, read as input too (``{"property_type": "String"}`` still works).
+    @property
+    def property_type(self) -> PropertyType:
+        """``type``, under PostHog's name for it."""
+        return self.type
+
+    @property
+    def is_required(self) -> bool:
+        """``required``, under PostHog's name for it."""
+        return self.required
+
+    @property
+    def is_optional_in_types(self) -> bool:
+        """``optional_in_types``, under PostHog's name for it."""
+        return self.optional_in_types
+
+    def to_api(self) -> dict[str, Any]:
+        """The property as PostHog's API spells it, for a request body."""
+        return {
+            "name": self.name,
+            "property_type": self.type.value,
+            "is_required": self.required,
+            "is_optional_in_types": self.optional_in_types,
+            "description": self.description,
+        }
 
 
 def _unique_property_names(properties: list[PropertyInput]) -> list[PropertyInput]:
@@ -266,6 +359,14 @@ class PropertyGroupCreate(_Request):
     description: str = ""
     properties: PropertyList = Field(default_factory=list)
 
+    def to_api(self) -> dict[str, Any]:
+        """The JSON body PostHog expects."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "properties": [prop.to_api() for prop in self.properties],
+        }
+
 
 class PropertyGroupUpdate(_Request):
     """Body of ``PATCH schema_property_groups/{id}/``.
@@ -277,6 +378,13 @@ class PropertyGroupUpdate(_Request):
     name: GroupName | None = None
     description: str | None = None
     properties: PropertyList | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        """The JSON body PostHog expects: only the fields that were set."""
+        body = self.model_dump(mode="json", exclude_unset=True, exclude={"properties"})
+        if "properties" in self.model_fields_set and self.properties is not None:
+            body["properties"] = [prop.to_api() for prop in self.properties]
+        return body
 
 
 class EventSchemaCreate(_Request):
@@ -308,7 +416,7 @@ class EventDefinitionUpdate(_Request):
     tags: list[str] | None = None
     verified: bool | None = None
     hidden: bool | None = None
-    enforcement_mode: EnforcementMode | None = None
+    enforcement_mode: _EnforcementInAnyCase | None = None
 
     @model_validator(mode="after")
     def _not_hidden_and_verified(self) -> EventDefinitionUpdate:
@@ -324,24 +432,13 @@ def parse_input(model: type[M], **fields: Any) -> M:
     """Validate request input with ``model``, raising a readable error before any request.
 
     Raises:
-        InvalidInputError: one or more fields are wrong; the message names each field and why.
+        InvalidInputError: one or more fields are wrong; the message is one sentence about the
+            first (field, wrong value, fix) and ``problems`` lists them all.
     """
     try:
-        return model(**fields)
+        return model.model_validate(fields)
     except ValidationError as exc:
-        problems = [
-            (
-                ".".join(str(part) for part in error["loc"]) or model.__name__,
-                # pydantic prefixes our own validators' messages with "Value error, ".
-                error["msg"].removeprefix("Value error, "),
-            )
-            for error in exc.errors(include_url=False, include_input=False)
-        ]
-        summary = "; ".join(
-            message if where == model.__name__ else f"{where}: {message}"
-            for where, message in problems
-        )
-        raise InvalidInputError(f"invalid {model.__name__}: {summary}", problems) from None
+        raise InvalidInputError.from_validation_error(exc, model, fields) from None
 
 
 def parse_response(model: type[M], data: Any) -> M:

@@ -6,6 +6,7 @@ sync resolver over loopback, as the CLI uses it; the async one in-process).
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -56,12 +57,33 @@ def test_cursor_round_trip(offset: int) -> None:
     assert decode_cursor(encode_cursor(offset)) == offset
 
 
+def _with_offset_edited(cursor: str, offset: bytes) -> str:
+    """``cursor`` with its offset changed and its signature (the first 12 bytes) kept."""
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    return base64.urlsafe_b64encode(raw[:12] + offset).decode().rstrip("=")
+
+
 @pytest.mark.parametrize(
-    "cursor", ["nope", "e30", encode_cursor(0)[:-1] + "!", "eyJvZmZzZXQiOi0xfQ"]
+    "cursor",
+    [
+        "nope",
+        "e30",
+        encode_cursor(0)[:-1] + "!",
+        "eyJvZmZzZXQiOi0xfQ",  # {"offset":-1}
+        # {"offset": 10**30}: an unsigned offset past what a list can be cut at
+        base64.urlsafe_b64encode(b'{"offset":' + str(10**30).encode() + b"}").decode(),
+        base64.urlsafe_b64encode(bytes(12) + str(10**30).encode()).decode(),
+        _with_offset_edited(encode_cursor(10), b"99"),
+    ],
 )
-def test_foreign_cursors_are_refused(cursor: str) -> None:
-    with pytest.raises(InvalidInputError, match="cursor is not one returned"):
+def test_cursors_this_process_did_not_issue_are_refused(cursor: str) -> None:
+    with pytest.raises(InvalidInputError) as refused:
         decode_cursor(cursor)
+
+    assert str(refused.value).endswith("is not one this server issued; start again without cursor")
+    assert refused.value.problems == [("cursor", "not issued by this server")]
+    with pytest.raises(InvalidInputError):
+        Window(cursor, 50)
 
 
 def test_window_cuts_one_page_and_points_to_the_next() -> None:

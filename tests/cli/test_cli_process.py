@@ -57,3 +57,33 @@ def test_usage_error_from_the_console_script_is_one_line_exit_2(
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "NAME:TYPE" in result.stderr
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="the console script is not installed")
+def test_unknown_property_type_names_the_closest_and_creates_nothing(
+    demo_server: RunningSandbox,
+) -> None:
+    result = eventschema(demo_server, "groups", "create", "orders", "-p", "amount:Number")
+    listed = eventschema(demo_server, "groups", "list", "--json")
+
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.strip() == (
+        "error: type of property 'amount': 'Number' is not one of DateTime, String, Numeric, "
+        "Boolean, Object; did you mean 'Numeric'?"
+    )
+    assert result.stdout == ""
+    assert "orders" not in {group["name"] for group in json.loads(listed.stdout)}
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="the console script is not installed")
+def test_property_types_are_read_in_any_case(demo_server: RunningSandbox) -> None:
+    result = eventschema(
+        demo_server, "groups", "create", "refunds", "-p", "amount:numeric:required", "--json"
+    )
+
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+    assert [(p["name"], p["type"], p["required"]) for p in created["properties"]] == [
+        ("amount", "Numeric", True)
+    ]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from eventschema_tools import AsyncEventSchemaClient, EventSchemaClient, InvalidInputError
+from eventschema_tools import (
+    AsyncEventSchemaClient,
+    EventSchemaClient,
+    InvalidInputError,
+    PropertyInput,
+    PropertyType,
+)
 from eventschema_tools.sandbox import RunningSandbox, SandboxApp
 
 GROUP = "0190a8e4-7c1b-7d2e-9f00-0123456789ab"
@@ -57,22 +64,48 @@ BAD_INPUT = [
     ),
     pytest.param(
         lambda c: c.property_groups.create(name="g", properties=[_prop(property_type="Integer")]),
-        ["properties.0.property_type", "DateTime", "String", "Numeric", "Boolean", "Object"],
+        [
+            "property_type of property 'plan': 'Integer' is not one of",
+            "DateTime, String, Numeric, Boolean, Object",
+            "did you mean 'Numeric'?",
+        ],
         id="unknown-type",
     ),
     pytest.param(
-        lambda c: c.property_groups.create(name="g", properties=[_prop(property_type="string")]),
-        ["property_type"],
-        id="type-is-case-sensitive",
+        lambda c: c.property_groups.create(
+            name="g", properties=[{"name": "amount", "type": "Number"}]
+        ),
+        ["type of property 'amount': 'Number' is not one of", "did you mean 'Numeric'?"],
+        id="unknown-type-short-name",
+    ),
+    pytest.param(
+        lambda c: c.property_groups.create(name="g", properties=["amount"]),
+        ["properties[0]: expected a mapping with name, type, required", "got 'amount'"],
+        id="bare-name-entry",
+    ),
+    pytest.param(
+        lambda c: c.property_groups.create(name="g", properties=[1]),
+        ["properties[0]: expected a mapping", "got 1"],
+        id="number-entry",
+    ),
+    pytest.param(
+        lambda c: c.property_groups.update(GROUP, properties=[("name", "amount")]),
+        ["properties[0]: expected a mapping", "got a tuple"],
+        id="pair-entry",
+    ),
+    pytest.param(
+        lambda c: c.property_groups.create(name="g", properties="amount"),
+        ["properties: expected a list, got 'amount'"],
+        id="string-as-properties",
     ),
     pytest.param(
         lambda c: c.property_groups.create(name="g", properties=[_prop(name="   ")]),
-        ["properties.0.name", "blank"],
+        ["name of properties[0]: property name must not be blank"],
         id="blank-property-name",
     ),
     pytest.param(
         lambda c: c.property_groups.create(name="g", properties=[_prop(name=LONG_NAME)]),
-        ["properties.0.name", "200 characters", "201"],
+        ["name of properties[0]:", "200 characters", "201"],
         id="201-char-property-name",
     ),
     pytest.param(
@@ -82,7 +115,7 @@ BAD_INPUT = [
     ),
     pytest.param(
         lambda c: c.property_groups.create(name="g", properties=[_prop(requierd=True)]),
-        ["requierd", "not permitted"],
+        ["property 'plan': unknown field 'requierd'; did you mean 'required'?"],
         id="misspelt-field",
     ),
     pytest.param(lambda c: c.property_groups.create(name="  "), ["name"], id="blank-group-name"),
@@ -136,6 +169,7 @@ async def test_bad_input_is_rejected_before_any_request(
 
     for word in words:
         assert word in str(caught.value), f"{word!r} missing from: {caught.value}"
+    assert "\n" not in str(caught.value)
     assert isinstance(caught.value, ValueError)
     assert await _requests_seen(app) == 0
 
@@ -152,6 +186,44 @@ def test_invalid_input_lists_every_problem_with_its_field(client: EventSchemaCli
 
     fields = [field for field, _ in caught.value.problems]
     assert fields == ["properties.0.name", "properties.1.property_type"]
+    assert str(caught.value) == (
+        "name of properties[0]: property name must not be blank "
+        "(and 1 more problem: property_type of property 'ok')"
+    )
+    assert "did you mean 'DateTime'?" in caught.value.problems[1][1]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        pytest.param({"name": "plan", "type": "string", "required": True}, id="short-names"),
+        pytest.param(
+            {"name": "plan", "property_type": "String", "is_required": True}, id="posthog-names"
+        ),
+        pytest.param(
+            PropertyInput(name="plan", type=PropertyType.STRING, required=True), id="model"
+        ),
+    ],
+)
+def test_a_property_is_read_in_either_spelling_and_sent_in_posthogs(
+    client: EventSchemaClient, entry: Any
+) -> None:
+    created = client.property_groups.create(
+        name=f"spelled_{uuid.uuid4().hex[:8]}", properties=[entry]
+    )
+
+    assert [(p.name, p.property_type, p.is_required) for p in created.properties] == [
+        ("plan", PropertyType.STRING, True)
+    ]
+    prop = PropertyInput.model_validate(entry) if isinstance(entry, dict) else entry
+    assert (prop.type, prop.required) == (prop.property_type, prop.is_required)
+    assert prop.model_dump(mode="json") == {
+        "name": "plan",
+        "type": "String",
+        "required": True,
+        "optional_in_types": False,
+        "description": "",
+    }
 
 
 def test_sync_client_rejects_bad_ids_without_sending(

@@ -228,31 +228,61 @@ def test_bad_settings_name_the_problem(
     err = run_main(
         monkeypatch,
         capsys,
-        ["--transport", "streamable-http", "--host", "0.0.0.0"],
+        ["--transport", "streamable-http", "--bind", "0.0.0.0"],
         POSTHOG_PROJECT_ID="1",
         **key,
     )
     assert "needs a bearer token" in err
     assert SECRET_KEY not in err
+    err = run_main(
+        monkeypatch,
+        capsys,
+        ["--transport", "streamable-http", "--host", "0.0.0.0"],
+        POSTHOG_PROJECT_ID="1",
+        **key,
+    )
+    assert err.count("\n") == 1
+    assert "--host is the PostHog host" in err
+    assert "use --bind 0.0.0.0" in err
     err = run_main(monkeypatch, capsys, ["--port", "70000"], POSTHOG_PROJECT_ID="1", **key)
     assert "port must be between 1 and 65535" in err
 
 
 def test_options_come_from_flags_and_environment() -> None:
     options, overrides = parse_options(
-        ["--project-id", "7", "--posthog-host", "eu", "--port", "9000"],
+        ["--project-id", "7", "--posthog-host", "eu", "--bind", "::1", "--port", "9000"],
         env={
             "EVENTSCHEMA_MCP_READ_ONLY": "true",
             "EVENTSCHEMA_MCP_TOKEN": TOKEN,
             "EVENTSCHEMA_MCP_ALLOWED_PROJECTS": "7, 8",
         },
     )
-    assert (options.read_only, options.port, options.token) == (True, 9000, TOKEN)
+    assert (options.read_only, options.bind, options.port, options.token) == (
+        True,
+        "::1",
+        9000,
+        TOKEN,
+    )
     assert options.allowed_projects == ("7", "8")
     assert overrides == {"project_id": "7", "host": "eu"}
     assert TOKEN not in repr(options)
     defaults, _ = parse_options([], env={})
     assert (defaults.read_only, defaults.transport, defaults.token) == (False, "stdio", None)
+    assert defaults.bind == "127.0.0.1"
+    _, same_host = parse_options(["--host", "https://posthog.example.com"], env={})
+    assert same_host == {"project_id": None, "host": "https://posthog.example.com"}
+
+
+@pytest.mark.skipif(not CONSOLE_SCRIPT.exists(), reason="the console script is not installed")
+def test_help_says_host_is_the_posthog_host_and_bind_the_address() -> None:
+    shown = subprocess.run(
+        [str(CONSOLE_SCRIPT), "--help"], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    flat = " ".join(shown.split())
+
+    assert "--host HOST, --posthog-host HOST PostHog host, as in eventschema" in flat
+    assert "--bind ADDRESS Address to serve HTTP on" in flat
+    assert "--port PORT" in flat
 
 
 def test_projects_outside_the_allow_list_are_refused(

@@ -84,11 +84,11 @@ def plan_file(tmp_path: Path) -> Path:
 
 
 def test_lint_passes_the_example_and_fails_a_bad_file(run: Any, tmp_path: Path) -> None:
-    good = run("lint", str(EXAMPLE), "--naming", "snake_case")
+    good = run("lint", "--plan", str(EXAMPLE), "--naming", "snake_case")
     bad_path = tmp_path / "bad.yaml"
     bad_path.write_text("version: 1\nevents:\n  OrderPaid: {groups: [nope]}\n")
-    bad = run("lint", str(bad_path), "--naming", "snake")
-    as_json = run("lint", str(bad_path), "--json")
+    bad = run("lint", "--plan", str(bad_path), "--naming", "snake")
+    as_json = run("lint", "--plan", str(bad_path), "--json")
 
     assert good.exit_code == 0
     assert "ok" in good.stdout
@@ -101,16 +101,16 @@ def test_lint_passes_the_example_and_fails_a_bad_file(run: Any, tmp_path: Path) 
 
 
 def test_lint_rejects_an_unknown_convention(run: Any) -> None:
-    result = run("lint", str(EXAMPLE), "--naming", "shouting")
+    result = run("lint", "--plan", str(EXAMPLE), "--naming", "shouting")
 
     assert result.exit_code == 2
     assert "unknown naming convention 'shouting'" in result.stderr
 
 
 def test_plan_then_apply_then_nothing_to_do(run: Any, plan_file: Path) -> None:
-    planned = run("plan", "-f", str(plan_file), "--create-events")
-    applied = run("apply", "-f", str(plan_file), "--create-events", "--yes")
-    again = run("apply", "-f", str(plan_file), "--yes")
+    planned = run("plan", "--plan", str(plan_file), "--create-events")
+    applied = run("apply", "--plan", str(plan_file), "--create-events", "--yes")
+    again = run("apply", "--plan", str(plan_file), "--yes")
 
     assert planned.exit_code == 0, planned.stderr
     assert '+ group "checkout"' in planned.stdout
@@ -126,18 +126,18 @@ def test_plan_then_apply_then_nothing_to_do(run: Any, plan_file: Path) -> None:
 def test_apply_needs_yes_when_not_interactive_and_dry_run_writes_nothing(
     run: Any, plan_file: Path
 ) -> None:
-    refused = run("apply", "-f", str(plan_file), "--create-events")
-    dry = run("apply", "-f", str(plan_file), "--create-events", "--dry-run")
-    still = run("plan", "-f", str(plan_file), "--create-events", "--json")
+    refused = run("apply", "--plan", str(plan_file), "--create-events")
+    dry = run("apply", "--plan", str(plan_file), "--create-events", "--dry-run")
+    still = run("plan", "--plan", str(plan_file), "--create-events", "--json")
 
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2  # usage: the same as every other confirmation
     assert "pass --yes" in refused.stderr
     assert dry.exit_code == 0
     assert len(json.loads(still.stdout)["changes"]) == 6
 
 
 def test_apply_json_reports_the_plan_and_each_item(run: Any, plan_file: Path) -> None:
-    result = run("apply", "-f", str(plan_file), "--create-events", "--yes", "--json")
+    result = run("apply", "--plan", str(plan_file), "--create-events", "--yes", "--json")
 
     data = json.loads(result.stdout)
     assert result.exit_code == 0
@@ -146,12 +146,12 @@ def test_apply_json_reports_the_plan_and_each_item(run: Any, plan_file: Path) ->
 
 
 def test_pull_then_plan_shows_no_changes(run: Any, plan_file: Path, tmp_path: Path) -> None:
-    run("apply", "-f", str(plan_file), "--create-events", "--yes")
+    run("apply", "--plan", str(plan_file), "--create-events", "--yes")
     pulled = tmp_path / "pulled.yaml"
 
-    written = run("pull", "-o", str(pulled))
-    planned = run("plan", "-f", str(pulled), "--prune")
-    over_existing = run("pull", "-o", str(plan_file))
+    written = run("pull", "--plan", str(pulled))
+    planned = run("plan", "--plan", str(pulled), "--prune")
+    over_existing = run("pull", "--plan", str(plan_file))
 
     assert written.exit_code == 0, written.stderr
     assert "Wrote 1 groups and 2 events" in written.stderr
@@ -159,14 +159,14 @@ def test_pull_then_plan_shows_no_changes(run: Any, plan_file: Path, tmp_path: Pa
     assert "No changes. PostHog matches the plan." in planned.stdout
     assert over_existing.exit_code == 0
     assert "rules: {min: 0}" in plan_file.read_text()  # local-only rules survive a pull
-    as_json = run("pull", "-o", "-")
+    as_json = run("pull", "--plan", "-")
     assert "plan_id: web" in as_json.stdout
 
 
 @pytest.mark.parametrize("server", [{"reject_mode_allowed": False}], indirect=True)
 def test_items_that_fail_give_exit_code_2_with_reasons(run: Any, plan_file: Path) -> None:
 
-    result = run("apply", "-f", str(plan_file), "--create-events", "--yes")
+    result = run("apply", "--plan", str(plan_file), "--create-events", "--yes")
 
     assert result.exit_code == 2
     assert 'event "order_paid": failed: HTTP 400' in result.stdout
@@ -175,7 +175,7 @@ def test_items_that_fail_give_exit_code_2_with_reasons(run: Any, plan_file: Path
 
 
 def test_blocked_events_give_exit_code_2(run: Any, plan_file: Path) -> None:
-    result = run("apply", "-f", str(plan_file), "--yes")
+    result = run("apply", "--plan", str(plan_file), "--yes")
 
     assert result.exit_code == 2
     assert 'event "order_paid": no event definition with this name' in result.stdout
@@ -183,7 +183,7 @@ def test_blocked_events_give_exit_code_2(run: Any, plan_file: Path) -> None:
 
 
 def test_bad_key_gives_exit_code_3(run: Any, plan_file: Path) -> None:
-    result = run("plan", "-f", str(plan_file), key="phx_wrong")
+    result = run("plan", "--plan", str(plan_file), key="phx_wrong")
 
     assert result.exit_code == 3
     assert "HTTP 401" in result.stderr
@@ -194,18 +194,18 @@ def test_bad_plan_file_gives_exit_code_1_with_its_line(run: Any, tmp_path: Path)
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nproperty_groups:\n  g: {properties: {a: {type: Text}}}\n")
 
-    result = run("apply", "-f", str(bad), "--yes")
+    result = run("apply", "--plan", str(bad), "--yes")
 
     assert result.exit_code == 1
     assert f"{bad}:3:30: error [unknown-type] unknown property type 'Text'" in result.stderr
 
 
 def test_bind_and_unbind_from_options_and_csv(run: Any, plan_file: Path, tmp_path: Path) -> None:
-    run("apply", "-f", str(plan_file), "--create-events", "--yes")
+    run("apply", "--plan", str(plan_file), "--create-events", "--yes")
     bound = run("bind", "--group", "checkout", "--events", "order_paid,order_refunded")
     pairs = tmp_path / "pairs.csv"
     pairs.write_text("event,group\norder_paid,checkout\norder_lost,checkout\n")
-    from_csv = run("unbind", "--file", str(pairs), "--json")
+    from_csv = run("unbind", "--file", str(pairs), "--yes", "--json")
     missing_mode = run("bind", "--group", "checkout")
 
     assert bound.exit_code == 0
@@ -218,14 +218,14 @@ def test_bind_and_unbind_from_options_and_csv(run: Any, plan_file: Path, tmp_pat
 
 
 def test_plan_shows_which_property_fields_change(run: Any, plan_file: Path) -> None:
-    run("apply", "-f", str(plan_file), "--create-events", "--yes")
+    run("apply", "--plan", str(plan_file), "--create-events", "--yes")
     plan_file.write_text(
         PLAN.replace(
             "amount: {type: Numeric, required: true, rules: {min: 0}}", "amount: {type: String}"
         )
     )
 
-    result = run("plan", "-f", str(plan_file))
+    result = run("plan", "--plan", str(plan_file))
 
     assert '  ~ group "checkout"' in result.stdout
     assert "      ~ amount  type: Numeric → String; required: yes → no" in result.stdout

@@ -54,6 +54,7 @@ from eventschema_tools.models import (
     as_uuid,
     parse_input,
 )
+from eventschema_tools.tracking_plan.ownership import keep_markers
 
 if TYPE_CHECKING:
     from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
@@ -100,7 +101,7 @@ def check_group_change(
     given = {
         "name": name,
         "description": description,
-        "properties": None if properties is None else list(properties),
+        "properties": properties,
     }
     parse_input(PropertyGroupUpdate, **{k: v for k, v in given.items() if v is not None})
 
@@ -191,7 +192,15 @@ def _unbind(schema_id: str | None, event: str | None, group: str | None) -> Step
         yield from _delete_schema(target)
         return UnbindOutcome(deleted=True, id=target)
     event_definition, property_group, schema = yield from _pair(*target)
-    yield from _delete_schema(schema.id)
+    try:
+        yield from _delete_schema(schema.id)
+    except UnknownNameError:
+        # Unbound meanwhile: deleted only if a fresh read finds the pair bound again.
+        again = yield from _find_pair(event_definition.id, property_group.id)
+        if again is None:
+            raise
+        schema = again
+        yield from _delete_schema(schema.id)
     return UnbindOutcome(
         deleted=True,
         id=schema.id,
@@ -231,9 +240,12 @@ def _update_group(
 ) -> Steps[GroupView]:
     check_group_change(name, description, properties)
     target = yield from find_group(ref)
+    # New words keep the group's ownership markers: dropping a plan's marker would make that
+    # plan see the group as unowned ("takes ownership") and hide it from its prune.
+    text = None if description is None else keep_markers(description, target.description)
     updated = yield from call(
         lambda c: c.property_groups.update(
-            target.id, name=name, description=description, properties=properties
+            target.id, name=name, description=text, properties=properties
         )
     )
     return GroupView.from_group(updated)
@@ -376,6 +388,9 @@ class Catalog:
         properties: Sequence[PropertySpec] | None = None,
     ) -> GroupView:
         """Change a group (name or id). ``properties``, when given, replace the whole list.
+
+        A new ``description`` replaces the words only: the ownership markers the group carries
+        (a tracking plan's, another tool's) are kept.
 
         Raises:
             InvalidInputError: nothing to change was given, or invalid fields (nothing sent).

@@ -5,27 +5,37 @@ Exit codes (documented in docs/cli.md):
 ====  ==================================================================
 0     success (including "no changes")
 1     error (API error, unreachable host, bad file)
-2     usage error (bad option or argument), or a partial failure of bulk work
+2     usage error (bad option or argument), a confirmation with no terminal and no --yes,
+      or a partial failure of bulk work
 3     authentication or configuration error (key, scope, project, host)
 4     audit thresholds breached
 ====  ==================================================================
+
+Output is for people and for scripts alike. On a terminal, tables fit its width; anywhere else
+(a pipe, a file) nothing wraps, so each row stays on one line for ``grep`` and ``cut``. A reader
+that goes away early (``| head -1``) is not an error: the rest of the output is dropped and the
+command still ends with its own exit code. Names from the project are shown through
+:func:`eventschema_tools._text.printable`, so control characters in them are never sent raw.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, NoReturn
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
+from eventschema_tools._text import printable
 from eventschema_tools.client import EventSchemaClient
 from eventschema_tools.errors import (
     AuthenticationError,
@@ -34,6 +44,9 @@ from eventschema_tools.errors import (
     InvalidInputError,
     PermissionDeniedError,
 )
+
+if TYPE_CHECKING:
+    from eventschema_tools.catalog.risk import Risk
 
 __all__ = [
     "EXIT_AUTH",
@@ -44,13 +57,19 @@ __all__ = [
     "EXIT_USAGE",
     "Connection",
     "JsonOption",
+    "OldPlanOption",
+    "PlanOption",
     "cli_errors",
     "client_from",
     "command",
+    "confirm_write",
     "console",
     "exit_with_error",
     "fail",
+    "plan_file",
     "print_json",
+    "required_plan_file",
+    "write_stdout",
 ]
 
 EXIT_OK = 0
@@ -60,12 +79,56 @@ EXIT_PARTIAL = 2
 EXIT_AUTH = 3
 EXIT_THRESHOLDS = 4
 
-console = Console()
-error_console = Console(stderr=True)
+# Wider than any row the CLI prints (names are at most a few hundred characters): off a terminal,
+# tables take their natural width instead of wrapping at 80 columns or at $COLUMNS.
+_UNWRAPPED_WIDTH: Final = 1_000_000
+
+
+def _drop_rest_of(stream: IO[str]) -> None:
+    """The reader of ``stream`` has gone (``| head``): send whatever follows to /dev/null.
+
+    Python's recipe for SIGPIPE in command-line programs (the note on SIGPIPE in the ``signal``
+    docs), except that the command carries on, so it still ends with its own exit code.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
+
+
+class _Console(Console):
+    """A Rich console that outlives its reader instead of exiting 1 (Rich's default)."""
+
+    def on_broken_pipe(self) -> None:
+        """Print nothing more and let the command finish."""
+        self.quiet = True
+        _drop_rest_of(self.file)
+
+
+def _console(*, stderr: bool = False) -> Console:
+    """The console on stdout or stderr: the terminal's width, or no wrapping off a terminal."""
+    made = _Console(stderr=stderr)
+    if not made.is_terminal:
+        made.width = _UNWRAPPED_WIDTH
+    return made
+
+
+console = _console()
+error_console = _console(stderr=True)
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")
 ]
+
+PlanOption = Annotated[
+    Path | None,
+    typer.Option("--plan", metavar="FILE", help="The tracking-plan file (YAML or JSON)."),
+]
+"""``--plan FILE``: how every command that reads or writes a tracking-plan file is given it."""
+
+OldPlanOption = Annotated[Path | None, typer.Option("--file", "-f", hidden=True)]
+"""``-f``/``--file``, an earlier spelling of ``--plan``: still accepted, no longer shown."""
 
 
 @dataclass(frozen=True)
@@ -87,8 +150,10 @@ def client_from(ctx: typer.Context) -> EventSchemaClient:
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     """Print one line on stderr and exit with ``code``."""
-    # Messages carry names and PostHog's text; escaping keeps "[...]" in them from being markup.
-    error_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    # Messages carry names and PostHog's text: control characters are spelled out, and escaping
+    # keeps "[...]" in them from being markup.
+    shown = escape(printable(message, multiline=True))
+    error_console.print(f"[bold red]error:[/] {shown}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -98,8 +163,50 @@ def exit_with_error(message: str, code: int = EXIT_USAGE) -> NoReturn:
     The form of usage errors (bad option values), also used outside a command's body, where
     Typer's own errors are reported the same way.
     """
-    typer.echo(f"eventschema: error: {message}", err=True)
+    typer.echo(f"eventschema: error: {printable(message, multiline=True)}", err=True)
     raise SystemExit(code)
+
+
+def plan_file(plan: Path | None, *earlier: Path | None) -> Path | None:
+    """The plan file given as ``--plan`` or in an earlier spelling; None when none was given.
+
+    Ends the command with a usage error when the file is given more than once.
+    """
+    given = [path for path in (plan, *earlier) if path is not None]
+    if len(given) > 1:
+        exit_with_error("give the tracking-plan file once, as --plan FILE")
+    return given[0] if given else None
+
+
+def required_plan_file(plan: Path | None, *earlier: Path | None) -> Path:
+    """Like :func:`plan_file`, for commands that need the file: a usage error without it."""
+    chosen = plan_file(plan, *earlier)
+    if chosen is None:
+        exit_with_error("Missing option '--plan' (the tracking-plan file, YAML or JSON).")
+    return chosen
+
+
+def confirm_write(risk: Risk) -> None:
+    """Ask before a write that removes or drops something; end the command if not agreed.
+
+    The question is the one the MCP server asks (:mod:`eventschema_tools.catalog.risk`).
+    Without a terminal to ask on, the command ends with exit code 2 and one line naming
+    ``--yes``, which callers pass to skip the assessment and the question altogether.
+    """
+    if not risk.needs_confirmation:
+        return
+    if not sys.stdin.isatty():
+        fail(
+            f"{risk.question} Not asked: standard input is not a terminal, so "
+            f"{risk.nothing_done}; pass --yes to go ahead.",
+            EXIT_USAGE,
+        )
+    try:
+        confirmed = typer.confirm(risk.question, default=False, err=True)
+    except typer.Abort:  # end of input or Ctrl+C
+        confirmed = False
+    if not confirmed:
+        fail(f"cancelled, so {risk.nothing_done} (pass --yes to skip this question)")
 
 
 def exit_code_for(exc: EventSchemaError) -> int:
@@ -118,6 +225,10 @@ def cli_errors() -> Iterator[None]:
         yield
     except EventSchemaError as exc:
         fail(str(exc), exit_code_for(exc))
+    except BrokenPipeError:
+        # A write that bypassed the guarded ones below; its command cannot finish, so exit 1.
+        _drop_rest_of(sys.stdout)
+        raise typer.Exit(EXIT_ERROR) from None
     except OSError as exc:
         fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
 
@@ -133,9 +244,22 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def write_stdout(text: str) -> None:
+    """Write ``text`` on stdout as it is; a reader that has gone (``| head``) is not an error."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _drop_rest_of(sys.stdout)
+
+
 def print_json(value: Any) -> None:
-    """Write ``value`` as indented JSON on stdout (no colour codes, parseable by scripts)."""
-    sys.stdout.write(json.dumps(to_jsonable(value), indent=2, default=str) + "\n")
+    """Write ``value`` as indented JSON on stdout (no colour codes, parseable by scripts).
+
+    ``json.dumps`` escapes every control character and every non-ASCII one, so names from the
+    project cannot reach the terminal raw even here.
+    """
+    write_stdout(json.dumps(to_jsonable(value), indent=2, default=str) + "\n")
 
 
 def command(fn: Callable[..., None]) -> Callable[..., None]:

@@ -5,7 +5,8 @@ Each command parses its options, makes one call to :class:`~eventschema_tools.ca
 table or a sentence, or the result's JSON with ``--json``. Events and property groups are given
 by name or by id: a value that parses as a UUID is an id, anything else is a name, matched
 exactly. An unknown name fails with exit code 1 and suggests the closest names in the project.
-Deletes ask first (``--yes`` skips the question).
+Writes that remove or drop something ask first, with the question the MCP server asks
+(:mod:`eventschema_tools.catalog.risk`); ``--yes`` skips it, and is needed without a terminal.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-from uuid import UUID
 
 import typer
 import yaml
@@ -23,8 +23,18 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from eventschema_tools._text import printable
 from eventschema_tools.catalog import Catalog
 from eventschema_tools.catalog.operations import unbind_target
+from eventschema_tools.catalog.risk import (
+    BindPairs,
+    DeleteGroup,
+    DeleteSchema,
+    MoveSchema,
+    ReplaceProperties,
+    Write,
+    assess,
+)
 from eventschema_tools.catalog.views import (
     BindingView,
     BindOutcome,
@@ -37,16 +47,17 @@ from eventschema_tools.catalog.views import (
     UnbindOutcome,
 )
 from eventschema_tools.cli.common import (
-    EXIT_ERROR,
     EXIT_USAGE,
     JsonOption,
     client_from,
     command,
+    confirm_write,
     console,
     fail,
     print_json,
 )
 from eventschema_tools.models import PropertyType
+from eventschema_tools.tracking_plan.bulk import Pair
 
 __all__ = ["parse_property_option", "read_group_file", "register"]
 
@@ -103,15 +114,9 @@ FileOption = Annotated[
 DescriptionOption = Annotated[str | None, typer.Option("--description", "-d", help="Description.")]
 
 _REQUIRED_FLAGS = {"required": True, "optional": False}
-_TYPES_BY_LOWER = {t.value.lower(): t.value for t in PropertyType}
 _GROUP_KEYS = ("name", "description", "properties")
 # Read-only fields of the API objects: a file saved from `groups show --json` can be fed back.
 _READ_ONLY_FIELDS = frozenset({"id", "created_at", "updated_at", "created_by", "events"})
-_VIEW_PROPERTY_KEYS = {
-    "type": "property_type",
-    "required": "is_required",
-    "optional_in_types": "is_optional_in_types",
-}
 
 
 # --- input parsing (pure) ----------------------------------------------------------------------
@@ -120,53 +125,43 @@ _VIEW_PROPERTY_KEYS = {
 def parse_property_option(text: str) -> dict[str, Any]:
     """Parse ``--property NAME:TYPE[:required|optional]`` into a property dict.
 
-    The name may itself contain colons: the type and flag are read from the right. Types match
-    case-insensitively; an unknown type is passed on for the client to reject with the list of
-    valid types.
+    The name may itself contain colons: the type and flag are read from the right. The type is
+    checked by the client like any input: in any case, and an unknown one is refused with the
+    closest valid type.
 
     Raises:
         typer.BadParameter: the value has no ``:TYPE`` part.
     """
     head, _, last = text.rpartition(":")
-    is_required = False
+    required = False
     if last.strip().lower() in _REQUIRED_FLAGS and ":" in head:
-        is_required = _REQUIRED_FLAGS[last.strip().lower()]
+        required = _REQUIRED_FLAGS[last.strip().lower()]
         head, _, last = head.rpartition(":")
     if not head or not last.strip():
         raise typer.BadParameter(
             f"{text!r} is not NAME:TYPE[:required], e.g. order_id:String:required",
             param_hint="--property",
         )
-    kind = last.strip()
-    return {
-        "name": head,
-        "property_type": _TYPES_BY_LOWER.get(kind.lower(), kind),
-        "is_required": is_required,
-    }
+    return {"name": head, "type": last.strip(), "required": required}
 
 
 def _as_property_input(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """A property entry without read-only fields, in the API's spelling (``groups show
-    --json`` writes ``type``/``required``/``optional_in_types``)."""
-    fields = {key: value for key, value in entry.items() if key not in _READ_ONLY_FIELDS}
-    for shown, api in _VIEW_PROPERTY_KEYS.items():
-        if shown in fields and api not in fields:
-            fields[api] = fields.pop(shown)
-    return fields
+    """A property entry without the read-only fields ``groups show --json`` writes."""
+    return {key: value for key, value in entry.items() if key not in _READ_ONLY_FIELDS}
 
 
 def read_group_file(path: Path) -> dict[str, Any]:
     """Read a property-group file (YAML or JSON) into ``name``/``description``/``properties``.
 
-    The shape is the API's own; the output of ``groups show --json`` can be edited and fed back
-    too (its property keys ``type``/``required`` are read as ``property_type``/``is_required``,
-    read-only fields such as ``id`` are ignored)::
+    Properties are spelled as ``groups show --json`` writes them, so its output can be edited
+    and fed back (read-only fields such as ``id`` are ignored); PostHog's own keys
+    (``property_type``, ``is_required``) are read too::
 
         name: checkout
         description: Every checkout event
         properties:
-          - {name: order_id, property_type: String, is_required: true}
-          - {name: coupon, property_type: String}
+          - {name: order_id, type: String, required: true}
+          - {name: coupon, type: String}
 
     The properties themselves are checked by the client, like any other input.
 
@@ -189,13 +184,12 @@ def read_group_file(path: Path) -> dict[str, Any]:
         properties = group["properties"] or []
         if not isinstance(properties, list):
             raise ValueError(
-                "properties: expected a list of {name, property_type, is_required, ...}; "
-                "a tracking plan (properties by name) is applied with `eventschema apply`"
+                "properties: expected a list of {name, type, required, ...}; "
+                "a tracking plan (properties by name) is applied with "
+                "`eventschema apply --plan FILE`"
             )
         if not all(isinstance(entry, Mapping) for entry in properties):
-            raise ValueError(
-                "properties: each entry is a mapping {name, property_type, is_required, ...}"
-            )
+            raise ValueError("properties: each entry is a mapping {name, type, required, ...}")
         group["properties"] = [_as_property_input(entry) for entry in properties]
     return group
 
@@ -228,13 +222,10 @@ def _catalog(ctx: typer.Context) -> Iterator[Catalog]:
         yield Catalog(client)
 
 
-def _confirm(question: str) -> None:
-    try:
-        confirmed = typer.confirm(question, default=False)
-    except typer.Abort:  # no terminal to ask on (end of input) or Ctrl+C
-        confirmed = False
-    if not confirmed:
-        fail("cancelled, nothing was deleted (pass --yes to skip this question)", EXIT_ERROR)
+def _ask(catalog: Catalog, write: Write, yes: bool) -> None:
+    """Ask before ``write`` when it risks something (with ``--yes``, nothing is even read)."""
+    if not yes:
+        confirm_write(assess(catalog.client, write))
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -249,13 +240,15 @@ def _emit(result: R, json: bool, render: Callable[[R], RenderableType]) -> None:
         print_json(result)
         return
     shown = render(result)
-    # Text, not markup: names may contain "[...]".
-    console.print(Text(shown) if isinstance(shown, str) else shown)
+    # Text, not markup: names may contain "[...]" (and control characters, shown escaped).
+    console.print(Text(printable(shown)) if isinstance(shown, str) else shown)
 
 
 def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
     """A table whose names wrap rather than being cut: names are what people read."""
-    table = Table(title=title, title_justify="left")
+    heading = Text(printable(title))
+    # At least as wide as its title, so the title (which may hold an id) does not wrap either.
+    table = Table(title=heading, title_justify="left", min_width=heading.cell_len)
     for column in columns:
         if column == "id":
             table.add_column(column, overflow="fold", style="dim")
@@ -266,7 +259,8 @@ def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) ->
         else:
             table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*row)
+        # Text, not markup; one line per cell, with control characters escaped.
+        table.add_row(*(Text(printable(cell)) for cell in row))
     return table
 
 
@@ -316,13 +310,17 @@ def _required_label(prop: PropertyView) -> str:
 
 def _group_detail(group: GroupView) -> RenderableType:
     table = _table(
-        f"Property group {group.name!r} ({group.id})",
+        f'Property group "{group.name}" ({group.id})',
         ("name", "type", "required", "description"),
         ((p.name, p.type.value, _required_label(p), p.description) for p in group.properties),
     )
     table.columns[2].no_wrap = False
-    lines = [f"description: {group.description}"] if group.description else []
-    lines.append(f"bound to events: {', '.join(e.name for e in group.events) or 'none'}")
+    lines = (
+        [printable(f"description: {group.description}", multiline=True)]
+        if group.description
+        else []
+    )
+    lines.append(printable(f"bound to events: {', '.join(e.name for e in group.events) or 'none'}"))
     return RichGroup(table, *map(Text, lines))
 
 
@@ -346,7 +344,7 @@ def _events_table(events: Iterable[EventView]) -> Table:
 def _event_detail(detail: EventDetail) -> RenderableType:
     parts: list[RenderableType] = [_events_table([detail.event])]
     if detail.event.description:
-        parts.append(Text(f"description: {detail.event.description}"))
+        parts.append(Text(printable(f"description: {detail.event.description}", multiline=True)))
     if detail.schemas:
         parts.append(_schemas_table(detail.schemas))
     else:
@@ -374,10 +372,19 @@ def schemas_list(
 @schemas_app.command("create")
 @command
 def schemas_create(
-    ctx: typer.Context, event: EventRef, group: GroupRef, json: JsonOption = False
+    ctx: typer.Context,
+    event: EventRef,
+    group: GroupRef,
+    yes: YesOption = False,
+    json: JsonOption = False,
 ) -> None:
-    """Bind a property group to an event; a pair already bound is reported as it is."""
+    """Bind a property group to an event; a pair already bound is reported as it is.
+
+    Asks first when the event is in reject mode and the group has required properties its
+    events may lack (those events would be dropped).
+    """
     with _catalog(ctx) as catalog:
+        _ask(catalog, BindPairs([Pair(event, group)]), yes)
         _emit(catalog.bind(event=event, group=group), json, BindOutcome.summary)
 
 
@@ -392,12 +399,14 @@ def schemas_update(
     group: Annotated[
         str | None, typer.Option("--group", "-g", help="Use this property group (name or id).")
     ] = None,
+    yes: YesOption = False,
     json: JsonOption = False,
 ) -> None:
-    """Move an event schema to another event and/or property group."""
+    """Move an event schema to another event and/or property group (asks first)."""
     if event is None and group is None:
         fail("nothing to update: give --event and/or --group", EXIT_USAGE)
     with _catalog(ctx) as catalog:
+        _ask(catalog, MoveSchema(schema_id, event, group), yes)
         moved = catalog.move(schema_id, event=event, group=group)
         _emit(moved, json, lambda view: _schemas_table([view]))
 
@@ -424,20 +433,12 @@ def schemas_delete(
     by_pair = schema_id is None and event is not None and group is not None
     if not (by_id or by_pair):
         fail("give the schema ID, or both --event and --group", EXIT_USAGE)
-    target = unbind_target(schema_id, event, group)  # a malformed id fails before any request
+    unbind_target(schema_id, event, group)  # a malformed id fails before any request
     with _catalog(ctx) as catalog:
-        if not yes:
-            _confirm(_unbind_question(catalog, target))
+        # The schema is looked up first: one that does not exist fails before the question.
+        _ask(catalog, DeleteSchema(schema_id, event, group), yes)
         outcome = catalog.unbind(schema_id=schema_id, event=event, group=group)
         _emit(outcome, json, UnbindOutcome.summary)
-
-
-def _unbind_question(catalog: Catalog, target: UUID | tuple[str, str]) -> str:
-    if isinstance(target, UUID):
-        return f"Delete event schema {target}?"
-    # Looked up first, so a pair that is not bound fails before the question.
-    found = catalog.binding(event=target[0], group=target[1])
-    return f"Unbind {found.group_name!r} from {found.event_label!r} (event schema {found.id})?"
 
 
 # --- groups ------------------------------------------------------------------------------------
@@ -497,13 +498,20 @@ def groups_update(
     description: DescriptionOption = None,
     prop: PropertyOption = None,
     file: FileOption = None,
+    yes: YesOption = False,
     json: JsonOption = False,
 ) -> None:
-    """Change a property group. Properties, when given, REPLACE the group's whole list."""
+    """Change a property group. Properties, when given, REPLACE the group's whole list.
+
+    A replacement that removes properties (or makes reject-mode events drop live events) asks
+    first. A new description keeps the group's ownership markers.
+    """
     changes = _group_input(file, name, description, prop)
     if not changes:
         fail("nothing to update: give --name, --description, --property or --file", EXIT_USAGE)
     with _catalog(ctx) as catalog:
+        if "properties" in changes:
+            _ask(catalog, ReplaceProperties(group, changes["properties"]), yes)
         updated = catalog.update_group(
             group,
             name=changes.get("name"),
@@ -523,14 +531,7 @@ def groups_delete(
 ) -> None:
     """Delete a property group, its properties and every event schema that uses it."""
     with _catalog(ctx) as catalog:
-        if not yes:
-            found = catalog.group(group)
-            bound = len(found.events)
-            _confirm(
-                f"Delete property group {found.name!r} with {len(found.properties)} properties"
-                f" and its {bound} event binding{'s' if bound != 1 else ''}?"
-            )
-            group = str(found.id)
+        _ask(catalog, DeleteGroup(group), yes)
         _emit(catalog.delete_group(group), json, GroupDeleteOutcome.summary)
 
 

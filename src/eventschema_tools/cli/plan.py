@@ -22,18 +22,27 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from eventschema_tools._text import printable
+from eventschema_tools.catalog.risk import BindPairs, UnbindPairs, assess
 from eventschema_tools.cli.common import (
     EXIT_AUTH,
     EXIT_ERROR,
     EXIT_OK,
     EXIT_PARTIAL,
+    EXIT_USAGE,
     JsonOption,
+    OldPlanOption,
+    PlanOption,
     client_from,
     command,
+    confirm_write,
     console,
     error_console,
+    exit_with_error,
     fail,
     print_json,
+    required_plan_file,
+    write_stdout,
 )
 from eventschema_tools.models import PropertyInput
 from eventschema_tools.tracking_plan import (
@@ -55,6 +64,7 @@ from eventschema_tools.tracking_plan import (
     compute_plan,
     keep_local_fields,
     pull,
+    pull_merge,
 )
 from eventschema_tools.tracking_plan.file import PlanFileError, dump_plan, load_plan
 from eventschema_tools.tracking_plan.lint import has_errors, lint_file, parse_convention
@@ -64,9 +74,6 @@ __all__ = ["register"]
 # Long lists (a bulk binding of hundreds of events) are cut in the text view; --json has all.
 _MAX_LINES_PER_BLOCK = 100
 
-PlanFile = Annotated[
-    Path, typer.Option("--file", "-f", help="The tracking-plan file (YAML or JSON).")
-]
 Prune = Annotated[
     bool,
     typer.Option(
@@ -103,7 +110,7 @@ _STYLE = {"+": "green", "~": "yellow", "-": "red", "!": "red", "·": "dim"}
 def _line(sign: str, text: str, indent: int = 2) -> Text:
     line = Text(" " * indent)
     line.append(f"{sign} ", style=_STYLE.get(sign, ""))
-    line.append(text)
+    line.append(printable(text))
     return line
 
 
@@ -230,7 +237,7 @@ def plan_lines(plan: Plan) -> Iterator[Text]:
 
 def _print(line: Text | str, *, stderr: bool = False) -> None:
     """Print one line as is: no markup, no highlighting, no wrapping (names stay intact)."""
-    text = line if isinstance(line, Text) else Text(line)
+    text = line if isinstance(line, Text) else Text(printable(line))
     (error_console if stderr else console).print(text, highlight=False, soft_wrap=True)
 
 
@@ -293,14 +300,15 @@ def _plan_for(
 @command
 def plan_command(
     ctx: typer.Context,
-    file: PlanFile,
+    plan_path: PlanOption = None,
+    file: OldPlanOption = None,
     prune: Prune = False,
     create_events: CreateEvents = False,
     adopt: Adopt = False,
     json_output: JsonOption = False,
 ) -> None:
     """Show the changes that would bring PostHog to the plan (reads only)."""
-    plan = _plan_for(ctx, file, prune, create_events, adopt)
+    plan = _plan_for(ctx, required_plan_file(plan_path, file), prune, create_events, adopt)
     if json_output:
         print_json(plan)
     else:
@@ -311,7 +319,10 @@ def _confirm_or_stop(yes: bool) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        fail("refusing to change PostHog without confirmation: pass --yes (or --dry-run)")
+        fail(
+            "refusing to change PostHog without confirmation: pass --yes (or --dry-run)",
+            EXIT_USAGE,
+        )
     if not typer.confirm("Apply these changes?", default=False):
         fail("apply cancelled; nothing was changed")
 
@@ -319,7 +330,8 @@ def _confirm_or_stop(yes: bool) -> None:
 @command
 def apply_command(
     ctx: typer.Context,
-    file: PlanFile,
+    plan_path: PlanOption = None,
+    file: OldPlanOption = None,
     prune: Prune = False,
     create_events: CreateEvents = False,
     adopt: Adopt = False,
@@ -331,7 +343,7 @@ def apply_command(
     json_output: JsonOption = False,
 ) -> None:
     """Make PostHog match the plan: groups first, then bindings and event settings."""
-    desired = load_plan(file)
+    desired = load_plan(required_plan_file(plan_path, file))
     with client_from(ctx) as client:
         plan = compute_plan(client, desired, prune=prune, create_events=create_events, adopt=adopt)
         if not json_output:
@@ -369,15 +381,16 @@ def _write_atomically(path: Path, text: str) -> None:
 @command
 def pull_command(
     ctx: typer.Context,
-    output: Annotated[
-        Path,
+    plan_path: Annotated[
+        Path | None,
         typer.Option(
-            "--output",
-            "-o",
-            help="File to write (YAML, or JSON for a .json name); '-' for stdout. An existing "
-            "file's value rules and plan_id are kept.",
+            "--plan",
+            metavar="FILE",
+            help="The tracking-plan file to write (YAML, or JSON for a .json name); '-' for "
+            "stdout. An existing file's value rules and plan_id are kept.",
         ),
-    ],
+    ] = None,
+    earlier_output: Annotated[Path | None, typer.Option("--output", "-o", hidden=True)] = None,
     plan_id: Annotated[
         str | None,
         typer.Option(
@@ -385,8 +398,24 @@ def pull_command(
             "the existing file's)."
         ),
     ] = None,
+    merge: Annotated[
+        bool,
+        typer.Option(
+            "--merge",
+            help="Refresh only what the existing file manages (its groups and events, and "
+            "the bindings of its groups), keeping its comments and layout.",
+        ),
+    ] = False,
+    add_new: Annotated[
+        bool,
+        typer.Option("--add-new", help="With --merge: also add live groups and events it lacks."),
+    ] = False,
 ) -> None:
     """Write the live project as a plan file; `plan` on it then shows no changes."""
+    output = required_plan_file(plan_path, earlier_output)
+    if merge or add_new:
+        _pull_merge(ctx, output, merge=merge, add_new=add_new, plan_id=plan_id)
+        return
     with client_from(ctx) as client:
         pulled = pull(client, plan_id=plan_id)
         where = f"{client.host} project {client.project_id}"
@@ -405,13 +434,33 @@ def pull_command(
     else:
         text = dump_plan(pulled, fmt="yaml", header=header)
     if to_stdout:
-        sys.stdout.write(text)
+        write_stdout(text)
         return
     _write_atomically(output, text)
     _print(
         f"Wrote {len(pulled.property_groups)} groups and {len(pulled.events)} events to {output}",
         stderr=True,
     )
+
+
+def _pull_merge(
+    ctx: typer.Context, output: Path, *, merge: bool, add_new: bool, plan_id: str | None
+) -> None:
+    if not merge:
+        exit_with_error("--add-new works with --merge")
+    if str(output) == "-" or not output.exists():
+        exit_with_error(f"--merge refreshes an existing plan file; {output} is not one")
+    with client_from(ctx) as client:
+        try:
+            merged = pull_merge(client, output, add_new=add_new, plan_id=plan_id)
+        except PlanFileError as exc:
+            fail(f"{output} is not a valid plan; fix it or pull without --merge:\n{exc}")
+    if merged.changed:
+        _write_atomically(output, merged.text)
+    parts = [f"{len(merged.updated)} updated", f"{len(merged.added)} added"]
+    removed = f" ({', '.join(merged.removed)})" if merged.removed else ""
+    parts.append(f"{len(merged.removed)} removed{removed}")
+    _print(f"Merged into {output}: " + ", ".join(parts), stderr=True)
 
 
 def _pairs(group: str | None, events: str | None, file: Path | None) -> list[bulk.Pair]:
@@ -433,15 +482,16 @@ def _bulk(
     pairs: list[bulk.Pair],
     concurrency: int,
     json_output: bool,
+    yes: bool,
 ) -> None:
     run = bulk.bind if action == "bind" else bulk.unbind
-    with (
-        client_from(ctx) as client,
-        _progress(
-            len(pairs), "Binding" if action == "bind" else "Unbinding", not json_output
-        ) as progress,
-    ):
-        report = run(client, pairs, concurrency=concurrency, progress=progress)
+    with client_from(ctx) as client:
+        if not yes:  # the question `schemas create|delete` and the MCP tools ask
+            write = BindPairs(pairs) if action == "bind" else UnbindPairs(pairs)
+            confirm_write(assess(client, write))
+        label = "Binding" if action == "bind" else "Unbinding"
+        with _progress(len(pairs), label, not json_output) as progress:
+            report = run(client, pairs, concurrency=concurrency, progress=progress)
     if json_output:
         print_json(report)
     else:
@@ -464,6 +514,10 @@ GroupOption = Annotated[
 EventsOption = Annotated[
     str | None, typer.Option("--events", "-e", help="Events (names or ids), comma-separated.")
 ]
+BulkYes = Annotated[
+    bool,
+    typer.Option("--yes", "-y", help="Do not ask for confirmation (needed without a terminal)."),
+]
 PairsFile = Annotated[
     Path | None,
     typer.Option("--file", "-f", help="CSV of event,group pairs (names or ids), one per line."),
@@ -477,10 +531,15 @@ def bind_command(
     events: EventsOption = None,
     file: PairsFile = None,
     concurrency: Concurrency = DEFAULT_CONCURRENCY,
+    yes: BulkYes = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Bind a group to many events (or many pairs from a CSV); existing bindings are skipped."""
-    _bulk(ctx, "bind", _pairs(group, events, file), concurrency, json_output)
+    """Bind a group to many events (or many pairs from a CSV); existing bindings are skipped.
+
+    Asks first when an event is in reject mode and would drop events lacking the group's
+    required properties.
+    """
+    _bulk(ctx, "bind", _pairs(group, events, file), concurrency, json_output, yes)
 
 
 @command
@@ -490,10 +549,14 @@ def unbind_command(
     events: EventsOption = None,
     file: PairsFile = None,
     concurrency: Concurrency = DEFAULT_CONCURRENCY,
+    yes: BulkYes = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Remove a group from many events (or many pairs from a CSV); absent ones are skipped."""
-    _bulk(ctx, "unbind", _pairs(group, events, file), concurrency, json_output)
+    """Remove a group from many events (or many pairs from a CSV); absent ones are skipped.
+
+    Asks first, naming the bindings that go.
+    """
+    _bulk(ctx, "unbind", _pairs(group, events, file), concurrency, json_output, yes)
 
 
 NamingOption = Annotated[
@@ -507,7 +570,9 @@ NamingOption = Annotated[
 
 @command
 def lint_command(
-    file: Annotated[Path, typer.Argument(help="The tracking-plan file to check.")],
+    ctx: typer.Context,
+    plan_path: PlanOption = None,
+    earlier_file: OldPlanOption = None,
     naming: NamingOption = None,
     event_naming: Annotated[
         str | None, typer.Option(help="Naming convention for event names (overrides --naming).")
@@ -519,6 +584,8 @@ def lint_command(
     json_output: JsonOption = False,
 ) -> None:
     """Check a plan file offline: errors and warnings with file:line and a fix hint."""
+    # `lint FILE`, the earlier spelling, arrives as an extra argument (see `register`).
+    file = required_plan_file(plan_path, earlier_file, *_one_positional(ctx))
     problems = lint_file(
         file,
         naming=parse_convention(naming),
@@ -544,6 +611,12 @@ def lint_command(
         raise typer.Exit(EXIT_ERROR)
 
 
+def _one_positional(ctx: typer.Context) -> list[Path]:
+    if len(ctx.args) > 1:
+        exit_with_error(f"got unexpected extra arguments ({' '.join(ctx.args[1:])})")
+    return [Path(arg) for arg in ctx.args]
+
+
 def register(app: typer.Typer) -> None:
     """Add ``plan``, ``apply``, ``pull``, ``bind``, ``unbind`` and ``lint`` to ``app``."""
     app.command("plan")(plan_command)
@@ -551,4 +624,4 @@ def register(app: typer.Typer) -> None:
     app.command("pull")(pull_command)
     app.command("bind")(bind_command)
     app.command("unbind")(unbind_command)
-    app.command("lint")(lint_command)
+    app.command("lint", context_settings={"allow_extra_args": True})(lint_command)

@@ -28,23 +28,18 @@ if TYPE_CHECKING:
 __all__ = ["AsyncPropertyGroups", "PropertyGroups", "PropertySpec"]
 
 PropertySpec = PropertyInput | Mapping[str, Any]
-"""A property to send: a :class:`PropertyInput` or a dict with the same keys."""
-
-
-def _properties(properties: Sequence[PropertySpec] | None) -> list[Any] | None:
-    if properties is None:
-        return None
-    return [p.model_dump() if isinstance(p, PropertyInput) else dict(p) for p in properties]
+"""A property to send: a :class:`PropertyInput` or a dict with its keys (``name``, ``type``,
+``required``, ``optional_in_types``, ``description``; PostHog's ``property_type``,
+``is_required`` and ``is_optional_in_types`` are read too)."""
 
 
 def _create_body(name: str, description: str, properties: Sequence[PropertySpec]) -> dict[str, Any]:
+    # The entries go to the model as given, so whatever is wrong with one (a bare name, a
+    # misspelt key) is reported by the one formatter of InvalidInputError.
     body = parse_input(
-        PropertyGroupCreate,
-        name=name,
-        description=description,
-        properties=_properties(properties),
+        PropertyGroupCreate, name=name, description=description, properties=properties
     )
-    return body.model_dump(mode="json")
+    return body.to_api()
 
 
 def _property_key(
@@ -84,9 +79,9 @@ def _as_sent(group: PropertyGroup | None, body: Mapping[str, Any]) -> PropertyGr
 def _update_body(
     name: str | None, description: str | None, properties: Sequence[PropertySpec] | None
 ) -> dict[str, Any]:
-    fields = {"name": name, "description": description, "properties": _properties(properties)}
+    fields = {"name": name, "description": description, "properties": properties}
     given = {key: value for key, value in fields.items() if value is not None}
-    return parse_input(PropertyGroupUpdate, **given).model_dump(mode="json", exclude_unset=True)
+    return parse_input(PropertyGroupUpdate, **given).to_api()
 
 
 class PropertyGroups(Resource["EventSchemaClient"]):
