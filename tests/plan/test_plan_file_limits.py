@@ -288,3 +288,37 @@ def test_the_plan_model_is_unchanged_by_the_json_reader() -> None:
     text = dump_plan(parse_plan(many_events(2)), fmt="json")
 
     assert parse_plan(text, "<plan_yaml>") == TrackingPlan.model_validate(json.loads(text))
+
+
+# --- the other files a command reads: the same reader, other words ---------------------------
+
+
+@needs_script
+@pytest.mark.parametrize("path", ["/dev/zero", "FIFO"])
+@pytest.mark.parametrize(
+    ("command", "what"),
+    [
+        (["bind", "--file"], "pairs file"),
+        (["unbind", "--yes", "--file"], "pairs file"),
+        (["groups", "create", "--file"], "property group file"),
+        (["audit", "--plan", "EXAMPLE", "--thresholds"], "thresholds file"),
+    ],
+    ids=["bind", "unbind", "groups-create", "audit-thresholds"],
+)
+def test_every_input_file_is_read_only_when_it_is_a_regular_file(
+    tmp_path: Path, path: str, command: list[str], what: str
+) -> None:
+    """A FIFO is not waited on and /dev/zero is not read to exhaustion, by any command."""
+    if path == "FIFO":
+        path = str(tmp_path / "input.yaml")
+        os.mkfifo(path)
+    example = Path(__file__).parents[2] / "examples" / "tracking-plan.yaml"
+    argv = [str(example) if part == "EXAMPLE" else part for part in command]
+
+    result = run_cli(*argv, path, timeout=30)
+
+    output = result.stderr + result.stdout
+    assert result.returncode in (1, 2), output
+    assert "Traceback" not in output
+    [line] = [line for line in output.splitlines() if what in line]
+    assert "only regular files are read" in line

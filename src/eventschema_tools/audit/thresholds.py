@@ -23,6 +23,7 @@ from typing import Any, Final
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from eventschema_tools._files import read_input_text
 from eventschema_tools.audit.model import Severity
 from eventschema_tools.errors import InvalidInputError
 
@@ -135,13 +136,9 @@ def load_thresholds(path: str | Path) -> Thresholds:
             limit outside 0..1 or another mistake; the message names each problem.
     """
     source = str(path)
+    text = read_input_text(path, "thresholds file")
     try:
-        data: Any = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InvalidInputError(
-            f"cannot read thresholds file {source}: {exc.strerror or exc}",
-            [("thresholds", "unreadable")],
-        ) from None
+        data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InvalidInputError(
             f"thresholds file {source} is not valid YAML: {exc}", [("thresholds", "not YAML")]

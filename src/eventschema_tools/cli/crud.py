@@ -23,6 +23,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from eventschema_tools._files import read_input_text
 from eventschema_tools._text import printable
 from eventschema_tools.catalog import Catalog
 from eventschema_tools.catalog.operations import unbind_target
@@ -56,6 +57,7 @@ from eventschema_tools.cli.common import (
     fail,
     print_json,
 )
+from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.models import PropertyType
 from eventschema_tools.tracking_plan.bulk import Pair
 
@@ -169,7 +171,7 @@ def read_group_file(path: Path) -> dict[str, Any]:
         ValueError: the file is not YAML/JSON or not shaped like a property group.
     """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_input_text(path, "property group file"))
     except yaml.YAMLError as exc:
         raise ValueError(f"not valid YAML or JSON ({exc})".replace("\n", " ")) from None
     if not isinstance(data, Mapping):
@@ -205,6 +207,8 @@ def _group_input(
     if file is not None:
         try:
             group = read_group_file(file)
+        except InvalidInputError as exc:  # the file itself was refused: the message names it
+            fail(str(exc), EXIT_USAGE)
         except ValueError as exc:
             fail(f"{file}: {exc}")
     if name is not None:

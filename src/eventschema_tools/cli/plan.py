@@ -22,6 +22,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from eventschema_tools._files import read_input_text
 from eventschema_tools._text import printable
 from eventschema_tools.catalog.risk import BindPairs, UnbindPairs, assess
 from eventschema_tools.cli.common import (
@@ -467,7 +468,7 @@ def _pairs(group: str | None, events: str | None, file: Path | None) -> list[bul
     if file is not None and (group is not None or events is not None):
         fail("give either --file, or --group with --events, not both")
     if file is not None:
-        return bulk.parse_pairs_csv(file.read_text(encoding="utf-8-sig"), str(file))
+        return bulk.parse_pairs_csv(read_input_text(file, "pairs file"), str(file))
     if group is None or events is None:
         fail("give --group NAME --events a,b,c, or --file pairs.csv")
     return bulk.pairs_for_group(group, events.split(","))

@@ -15,9 +15,7 @@ import bisect
 import functools
 import gc
 import json
-import os
 import re
-import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from typing import Any, Final, Literal
 import yaml
 from yaml.constructor import SafeConstructor
 
+from eventschema_tools._files import MAX_INPUT_BYTES, RefusedFile, read_capped
 from eventschema_tools.errors import EventSchemaError
 
 __all__ = [
@@ -45,7 +44,7 @@ __all__ = [
     "read_plan_text",
 ]
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_FILE_BYTES = MAX_INPUT_BYTES
 # What YAML aliases may add to a document, in nodes (an "alias bomb" would otherwise take
 # exponential time and memory to validate). A plan without aliases never comes near it.
 MAX_EXPANDED_NODES = 200_000
@@ -203,14 +202,6 @@ class PlanDocument:
 
 # --- reading ---------------------------------------------------------------------------------
 
-_FILE_KINDS: Final = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a named pipe (FIFO)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
 
 def read_plan_text(path: str | Path) -> str:
     """The text of a plan file: a regular file of at most :data:`MAX_FILE_BYTES`, in UTF-8.
@@ -224,26 +215,14 @@ def read_plan_text(path: str | Path) -> str:
     """
     source = str(path)
     try:
-        # Non-blocking, so that opening a FIFO does not wait for a writer; fstat on the open
-        # file then decides, so the file checked is the file read.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except OSError as exc:
-        raise PlanFileError([_unreadable(source, exc)]) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise PlanFileError([_not_a_file(source, info.st_mode)])
-        if info.st_size > MAX_FILE_BYTES:
-            raise PlanFileError([_too_large(source, f"{info.st_size} bytes")])
-        # One byte over the cap tells a file that grew (or a /proc file that reports no size)
-        # from one that fits, without reading the rest.
-        data = _read_at_most(fd, MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise PlanFileError([_unreadable(source, exc)]) from None
-    finally:
-        os.close(fd)
-    if len(data) > MAX_FILE_BYTES:
-        raise PlanFileError([_too_large(source, f"more than {MAX_FILE_BYTES} bytes")])
+        data = read_capped(path, MAX_FILE_BYTES)
+    except RefusedFile as refused:
+        problem = {
+            "unreadable": _unreadable,
+            "not-a-file": _not_a_file,
+            "too-large": _too_large,
+        }[refused.reason](source, refused.detail)
+        raise PlanFileError([problem]) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -252,20 +231,7 @@ def read_plan_text(path: str | Path) -> str:
         ) from None
 
 
-def _read_at_most(fd: int, size: int) -> bytes:
-    chunks: list[bytes] = []
-    left = size
-    while left > 0:
-        chunk = os.read(fd, min(left, 1024 * 1024))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
-def _not_a_file(source: str, mode: int) -> Problem:
-    kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+def _not_a_file(source: str, kind: str) -> Problem:
     return Problem(
         source,
         None,
@@ -276,12 +242,12 @@ def _not_a_file(source: str, mode: int) -> Problem:
     )
 
 
-def _unreadable(source: str, exc: OSError) -> Problem:
+def _unreadable(source: str, reason: str) -> Problem:
     return Problem(
         source,
         None,
         None,
-        f"cannot read the file: {exc.strerror or exc}",
+        f"cannot read the file: {reason}",
         hint="check the path given with --plan",
         code="unreadable",
     )
