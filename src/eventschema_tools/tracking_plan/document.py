@@ -203,6 +203,21 @@ class PlanDocument:
 # --- reading ---------------------------------------------------------------------------------
 
 
+# How a refused plan file is reported, by the reader's reason (also the problem's code): the
+# message, given what was found, and the fix.
+_REFUSALS: Final = {
+    "unreadable": ("cannot read the file: {}", "check the path given with --plan"),
+    "not-a-file": (
+        "{} is not a plan file: only regular files are read",
+        "give the path of a YAML or JSON file",
+    ),
+    "too-large": (
+        f"file is {{}}; plan files are limited to {MAX_FILE_BYTES} bytes",
+        "split the plan into several files with different plan_id values",
+    ),
+}
+
+
 def read_plan_text(path: str | Path) -> str:
     """The text of a plan file: a regular file of at most :data:`MAX_FILE_BYTES`, in UTF-8.
 
@@ -217,11 +232,10 @@ def read_plan_text(path: str | Path) -> str:
     try:
         data = read_capped(path, MAX_FILE_BYTES)
     except RefusedFile as refused:
-        problem = {
-            "unreadable": _unreadable,
-            "not-a-file": _not_a_file,
-            "too-large": _too_large,
-        }[refused.reason](source, refused.detail)
+        message, hint = _REFUSALS[refused.reason]
+        problem = Problem(
+            source, None, None, message.format(refused.detail), hint=hint, code=refused.reason
+        )
         raise PlanFileError([problem]) from None
     try:
         return data.decode("utf-8-sig")
@@ -229,39 +243,6 @@ def read_plan_text(path: str | Path) -> str:
         raise PlanFileError(
             [Problem(source, None, None, f"file is not UTF-8 text ({exc.reason})", code="encoding")]
         ) from None
-
-
-def _not_a_file(source: str, kind: str) -> Problem:
-    return Problem(
-        source,
-        None,
-        None,
-        f"{kind} is not a plan file: only regular files are read",
-        hint="give the path of a YAML or JSON file",
-        code="not-a-file",
-    )
-
-
-def _unreadable(source: str, reason: str) -> Problem:
-    return Problem(
-        source,
-        None,
-        None,
-        f"cannot read the file: {reason}",
-        hint="check the path given with --plan",
-        code="unreadable",
-    )
-
-
-def _too_large(source: str, size: str) -> Problem:
-    return Problem(
-        source,
-        None,
-        None,
-        f"file is {size}; plan files are limited to {MAX_FILE_BYTES} bytes",
-        hint="split the plan into several files with different plan_id values",
-        code="too-large",
-    )
 
 
 def read_document(path: str | Path) -> PlanDocument:

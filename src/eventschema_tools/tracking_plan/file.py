@@ -90,6 +90,7 @@ __all__ = [
     "parse_plan",
     "plan_data",
     "plan_format",
+    "property_data",
     "read_document",
     "read_plan_text",
     "shipped_json_schema_text",
@@ -568,7 +569,8 @@ _PlanDumper.add_representer(_Flow, _represent_flow)
 _PlanDumper.add_representer(_FlowList, _represent_flow_list)
 
 
-def _property_data(spec: PropertySpec) -> dict[str, Any]:
+def property_data(spec: PropertySpec) -> dict[str, Any]:
+    """A property as the plan file writes it: ``type``, then only the fields that are set."""
     data: dict[str, Any] = {"type": spec.type.value}
     if spec.required:
         data["required"] = True
@@ -590,7 +592,7 @@ def plan_data(plan: TrackingPlan) -> dict[str, Any]:
         if group.description:
             entry["description"] = group.description
         entry["properties"] = {
-            prop: _property_data(group.properties[prop]) for prop in sorted(group.properties)
+            prop: property_data(group.properties[prop]) for prop in sorted(group.properties)
         }
         groups[name] = entry
     events: dict[str, Any] = {}

@@ -38,6 +38,7 @@ from eventschema_tools.tracking_plan.file import (
     PropertySpec,
     TrackingPlan,
     parse_plan,
+    property_data,
 )
 
 __all__ = ["rewrite_plan_text"]
@@ -234,16 +235,11 @@ class _Sync:
         return self._editor.mapping(self._property_data(spec), flow=True)
 
     def _property_data(self, spec: PropertySpec) -> dict[str, Any]:
-        data: dict[str, Any] = {"type": spec.type.value}
-        if spec.required:
-            data["required"] = True
-        if spec.optional_in_types:
-            data["optional_in_types"] = True
-        if spec.description:
-            data["description"] = self._editor.text(spec.description)
-        if spec.rules is not None:
-            rules = spec.rules.model_dump(exclude_none=True)
-            data["rules"] = self._editor.mapping(rules, flow=True)
+        data = property_data(spec)
+        if "description" in data:
+            data["description"] = self._editor.text(data["description"])
+        if "rules" in data:
+            data["rules"] = self._editor.mapping(data["rules"], flow=True)
         return data
 
     # --- events ---------------------------------------------------------------------------
