@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any, Final, NoReturn
+from typing import IO, Annotated, Any, Final, NoReturn
 
 import typer
 from pydantic import BaseModel
@@ -36,6 +36,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from eventschema_tools._text import printable
+from eventschema_tools.catalog.risk import Risk, Write, assess
 from eventschema_tools.client import EventSchemaClient
 from eventschema_tools.errors import (
     AuthenticationError,
@@ -44,9 +45,6 @@ from eventschema_tools.errors import (
     InvalidInputError,
     PermissionDeniedError,
 )
-
-if TYPE_CHECKING:
-    from eventschema_tools.catalog.risk import Risk
 
 __all__ = [
     "EXIT_AUTH",
@@ -59,6 +57,7 @@ __all__ = [
     "JsonOption",
     "OldPlanOption",
     "PlanOption",
+    "ask_before",
     "cli_errors",
     "client_from",
     "command",
@@ -184,6 +183,12 @@ def required_plan_file(plan: Path | None, *earlier: Path | None) -> Path:
     if chosen is None:
         exit_with_error("Missing option '--plan' (the tracking-plan file, YAML or JSON).")
     return chosen
+
+
+def ask_before(client: EventSchemaClient, write: Write, *, yes: bool) -> None:
+    """Ask before ``write`` when it risks something; with ``--yes`` nothing is even read."""
+    if not yes:
+        confirm_write(assess(client, write))
 
 
 def confirm_write(risk: Risk) -> None:

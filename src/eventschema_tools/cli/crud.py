@@ -33,8 +33,6 @@ from eventschema_tools.catalog.risk import (
     DeleteSchema,
     MoveSchema,
     ReplaceProperties,
-    Write,
-    assess,
 )
 from eventschema_tools.catalog.views import (
     BindingView,
@@ -50,9 +48,9 @@ from eventschema_tools.catalog.views import (
 from eventschema_tools.cli.common import (
     EXIT_USAGE,
     JsonOption,
+    ask_before,
     client_from,
     command,
-    confirm_write,
     console,
     fail,
     print_json,
@@ -226,12 +224,6 @@ def _catalog(ctx: typer.Context) -> Iterator[Catalog]:
         yield Catalog(client)
 
 
-def _ask(catalog: Catalog, write: Write, yes: bool) -> None:
-    """Ask before ``write`` when it risks something (with ``--yes``, nothing is even read)."""
-    if not yes:
-        confirm_write(assess(catalog.client, write))
-
-
 # --- rendering ---------------------------------------------------------------------------------
 
 _NAME_COLUMNS = {"name", "event", "property group"}
@@ -388,7 +380,7 @@ def schemas_create(
     events may lack (those events would be dropped).
     """
     with _catalog(ctx) as catalog:
-        _ask(catalog, BindPairs([Pair(event, group)]), yes)
+        ask_before(catalog.client, BindPairs([Pair(event, group)]), yes=yes)
         _emit(catalog.bind(event=event, group=group), json, BindOutcome.summary)
 
 
@@ -410,7 +402,7 @@ def schemas_update(
     if event is None and group is None:
         fail("nothing to update: give --event and/or --group", EXIT_USAGE)
     with _catalog(ctx) as catalog:
-        _ask(catalog, MoveSchema(schema_id, event, group), yes)
+        ask_before(catalog.client, MoveSchema(schema_id, event, group), yes=yes)
         moved = catalog.move(schema_id, event=event, group=group)
         _emit(moved, json, lambda view: _schemas_table([view]))
 
@@ -440,7 +432,7 @@ def schemas_delete(
     unbind_target(schema_id, event, group)  # a malformed id fails before any request
     with _catalog(ctx) as catalog:
         # The schema is looked up first: one that does not exist fails before the question.
-        _ask(catalog, DeleteSchema(schema_id, event, group), yes)
+        ask_before(catalog.client, DeleteSchema(schema_id, event, group), yes=yes)
         outcome = catalog.unbind(schema_id=schema_id, event=event, group=group)
         _emit(outcome, json, UnbindOutcome.summary)
 
@@ -515,7 +507,7 @@ def groups_update(
         fail("nothing to update: give --name, --description, --property or --file", EXIT_USAGE)
     with _catalog(ctx) as catalog:
         if "properties" in changes:
-            _ask(catalog, ReplaceProperties(group, changes["properties"]), yes)
+            ask_before(catalog.client, ReplaceProperties(group, changes["properties"]), yes=yes)
         updated = catalog.update_group(
             group,
             name=changes.get("name"),
@@ -535,7 +527,7 @@ def groups_delete(
 ) -> None:
     """Delete a property group, its properties and every event schema that uses it."""
     with _catalog(ctx) as catalog:
-        _ask(catalog, DeleteGroup(group), yes)
+        ask_before(catalog.client, DeleteGroup(group), yes=yes)
         _emit(catalog.delete_group(group), json, GroupDeleteOutcome.summary)
 
 

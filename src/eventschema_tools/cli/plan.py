@@ -24,7 +24,7 @@ from rich.text import Text
 
 from eventschema_tools._files import read_input_text
 from eventschema_tools._text import printable
-from eventschema_tools.catalog.risk import BindPairs, UnbindPairs, assess
+from eventschema_tools.catalog.risk import BindPairs, UnbindPairs
 from eventschema_tools.cli.common import (
     EXIT_AUTH,
     EXIT_ERROR,
@@ -34,9 +34,9 @@ from eventschema_tools.cli.common import (
     JsonOption,
     OldPlanOption,
     PlanOption,
+    ask_before,
     client_from,
     command,
-    confirm_write,
     console,
     error_console,
     exit_with_error,
@@ -487,9 +487,8 @@ def _bulk(
 ) -> None:
     run = bulk.bind if action == "bind" else bulk.unbind
     with client_from(ctx) as client:
-        if not yes:  # the question `schemas create|delete` and the MCP tools ask
-            write = BindPairs(pairs) if action == "bind" else UnbindPairs(pairs)
-            confirm_write(assess(client, write))
+        # The question `schemas create|delete` and the MCP tools ask.
+        ask_before(client, BindPairs(pairs) if action == "bind" else UnbindPairs(pairs), yes=yes)
         label = "Binding" if action == "bind" else "Unbinding"
         with _progress(len(pairs), label, not json_output) as progress:
             report = run(client, pairs, concurrency=concurrency, progress=progress)
