@@ -47,7 +47,11 @@ def sandbox_command(
         typer.Option(help="Keep data in DIR/sandbox.sqlite3 across restarts (default: memory)."),
     ] = None,
     seed: Annotated[
-        str | None, typer.Option(help="Load seed data into an empty store: demo.")
+        str | None,
+        typer.Option(
+            help="Load seed data into an empty store: demo (the demo project with a simulated "
+            "day of events), or demo-day (the same, the day sent through the PostHog SDK)."
+        ),
     ] = None,
     project: Annotated[
         list[int] | None, typer.Option(help="Serve project ID (repeatable; default: 1).")
@@ -186,7 +190,7 @@ def _serve(config: SandboxConfig, host: str, port: int) -> None:
         sys.stdout.flush()
 
     try:
-        serve(config, host=host, port=port, on_ready=announce)
+        serve(config, host=host, port=port, on_ready=announce, on_seeded=typer.echo)
     except OSError as error:
         exit_with_error(f"cannot listen on {host}:{port}: {error.strerror or error}", 1)
     except sqlite3.DatabaseError as error:

@@ -33,6 +33,7 @@ from eventschema_tools.sandbox.http.faults import FaultInjector
 from eventschema_tools.sandbox.http.identity import SANDBOX_USER, SandboxUser
 from eventschema_tools.sandbox.http.json_text import loads_json
 from eventschema_tools.sandbox.http.throttle import API_BUCKET, QUERY_BUCKET, Throttle
+from eventschema_tools.sandbox.storage.sdk_day import SDK_SEEDS
 from eventschema_tools.sandbox.storage.seed import load_seed
 from eventschema_tools.sandbox.storage.store import Store
 
@@ -71,8 +72,13 @@ class Sandbox:
         self.faults = FaultInjector(config.faults)
         self._keys = {key.token: key for key in config.api_keys}
         self._projects_by_token = {project.api_token: project for project in config.projects}
+        self.day_to_send = False
+        """True while a `demo-day` seed's events wait to be sent once the server listens."""
         if config.seed is not None:
-            load_seed(config.seed, self.store, config.projects[0].id, self.user.id, self.events)
+            loaded = load_seed(
+                config.seed, self.store, config.projects[0].id, self.user.id, self.events
+            )
+            self.day_to_send = loaded and config.seed in SDK_SEEDS
 
     def close(self) -> None:
         """Release the databases."""

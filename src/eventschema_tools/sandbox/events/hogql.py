@@ -5,10 +5,11 @@ run in a worker process by ``parser_worker``) and the JSON syntax tree is transl
 ClickHouse SQL for the sandbox's ``events`` table. The translation accepts a subset of HogQL,
 the one schema audits need:
 
-* one ``SELECT`` over ``events`` (optionally aliased), with ``DISTINCT``, ``WHERE``,
-  ``GROUP BY``, ``HAVING``, ``ORDER BY`` and ``LIMIT``; no joins, subqueries, ``UNION``,
-  ``WITH``, ``ARRAY JOIN``, window functions or ``OFFSET`` (PostHog refuses ``OFFSET`` on
-  personal-API-key queries too);
+* one ``SELECT`` over ``events`` (optionally aliased, optionally ``SAMPLE 1/10 [OFFSET 1/2]``:
+  a share of the people, as PostHog's events table samples by ``cityHash64(distinct_id)``),
+  with ``DISTINCT``, ``WHERE``, ``GROUP BY``, ``HAVING``, ``ORDER BY`` and ``LIMIT``; no
+  joins, subqueries, ``UNION``, ``WITH``, ``ARRAY JOIN``, window functions or ``OFFSET``
+  (PostHog refuses ``OFFSET`` on personal-API-key queries too);
 * the fields ``uuid``, ``event``, ``distinct_id``, ``properties`` and ``timestamp``, and
   ``properties.<name>``, which reads like PostHog's: the property as a string, ``NULL`` when it is
   missing or ``null`` (use ``JSONType``/``JSONExtract*`` on ``properties`` for typed access);
@@ -33,6 +34,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Final
 
 from eventschema_tools.sandbox.events.parser_worker import (
@@ -68,8 +70,9 @@ OFFSET_NOT_ALLOWED_MESSAGE: Final = (
 )
 
 _SUPPORTED_SYNTAX: Final = (
-    "The sandbox runs one SELECT over `events` (fields uuid, event, distinct_id, properties, "
-    "timestamp and properties.<name>) with DISTINCT, WHERE, GROUP BY, HAVING, ORDER BY and LIMIT, "
+    "The sandbox runs one SELECT over `events` (optionally with SAMPLE 0.1 or SAMPLE 1/10; "
+    "fields uuid, event, distinct_id, properties, timestamp and properties.<name>) with "
+    "DISTINCT, WHERE, GROUP BY, HAVING, ORDER BY and LIMIT, "
     "constants, arrays, tuples, AND/OR/NOT, comparisons, IN, LIKE, =~, BETWEEN, arithmetic, "
     "aliases, lambdas in array functions, {placeholders} and the functions listed at "
     "SUPPORTED_FUNCTIONS."
@@ -135,6 +138,7 @@ def _functions() -> dict[str, _Function]:
     add("uniq uniqExact", 1, None, aggregate=True)
     add("uniqIf", 2, None, aggregate=True)
     add("quantile", 1, 1, aggregate=True, takes_params=True)
+    add("topK", 1, 1, aggregate=True, takes_params=True)
     add("isValidJSON", 1, 1)
     add("JSONHas JSONLength JSONType JSONExtractString JSONExtractRaw JSONExtractFloat", 1, None)
     add("JSONExtractInt JSONExtractUInt JSONExtractBool JSONExtractArrayRaw", 1, None)
@@ -153,6 +157,14 @@ def _functions() -> dict[str, _Function]:
     add("toInt", 1, 1, clickhouse="accurateCastOrNull", suffix_args=("'Int64'",))
     add("parseDateTime64BestEffortOrNull", 1, 2)
     add("parseDateTimeBestEffort", 1, 2, clickhouse="parseDateTime64BestEffortOrNull")
+    # PostHog reads a string this way, in the project's time zone (the sandbox's is UTC).
+    add(
+        "toDateTime",
+        1,
+        1,
+        clickhouse="parseDateTime64BestEffortOrNull",
+        suffix_args=("6", "'UTC'"),
+    )
     add("toUnixTimestamp", 1, 1)
     add("now today", 0, 0)
     add("dateDiff", 3, 4)
@@ -372,6 +384,56 @@ def _escape(text: str, escapes: Mapping[str, str]) -> str:
 # --- the translation ------------------------------------------------------------------------------
 
 
+# PostHog's events table is sampled by person: `SAMPLE BY cityHash64(distinct_id)`. ClickHouse
+# keeps the rows whose sampling key falls in [offset, offset + size) of the key's range; the
+# sandbox's table has no sampling key, so the same range becomes a filter (same rows, same
+# determinism, without the speed-up).
+_SAMPLE_KEY: Final = "cityHash64(distinct_id)"
+_SAMPLE_KEY_RANGE: Final = 1 << 64
+
+
+def _ratio(node: Mapping[str, Any] | None, what: str) -> Fraction:
+    if not node or node.get("node") != "RatioExpr":
+        raise _unsupported(f"{what} written as {_describe(node or {})}")
+    parts = []
+    for side in (node.get("left"), node.get("right")):
+        if side is None:
+            parts.append(Fraction(1))
+            continue
+        value = side.get("value") if side.get("node") == "Constant" else None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise HogQLUnsupportedError(
+                f"{what} must be a ratio of non-negative numbers, such as 0.1 or 1/10"
+            )
+        parts.append(Fraction(str(value)))
+    if parts[1] == 0:
+        raise HogQLUnsupportedError(f"{what} divides by zero")
+    return parts[0] / parts[1]
+
+
+def _sample_filter(sample: Mapping[str, Any]) -> str:
+    """The filter that keeps the rows ``SAMPLE size [OFFSET offset]`` keeps."""
+    size = _ratio(sample.get("sample_value"), "SAMPLE")
+    right = (sample.get("sample_value") or {}).get("right")
+    if size > 1 and right is None:
+        raise _unsupported(
+            f"SAMPLE with a number of rows ({size}); give a share such as 0.1 or 1/10"
+        )
+    if not 0 < size <= 1:
+        raise HogQLUnsupportedError(f"SAMPLE must be above 0 and at most 1, got {size}")
+    offset = Fraction(0)
+    if sample.get("offset_value"):
+        offset = _ratio(sample["offset_value"], "SAMPLE OFFSET")
+        if offset >= 1:
+            raise HogQLUnsupportedError(f"SAMPLE OFFSET must be below 1, got {offset}")
+    low = int(offset * _SAMPLE_KEY_RANGE)
+    high = int(min(offset + size, Fraction(1)) * _SAMPLE_KEY_RANGE)
+    checks = [f"greaterOrEquals({_SAMPLE_KEY}, {low})"] if low else []
+    if high < _SAMPLE_KEY_RANGE:
+        checks.append(f"less({_SAMPLE_KEY}, {high})")
+    return f"and({', '.join(checks)})" if len(checks) > 1 else (checks[0] if checks else "1")
+
+
 class _Translator:
     """Turns one parsed SELECT into ClickHouse SQL, refusing what it does not know."""
 
@@ -386,6 +448,7 @@ class _Translator:
         self._aliases: set[str] = set()
         self._lambda_scopes: list[set[str]] = []
         self._allow_star = False
+        self._sample_filter: str | None = None
 
     def select(self, tree: Mapping[str, Any]) -> CompiledQuery:
         if tree.get("node") != "SelectQuery":
@@ -414,6 +477,8 @@ class _Translator:
         if reads_events:
             sql.append(f"FROM {self._events_table}")
             condition = f"equals({_HIDDEN_COLUMN}, {int(self._project_id)})"
+            if self._sample_filter is not None:
+                condition = f"and({condition}, {self._sample_filter})"
             if tree.get("where") is not None:
                 condition = f"and({condition}, {self._expression(tree['where'])})"
             sql.append(f"WHERE {condition}")
@@ -464,9 +529,11 @@ class _Translator:
         ):
             source_name = ".".join(map(str, table.get("chain") or [])) or _describe(table)
             raise _unsupported(f"reading from `{source_name}` (only `FROM events`)")
-        for extra, name in (("next_join", "JOIN"), ("sample", "SAMPLE"), ("table_final", "FINAL")):
+        for extra, name in (("next_join", "JOIN"), ("table_final", "FINAL")):
             if source.get(extra):
                 raise _unsupported(name)
+        if source.get("sample"):
+            self._sample_filter = _sample_filter(source["sample"])
         if source.get("constraint") or source.get("join_type"):
             raise _unsupported("JOIN")
         if source.get("table_args"):

@@ -23,6 +23,7 @@ from eventschema_tools.sandbox.http.app import SandboxApp, create_app
 from eventschema_tools.sandbox.http.connections import IdleClosingH11Protocol
 from eventschema_tools.sandbox.http.remote import check_bind
 from eventschema_tools.sandbox.state import Sandbox
+from eventschema_tools.sandbox.storage.sdk_day import send_demo_day
 
 _STARTUP_TIMEOUT_SECONDS = 10.0
 
@@ -83,7 +84,9 @@ def run_sandbox(
     thread.start()
     try:
         _wait_until_started(server, thread)
-        yield RunningSandbox(url=f"http://{_url_host(bound_host)}:{bound_port}", app=app)
+        url = f"http://{_url_host(bound_host)}:{bound_port}"
+        send_seeded_day(app, url)
+        yield RunningSandbox(url=url, app=app)
     finally:
         server.should_exit = True
         thread.join(timeout=5)
@@ -97,13 +100,16 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8010,
     on_ready: Callable[[str], None] | None = None,
+    on_seeded: Callable[[str], None] | None = None,
 ) -> None:
     """Serve a sandbox in the foreground until interrupted (Ctrl+C).
 
     The socket is bound before `on_ready(url)` is called, so the URL printed is the one served
     (also with `port=0`). Raises `ConfigError` for a host other than loopback without
     `allow_remote`, `OSError` when the address cannot be bound (both checked before the data
-    directory is opened) and `sqlite3.DatabaseError` for an unreadable database file.
+    directory is opened) and `sqlite3.DatabaseError` for an unreadable database file. With the
+    `demo-day` seed, the day is sent once the server listens and `on_seeded(message)` says how
+    it went.
     """
     check_bind(host, allow_remote=(config or SandboxConfig()).allow_remote)
     sock = bind_socket(host, port)
@@ -113,14 +119,49 @@ def serve(
         sock.close()
         raise
     bound_host, bound_port = sock.getsockname()[:2]
+    url = f"http://{_url_host(bound_host)}:{bound_port}"
     if on_ready is not None:
-        on_ready(f"http://{_url_host(bound_host)}:{bound_port}")
+        on_ready(url)
     server = uvicorn.Server(_uvicorn_config(app, quiet=False))
+    if app.sandbox.day_to_send:
+
+        def seed_when_listening() -> None:
+            while not server.started and not server.should_exit:
+                time.sleep(0.05)
+            try:
+                message = send_seeded_day(app, url)
+            except RuntimeError as error:
+                message = str(error)
+            if on_seeded is not None and message:
+                on_seeded(message)
+
+        threading.Thread(target=seed_when_listening, name="demo-day", daemon=True).start()
     try:
         server.run(sockets=[sock])
     finally:
         sock.close()
         app.sandbox.close()
+
+
+def send_seeded_day(app: SandboxApp, url: str) -> str:
+    """Send the `demo-day` seed's events through the SDK if they wait; say what happened.
+
+    Raises:
+        RuntimeError: the SDK could not deliver them.
+    """
+    state = app.sandbox
+    if not state.day_to_send:
+        return ""
+    state.day_to_send = False
+    project = state.config.projects[0]
+    before = state.events.count_events(project.id)
+    sent = send_demo_day(url, project.api_token)
+    stored = state.events.count_events(project.id) - before
+    dropped = f", {sent - stored:,} dropped by reject enforcement" if stored < sent else ""
+    return (
+        f"seed demo-day: {sent:,} events of a simulated day sent through the PostHog SDK, "
+        f"{stored:,} stored{dropped}"
+    )
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

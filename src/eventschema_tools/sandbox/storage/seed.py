@@ -1,4 +1,5 @@
-"""Seed data: the `demo` project, loaded into an empty project.
+"""Seed data: the `demo` project, loaded into an empty project (`demo-day`: the same, with the
+day's events sent through PostHog's SDK once the server listens, by `sdk_day`).
 
 The project of the demo product, a B2B SaaS app (`simulated_day` tells its story), as it stands
 before its tracking plan, `examples/tracking-plan.yaml`, is applied:
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
+from eventschema_tools.sandbox.storage.sdk_day import DAY_SEED, SDK_SEEDS
 from eventschema_tools.sandbox.storage.simulated_day import DEFAULT_EVENTS, DemoEvent, demo_events
 from eventschema_tools.sandbox.storage.store import NewProperty, Store
 from eventschema_tools.sandbox.storage.timestamps import to_storage
@@ -180,9 +182,7 @@ _BINDINGS: Final = (
     ("subscription_cancelled", "Subscription"),
 )
 
-SEED_NAMES: Final = ("demo",)
-
-_DAY_SEED: Final = 7
+SEED_NAMES: Final = ("demo", "demo-day")
 
 
 def load_seed(
@@ -200,16 +200,17 @@ def load_seed(
         project_id: The project to fill.
         user_id: Who the seeded objects were made and verified by.
         events: Where the simulated day's events go (None: definitions, groups and bindings
-            only).
+            only). `demo-day` never writes them here: `sdk_day` sends them once the server
+            listens.
     """
     if name not in SEED_NAMES:
         raise ValueError(f"unknown seed {name!r}; available: {', '.join(SEED_NAMES)}")
     if not store.is_empty(project_id):
         return False
     now = datetime.now(UTC).replace(microsecond=0)
-    day = demo_events(DEFAULT_EVENTS, seed=_DAY_SEED, now=now)
+    day = demo_events(DEFAULT_EVENTS, seed=DAY_SEED, now=now)
     _load_definitions(store, project_id, user_id, now, day)
-    if events is not None:
+    if events is not None and name not in SDK_SEEDS:
         _load_events(events, project_id, day)
     return True
 
@@ -250,7 +251,7 @@ def _load_events(events: EventStore, project_id: int, day: list[DemoEvent]) -> N
     # Loaded here: reading the seed names (the CLI checks --seed) must not start the engine.
     from eventschema_tools.sandbox.events.store import EventRow
 
-    ids = random.Random(_DAY_SEED)
+    ids = random.Random(DAY_SEED)
     events.insert_many(
         project_id,
         (
