@@ -52,6 +52,7 @@ __all__ = [
     "InternalServerError",
     "InvalidInputError",
     "MissingExtraError",
+    "NoEventsError",
     "NotFoundError",
     "PermissionDeniedError",
     "ProjectNotFoundError",
@@ -123,6 +124,10 @@ class InvalidInputError(EventSchemaError, ValueError):
             more = ", ".join(dict.fromkeys(others))
             message += f" (and {len(others)} more problem{'s' if len(others) > 1 else ''}: {more})"
         return cls(message, problems)
+
+
+class NoEventsError(EventSchemaError):
+    """There is nothing to work from: no events (or none that match) in the time window."""
 
 
 class ConfigurationError(EventSchemaError):

@@ -1,16 +1,16 @@
-"""Helpers of the audit tests: send events, apply plans, and count HogQL queries."""
+"""Helpers of the audit tests: send events and apply plans (``counting_client`` counts queries)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from query_counting import counting_client as counting_client
 
 from eventschema_tools import EventSchemaClient
-from eventschema_tools.sandbox import DEMO_API_KEY, DEMO_PROJECT_TOKEN
+from eventschema_tools.sandbox import DEMO_PROJECT_TOKEN
 from eventschema_tools.tracking_plan import apply, compute_plan
 from eventschema_tools.tracking_plan.file import TrackingPlan
 
@@ -41,24 +41,3 @@ def apply_plan(client: EventSchemaClient, plan: TrackingPlan) -> None:
     """Make the sandbox project match ``plan`` (creating missing event definitions)."""
     report = apply(client, compute_plan(client, plan, create_events=True))
     assert all(item.status == "done" for item in report.items), report
-
-
-@contextmanager
-def counting_client(url: str, **settings: Any) -> Iterator[tuple[EventSchemaClient, list[str]]]:
-    """A client whose HogQL queries are counted at the HTTP layer (the list of their texts)."""
-    queries: list[str] = []
-
-    def count(request: httpx.Request) -> None:
-        if request.url.path.endswith("/query/"):
-            queries.append(request.content.decode())
-
-    http = httpx.Client(timeout=120, event_hooks={"request": [count]})
-    options: dict[str, Any] = {"rate_limit": "off", "query_rate_limit": "off", "max_retries": 0}
-    options.update(settings)
-    with (
-        http,
-        EventSchemaClient(
-            api_key=DEMO_API_KEY, project_id=1, host=url, http_client=http, **options
-        ) as client,
-    ):
-        yield client, queries

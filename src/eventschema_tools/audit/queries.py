@@ -50,6 +50,8 @@ from eventschema_tools.models import HogQLResult
 __all__ = [
     "MAX_QUERY_CHARS",
     "MAX_ROWS",
+    "NUMBER_LITERAL",
+    "NUMBER_TYPES",
     "EventVolume",
     "HogQLQuery",
     "KeyCount",
@@ -119,13 +121,14 @@ _RULE_PATTERN: Final = "R"
 _RULE_MIN: Final = "L"
 _RULE_MAX: Final = "H"
 
-_NUMBER_TYPES: Final = "('Int64', 'UInt64', 'Double')"
-# A number literal to JavaScript's Number() once trimmed: decimal (with exponent), or
-# hexadecimal, octal or binary.
-_NUMBER_LITERAL: Final = (
+NUMBER_TYPES: Final = "('Int64', 'UInt64', 'Double')"
+"""The JSON types of numbers, as a HogQL tuple (``JSONType(...) IN NUMBER_TYPES``)."""
+NUMBER_LITERAL: Final = (
     r"'^\\s*([+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?"
     r"|0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+)\\s*$'"
 )
+"""HogQL literal of the RE2 pattern for a number literal to JavaScript's ``Number()`` once
+trimmed (decimal with exponent, hexadecimal, octal or binary): what PostHog accepts as Numeric."""
 
 
 def conformance_queries(
@@ -304,12 +307,12 @@ def _type_checks(k: int, letters: set[str], *, guarded: bool) -> list[str]:
     by_letter = {
         _ANYTHING: [f"{jt} != 'Null'"],
         "N": [
-            f"{jt} IN {_NUMBER_TYPES}",
-            f"{jt} = 'String' AND match({text}, {_NUMBER_LITERAL})",
+            f"{jt} IN {NUMBER_TYPES}",
+            f"{jt} = 'String' AND match({text}, {NUMBER_LITERAL})",
         ],
         "B": [f"{jt} = 'Bool'", f"{jt} = 'String' AND {text} IN ('true', 'false')"],
         "D": [
-            f"{jt} IN {_NUMBER_TYPES}",
+            f"{jt} IN {NUMBER_TYPES}",
             f"{jt} = 'String' AND parseDateTime64BestEffortOrNull({text}) IS NOT NULL",
         ],
         "O": [f"{jt} IN ('Object', 'Array')"],
@@ -362,7 +365,7 @@ def _rule_column(k: int, props: Sequence[PropertyExpectation | None], values: _V
         else:
             operator = "<" if letter == _RULE_MIN else ">"
             number = f"JSONExtractFloat(properties, name_{k})"
-            checks.append(f"{guard}{jt} IN {_NUMBER_TYPES} AND {number} {operator} {setting}")
+            checks.append(f"{guard}{jt} IN {NUMBER_TYPES} AND {number} {operator} {setting}")
             checks.append(
                 f"{guard}{jt} = 'String' AND toFloat64OrNull({text}) {operator} {setting}"
             )

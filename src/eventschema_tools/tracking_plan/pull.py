@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MergedPlan",
+    "check_plan_id",
     "keep_local_fields",
     "merge_plan",
     "plan_from_live",
@@ -59,7 +60,7 @@ def plan_from_live(live: LiveState, *, plan_id: str | None = None) -> TrackingPl
     Raises:
         InvalidInputError: ``plan_id`` is not a valid plan id.
     """
-    _check_plan_id(plan_id)
+    check_plan_id(plan_id)
     owners = Counter(owner_plan(group.description) for group in live.groups)
     owners.pop(None, None)
     chosen = plan_id or (owners.most_common(1)[0][0] if owners else DEFAULT_PLAN_ID)
@@ -175,7 +176,7 @@ def merge_plan(
     Raises:
         InvalidInputError: ``plan_id`` is not a valid plan id.
     """
-    _check_plan_id(plan_id)
+    check_plan_id(plan_id)
     pulled = keep_local_fields(plan_from_live(live), previous)
     names = list(previous.property_groups)
     if add_new:
@@ -258,7 +259,7 @@ async def pull_merge_async(
 def _read_existing(
     path: str | Path, plan_id: str | None
 ) -> tuple[TrackingPlan, str, Literal["yaml", "json"]]:
-    _check_plan_id(plan_id)
+    check_plan_id(plan_id)
     text = read_plan_text(path)
     previous = parse_plan(text, str(path))
     return previous, text, plan_format(text, str(path))
@@ -298,7 +299,8 @@ def _entry_changes(previous: TrackingPlan, merged: TrackingPlan) -> dict[str, li
     return changes
 
 
-def _check_plan_id(plan_id: str | None) -> None:
+def check_plan_id(plan_id: str | None) -> None:
+    """Raise :class:`InvalidInputError` unless ``plan_id`` is ``None`` or a valid plan id."""
     if plan_id is not None and not re.match(PLAN_ID_PATTERN, plan_id):
         raise InvalidInputError(
             f"plan id {plan_id!r} is not valid: use 1-64 letters, digits, '_', '.' or '-', "
