@@ -238,3 +238,23 @@ def test_names_a_plan_cannot_hold_are_left_out_with_a_reason(tmp_path: Path) -> 
     path = tmp_path / "plan.yaml"
     path.write_text(inference.text, encoding="utf-8")
     assert not has_errors(lint_file(path))
+
+
+def test_a_busy_window_is_sampled_automatically_and_said_so(
+    demo_day: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same decision as above five million events, at the demo day's size.
+    monkeypatch.setattr("eventschema_tools.inference.run.AUTO_SAMPLE_EVENTS", 1000)
+    monkeypatch.setattr("eventschema_tools.inference.run.SAMPLE_TARGET_EVENTS", 300)
+    with counting_client(demo_day.url) as (client, queries):
+        inference = infer_plan(client, infer_options(days=1))
+    assert inference.sampled_automatically
+    assert inference.sample_rate is not None
+    assert inference.sample_rate <= 0.2
+    assert all("SAMPLE" in query for query in queries[1:])
+    assert any(
+        f"the window holds {inference.stored_events:,} events" in note for note in inference.notes
+    )
+    # With a sample, the rarest events may not be in it: they are listed, not lost silently.
+    read = {item.event for item in inference.events} | {item.event for item in inference.skipped}
+    assert "subscription_cancelled" in read

@@ -95,6 +95,7 @@ def test_sample_ratios() -> None:
     assert sample_ratio(0.1) == (1, 10)
     assert sample_ratio(0.25) == (1, 4)
     assert sample_ratio(0.333) == (333, 1000)
+    assert sample_ratio(1 / 7) == (1, 7)
 
 
 def evidence(name: str, kind: str = "String", *, required: bool = True) -> PropertyEvidence:

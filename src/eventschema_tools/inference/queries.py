@@ -71,6 +71,9 @@ def query_bound(events: int) -> int:
 
 def sample_ratio(rate: float) -> tuple[int, int]:
     """``rate`` as the ratio HogQL's ``SAMPLE`` takes (``0.1`` → ``(1, 10)``)."""
+    inverse = 1 / rate
+    if abs(inverse - round(inverse)) < 1e-9:
+        return 1, round(inverse)
     for denominator in (1, 2, 4, 5, 10, 20, 25, 50, 100, 1000, 10_000):
         numerator = rate * denominator
         if abs(numerator - round(numerator)) < 1e-9 and round(numerator) >= 1:

@@ -9,6 +9,7 @@ the queries.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -115,7 +116,8 @@ def _infer_steps(options: InferOptions, live: LiveState) -> InferSteps:
         raise NoEventsError(_nothing_to_infer(options, volumes, skipped))
     notes: list[str] = []
     automatic = options.sample is None and stored > AUTO_SAMPLE_EVENTS
-    rate = SAMPLE_TARGET_EVENTS / stored if automatic else options.sample
+    # An automatic sample is one person in k: a ratio people read at a glance.
+    rate = 1 / math.ceil(stored / SAMPLE_TARGET_EVENTS) if automatic else options.sample
     ratio = sample_ratio(rate) if rate is not None and rate < 1 else None
     if ratio is not None:
         why = (
