@@ -3,19 +3,27 @@
 A path can name a FIFO (opening it waits for a writer forever), a device such as ``/dev/zero``
 (reading it never ends) or a file far larger than any plan, thresholds or pairs file. Every
 input file is read here: opened without blocking, checked to be a regular file on the open
-descriptor (so the file checked is the file read), and read up to a cap.
+descriptor (so the file checked is the file read), and read up to a cap. Files the tools
+write for users (plans) are written here too, in one step.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from pathlib import Path
 from typing import Final
 
 from eventschema_tools.errors import InvalidInputError
 
-__all__ = ["MAX_INPUT_BYTES", "RefusedFile", "read_capped", "read_input_text"]
+__all__ = [
+    "MAX_INPUT_BYTES",
+    "RefusedFile",
+    "read_capped",
+    "read_input_text",
+    "write_atomically",
+]
 
 MAX_INPUT_BYTES: Final = 10 * 1024 * 1024
 
@@ -95,6 +103,21 @@ def read_input_text(path: str | Path, what: str, limit: int = MAX_INPUT_BYTES) -
         raise InvalidInputError(
             f"{what} {source} is not UTF-8 text ({exc.reason})", [(what, "encoding")]
         ) from None
+
+
+def write_atomically(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` in one step (UTF-8): a reader sees the old file or the new,
+    never a part, and a failure (or Ctrl+C) leaves no file behind."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _read_at_most(fd: int, size: int) -> bytes:

@@ -15,6 +15,7 @@ GUIDES = (
     "cli",
     "tracking-plan",
     "audits",
+    "infer",
     "mcp",
     "airflow",
     "sandbox",

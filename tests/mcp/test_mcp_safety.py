@@ -182,6 +182,7 @@ async def test_read_only_mode_registers_no_write_tool(
             "find_event_definitions",
             "plan_tracking_plan",
             "audit_events",
+            "infer_tracking_plan",
         }
         result = await client.call_tool(
             "delete_event_schema", {"schema_id": str(seeded["schema"].id), "confirm": True}

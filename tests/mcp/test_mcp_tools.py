@@ -28,6 +28,7 @@ READ_TOOLS = {
     "find_event_definitions",
     "plan_tracking_plan",
     "audit_events",
+    "infer_tracking_plan",
 }
 WRITE_TOOLS = {
     "create_event_schema",

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sandbox_events_helpers import AUTH
 
 from eventschema_tools.sandbox import run_sandbox
+from eventschema_tools.sandbox.http.server import send_seeded_day
 from eventschema_tools.sandbox.storage.simulated_day import DEFAULT_EVENTS
+
+SCRIPT = Path(sys.executable).parent / "eventschema"
 
 
 def query(url: str, text: str) -> list[list[Any]]:
@@ -44,12 +51,10 @@ def test_the_day_arrives_through_the_sdk_with_the_demo_schemas() -> None:
     assert {group["name"] for group in groups} >= {"Subscription", "Checkout", "Page context"}
 
 
+@pytest.mark.skipif(not SCRIPT.exists(), reason="the console script is not installed")
 def test_the_command_says_what_it_sent() -> None:
     process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "eventschema_tools.cli.main", "sandbox"),
-            *("--seed", "demo-day", "--port", "0", "--no-rate-limit"),
-        ],
+        [SCRIPT, "sandbox", "--seed", "demo-day", "--port", "0", "--no-rate-limit"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -68,9 +73,69 @@ def test_the_command_says_what_it_sent() -> None:
         assert url is not None, lines
         assert lines[-1].strip() == (
             f"seed demo-day: {DEFAULT_EVENTS:,} events of a simulated day sent through the "
-            f"PostHog SDK, {DEFAULT_EVENTS:,} stored"
+            f"PostHog SDK, {DEFAULT_EVENTS:,} stored, 0 dropped by reject enforcement"
         )
         assert query(url[1], "SELECT count() FROM events") == [[DEFAULT_EVENTS]]
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
+
+
+def test_the_sdk_talks_to_the_sandbox_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    reached: list[Any] = []
+    connect = socket.socket.connect
+
+    def recording_connect(self: socket.socket, address: Any) -> None:
+        reached.append(address)
+        connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", recording_connect)
+    with run_sandbox(seed="demo-day", rate_limiting=False) as sandbox:
+        port = int(sandbox.url.rsplit(":", 1)[1])
+    assert reached
+    assert all(ipaddress.ip_address(host).is_loopback for host, *_ in reached), reached
+    assert {address[1] for address in reached} == {port}
+
+
+def test_events_dropped_by_reject_enforcement_are_counted() -> None:
+    with run_sandbox(seed="demo-day", rate_limiting=False) as sandbox:
+        with httpx.Client(base_url=f"{sandbox.url}/api/projects/1", headers=AUTH) as api:
+            [[without_plan]] = query(
+                sandbox.url,
+                "SELECT countIf(NOT JSONHas(properties, 'workspace_plan')) FROM events "
+                "WHERE event = 'user_logged_in'",
+            )
+            group = api.post(
+                "/schema_property_groups/",
+                json={
+                    "name": "Login plan",
+                    "properties": [
+                        {"name": "workspace_plan", "property_type": "String", "is_required": True}
+                    ],
+                },
+            ).json()
+            login = api.get("/event_definitions/", params={"search": "user_logged_in"}).json()
+            [definition] = [d for d in login["results"] if d["name"] == "user_logged_in"]
+            bound = api.post(
+                "/event_schemas/",
+                json={"event_definition": definition["id"], "property_group_id": group["id"]},
+            )
+            assert bound.status_code == 201, bound.text
+            api.patch(
+                f"/event_definitions/{definition['id']}/", json={"enforcement_mode": "reject"}
+            ).raise_for_status()
+        # The same day once more, now that the plan is required.
+        sandbox.sandbox.day_to_send = True
+        message = send_seeded_day(sandbox.app, sandbox.url)
+        [[total]] = query(sandbox.url, "SELECT count() FROM events")
+        warnings = httpx.get(
+            f"{sandbox.url}/_sandbox/ingestion_warnings", params={"project_id": 1}
+        ).json()
+    assert 0 < without_plan < DEFAULT_EVENTS
+    assert total == 2 * DEFAULT_EVENTS - without_plan
+    assert message == (
+        f"seed demo-day: {DEFAULT_EVENTS:,} events of a simulated day sent through the PostHog "
+        f"SDK, {DEFAULT_EVENTS - without_plan:,} stored, {without_plan:,} dropped by reject "
+        "enforcement"
+    )
+    assert warnings["counts"]["schema_validation_failed"] == without_plan

@@ -49,27 +49,48 @@ async def test_offsets_split_the_people_into_disjoint_samples(crowd: httpx.Async
     base = "SELECT count() AS n FROM events SAMPLE 1/2"
     [[first]] = await rows(crowd, base)
     [[second]] = await rows(crowd, base + " OFFSET 1/2")
-    [[everyone]] = await rows(crowd, "SELECT count() AS n FROM events SAMPLE 1")
+    [[everyone]] = await rows(crowd, "SELECT count() AS n FROM events")
     assert first + second == everyone == PEOPLE * EVENTS_PER_PERSON
     assert 0 < first < everyone
 
 
 @pytest.mark.parametrize(
+    ("sample", "share"),
+    [("SAMPLE 1", 1), ("SAMPLE 1/1", 1), ("SAMPLE 0", 1), ("SAMPLE 1/2 OFFSET 1", 0)],
+)
+async def test_samples_clickhouse_reads_as_everything_or_nothing(
+    crowd: httpx.AsyncClient, sample: str, share: int
+) -> None:
+    # ClickHouse reads SAMPLE 1 and SAMPLE 0 as no sampling, and an OFFSET of 1 leaves nothing.
+    [[count]] = await rows(crowd, f"SELECT count() FROM events {sample}")
+    assert count == share * PEOPLE * EVENTS_PER_PERSON
+
+
+@pytest.mark.parametrize(
     ("sample", "message"),
     [
-        ("SAMPLE 3/2", "at most 1"),
-        ("SAMPLE 0", "above 0"),
-        ("SAMPLE 1/0", "divides by zero"),
-        ("SAMPLE 1000", "number of rows"),
-        ("SAMPLE 1/2 OFFSET 1", "OFFSET must be below 1"),
+        ("SAMPLE 3/2", "SAMPLE 3/2 is a number of rows"),
+        ("SAMPLE 1000", "SAMPLE 1000 is a number of rows"),
+        ("SAMPLE 0x10", "SAMPLE 16 is a number of rows"),
+        ("SAMPLE 1/2 OFFSET 3", "SAMPLE OFFSET 3 is a number of rows"),
+        ("SAMPLE 1/0", "SAMPLE divides by zero"),
+        ("SAMPLE -0.5", "SAMPLE must not be negative"),
+        ("SAMPLE 1/2 OFFSET -1/2", "SAMPLE OFFSET must not be negative"),
+        ("SAMPLE inf", "SAMPLE must be a ratio of numbers"),
+        ("SAMPLE nan", "SAMPLE must be a ratio of numbers"),
+        ("SAMPLE 1 OFFSET 1/2", "no sampling: SAMPLE 1 reads every event"),
+        ("SAMPLE 0 OFFSET 1/2", "no sampling: SAMPLE 0 reads every event"),
+        ("SAMPLE {ratio}", "not a placeholder"),
     ],
 )
 async def test_bad_samples_are_refused_with_a_reason(
     crowd: httpx.AsyncClient, sample: str, message: str
 ) -> None:
-    answer = await hogql(crowd, f"SELECT count() FROM events {sample}")
-    assert answer.status_code == 400
-    assert message in answer.json()["detail"]
+    answer = await hogql(crowd, f"SELECT count() FROM events {sample}", {"ratio": 0.1})
+    assert answer.status_code == 400, answer.text
+    detail = answer.json()["detail"]
+    assert message in detail
+    assert "such as 0.1 or 1/10" in detail
 
 
 async def test_topk_and_todatetime(crowd: httpx.AsyncClient) -> None:

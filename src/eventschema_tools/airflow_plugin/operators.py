@@ -1,4 +1,5 @@
-"""Operators: audit event schemas, bind or unbind many pairs, plan or apply a tracking plan.
+"""Operators: audit event schemas, bind or unbind many pairs, plan or apply a tracking plan,
+infer a tracking plan from live events.
 
 Each operator turns its parameters into one call of the core and returns the result as plain
 JSON (``model_dump(mode="json")``): it reads well in the XCom tab and downstream tasks can use
@@ -21,10 +22,12 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
+from eventschema_tools._files import write_atomically
 from eventschema_tools.airflow_plugin._params import (
     as_names,
     bad_parameters_fail_the_task,
@@ -46,7 +49,15 @@ from eventschema_tools.audit.run import AuditOptions, run_audit
 from eventschema_tools.audit.run import audit_options as audit_settings
 from eventschema_tools.audit.thresholds import Thresholds
 from eventschema_tools.client import EventSchemaClient
-from eventschema_tools.errors import InvalidInputError
+from eventschema_tools.errors import (
+    APIConnectionError,
+    EventSchemaError,
+    InternalServerError,
+    InvalidInputError,
+    RateLimitError,
+)
+from eventschema_tools.inference import Inference, InferOptions, infer_options, infer_plan
+from eventschema_tools.inference.options import DEFAULT_MIN_VOLUME, DEFAULT_REQUIRED_SHARE
 from eventschema_tools.models import parse_input
 from eventschema_tools.tracking_plan import DEFAULT_CONCURRENCY, ApplyReport, apply, compute_plan
 from eventschema_tools.tracking_plan.bulk import (
@@ -62,6 +73,7 @@ __all__ = [
     "ApplyTrackingPlanOperator",
     "BulkBindEventSchemasOperator",
     "EventSchemaAuditOperator",
+    "InferTrackingPlanOperator",
 ]
 
 
@@ -325,6 +337,116 @@ class ApplyTrackingPlanOperator(_PostHogOperator):
         return result
 
 
+class InferTrackingPlanOperator(_PostHogOperator):
+    """Infer a tracking plan from the project's live events and write it to ``output_path``.
+
+    The proposed plan (YAML with the evidence as comments; with ``plan_path``, that plan edited
+    in place) is written in one step, only once the whole run has succeeded, so a failed task
+    leaves no partial file. Nothing in PostHog changes: review the file, then apply it (e.g.
+    with :class:`ApplyTrackingPlanOperator`). Returns (and pushes under ``inferred_plan``) a
+    small summary: the path, the window, counts of events, groups and skipped events, the
+    HogQL queries sent and the sample rate. The evidence is in the file's comments.
+
+    A window without matching events, a HogQL error or a key without ``query:read`` fail the
+    task without retries; PostHog's server errors, rate limits and timeouts fail it retryably.
+
+    Args:
+        output_path: Where to write the proposed plan (its folder is created if missing).
+        days: Read the last ``days`` days of events (default 7; not with ``since``).
+        since: Start of the window, an ISO date or date-time (e.g. ``"{{ ds }}"``).
+        until: End of the window (default: now).
+        events: Glob patterns of the events to infer, a list or ``"checkout_*,signup"``.
+        min_volume: Leave out events seen fewer times than this in the window.
+        required_share: Propose a property as required from this share (0-1] of its events.
+        sample: Read this share (0-1] of the events (default: all, or automatic when the
+            window holds very many).
+        include_sdk: Also infer PostHog's own ``$`` events and properties.
+        plan_path: An existing tracking plan to propose additions and changes to.
+        plan_id: The ``plan_id`` of a new plan (not with ``plan_path``).
+        posthog_conn_id: The ``posthog`` connection.
+        project_id: A project to read instead of the connection's.
+        **kwargs: ``BaseOperator`` arguments.
+    """
+
+    template_fields: Collection[str] = (
+        *_PostHogOperator.template_fields,
+        "output_path",
+        "since",
+        "until",
+        "events",
+        "plan_path",
+        "plan_id",
+    )
+    result_key = "inferred_plan"
+
+    def __init__(
+        self,
+        *,
+        output_path: str,
+        days: float | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        events: Sequence[str] | str | None = None,
+        min_volume: int = DEFAULT_MIN_VOLUME,
+        required_share: float = DEFAULT_REQUIRED_SHARE,
+        sample: float | None = None,
+        include_sdk: bool = False,
+        plan_path: str | None = None,
+        plan_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.output_path = output_path
+        self.days = days
+        self.since = since
+        self.until = until
+        self.events = events
+        self.min_volume = min_volume
+        self.required_share = required_share
+        self.sample = sample
+        self.include_sdk = include_sdk
+        self.plan_path = plan_path
+        self.plan_id = plan_id
+        check_if_final(output_path, _non_blank_output)
+        if is_final([since, until, events, plan_id]):
+            # The plan file is read when the task runs, not where the DAG is parsed.
+            self._options(with_plan=False)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Infer the plan, write it to ``output_path`` and publish the summary."""
+        with bad_parameters_fail_the_task():
+            _non_blank_output(self.output_path)
+            options = self._options(with_plan=True)
+        with self.client() as client, _infer_errors():
+            inference = infer_plan(client, options)
+            target = Path(self.output_path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(target, inference.text)
+            result = _inference_summary(inference, str(target))
+            self.publish(context, client, result)
+        self.log.info(
+            "Wrote a plan of %d events to %s (%d HogQL queries)",
+            len(inference.events),
+            target,
+            inference.queries,
+        )
+        return result
+
+    def _options(self, *, with_plan: bool) -> InferOptions:
+        return infer_options(
+            days=self.days,
+            since=self.since,
+            until=self.until,
+            events=as_names(self.events) if self.events is not None else None,
+            min_volume=self.min_volume,
+            required_share=self.required_share,
+            sample=self.sample,
+            include_sdk=self.include_sdk,
+            plan=self.plan_path if with_plan else None,
+            plan_id=self.plan_id,
+        )
+
+
 def _thresholds(value: Mapping[str, Any] | str | None) -> Thresholds | str | None:
     if isinstance(value, Mapping):
         return parse_input(Thresholds, **value)
@@ -341,6 +463,38 @@ def _audit_failure(report: AuditReport, key: str) -> str:
         f"schema audit failed: findings reach {report.fail_on.value} ({counts}); "
         f"the report is in XCom {key!r}"
     )
+
+
+def _inference_summary(inference: Inference, path: str) -> dict[str, Any]:
+    """What the XCom holds: counts and costs, not the plan (it is in the file)."""
+    sources = [group.source for group in inference.groups]
+    return {
+        "output_path": path,
+        "window": inference.window.model_dump(mode="json"),
+        "events": len(inference.events),
+        "groups": {source: sources.count(source) for source in ("shared", "existing", "event")},
+        "skipped": len(inference.skipped),
+        "changes": inference.changes.summary() if inference.changes is not None else None,
+        "queries": inference.queries,
+        "query_bound": inference.query_bound,
+        "sample_rate": inference.sample_rate,
+        "sampled_automatically": inference.sampled_automatically,
+        "stored_events": inference.stored_events,
+        "notes": inference.notes,
+    }
+
+
+@contextmanager
+def _infer_errors() -> Iterator[None]:
+    """One line per failure: retryable when PostHog may answer later, final otherwise."""
+    try:
+        yield
+    except (APIConnectionError, InternalServerError, RateLimitError) as exc:
+        raise AirflowException(f"{exc} (a retry may succeed)") from None
+    except EventSchemaError as exc:
+        raise AirflowFailException(str(exc)) from None
+    except OSError as exc:
+        raise AirflowFailException(f"cannot write the plan: {exc}") from None
 
 
 def _check_bulk_settings(
@@ -430,6 +584,11 @@ def _write_failure(report: _WriteReport, key: str) -> Exception:
 
 def _dump(report: ApplyReport | None) -> dict[str, Any] | None:
     return report.model_dump(mode="json") if report is not None else None
+
+
+def _non_blank_output(path: str) -> None:
+    if not isinstance(path, str) or not path.strip():
+        raise InvalidInputError("output_path must name the file to write the proposed plan to")
 
 
 def _non_blank_path(path: str) -> None:

@@ -30,7 +30,7 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "eventschema-tools",
         "name": "PostHog event schemas",
-        "description": "Audit, bind and plan PostHog event schemas from Airflow.",
+        "description": "Audit, bind, plan and infer PostHog event schemas from Airflow.",
         "versions": [__version__],
         "integrations": [
             {

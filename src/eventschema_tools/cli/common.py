@@ -35,6 +35,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
+from eventschema_tools._files import write_atomically
 from eventschema_tools._text import printable
 from eventschema_tools.catalog.risk import Risk, Write, assess
 from eventschema_tools.client import EventSchemaClient
@@ -61,6 +62,7 @@ __all__ = [
     "cli_errors",
     "client_from",
     "command",
+    "confirm_overwrite",
     "confirm_write",
     "console",
     "exit_with_error",
@@ -68,6 +70,7 @@ __all__ = [
     "plan_file",
     "print_json",
     "required_plan_file",
+    "write_atomically",
     "write_stdout",
 ]
 
@@ -198,20 +201,34 @@ def confirm_write(risk: Risk) -> None:
     Without a terminal to ask on, the command ends with exit code 2 and one line naming
     ``--yes``, which callers pass to skip the assessment and the question altogether.
     """
-    if not risk.needs_confirmation:
-        return
+    if risk.needs_confirmation:
+        _ask(risk.question, risk.nothing_done)
+
+
+def confirm_overwrite(path: Path, *, yes: bool) -> None:
+    """Ask before a command replaces the existing file ``path``; ``--yes`` answers for scripts.
+
+    Asked before any request, so a "no" costs nothing. Without a terminal the command ends
+    with exit code 2 and one line naming ``--yes``, as :func:`confirm_write` does.
+    """
+    if not yes and path.exists():
+        _ask(f"{path} exists. Overwrite it?", f"{path} was left as it was")
+
+
+def _ask(question: str, nothing_done: str) -> None:
+    """Ask ``question`` on the terminal; end the command (``nothing_done``) unless agreed."""
     if not sys.stdin.isatty():
         fail(
-            f"{risk.question} Not asked: standard input is not a terminal, so "
-            f"{risk.nothing_done}; pass --yes to go ahead.",
+            f"{question} Not asked: standard input is not a terminal, so "
+            f"{nothing_done}; pass --yes to go ahead.",
             EXIT_USAGE,
         )
     try:
-        confirmed = typer.confirm(risk.question, default=False, err=True)
+        confirmed = typer.confirm(question, default=False, err=True)
     except typer.Abort:  # end of input or Ctrl+C
         confirmed = False
     if not confirmed:
-        fail(f"cancelled, so {risk.nothing_done} (pass --yes to skip this question)")
+        fail(f"cancelled, so {nothing_done} (pass --yes to skip this question)")
 
 
 def exit_code_for(exc: EventSchemaError) -> int:

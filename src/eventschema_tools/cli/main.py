@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from eventschema_tools._version import __version__
-from eventschema_tools.cli import audit, auth, crud, plan, sandbox
+from eventschema_tools.cli import audit, auth, crud, infer, plan, sandbox
 from eventschema_tools.cli.common import Connection, exit_with_error
 
 app = typer.Typer(
@@ -70,6 +70,7 @@ def connection(
 crud.register(app)
 auth.register(app)
 plan.register(app)
+infer.register(app)
 audit.register(app)
 sandbox.register(app)
 

@@ -10,9 +10,7 @@ Exit codes: 0 success (including "no changes"), 1 error (bad file, API error, li
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +41,7 @@ from eventschema_tools.cli.common import (
     fail,
     print_json,
     required_plan_file,
+    write_atomically,
     write_stdout,
 )
 from eventschema_tools.models import PropertyInput
@@ -218,13 +217,13 @@ def _notice_lines(notices: Sequence[Notice]) -> Iterator[Text]:
             yield _line("·", f"... and {len(items) - _MAX_LINES_PER_BLOCK} more")
 
 
-def plan_lines(plan: Plan) -> Iterator[Text]:
-    """The Terraform-like text view of a plan."""
+def plan_lines(plan: Plan, title: str = "eventschema will make these changes:") -> Iterator[Text]:
+    """The Terraform-like text view of a plan, under ``title`` when it has changes."""
     groups = [c for c in plan.changes if isinstance(c, CreateGroup | UpdateGroup | DeleteGroup)]
     events = [c for c in plan.changes if isinstance(c, CreateEvent | UpdateEvent)]
     bindings = [c for c in plan.changes if isinstance(c, CreateBinding | DeleteBinding)]
     if plan.changes:
-        yield Text("eventschema will make these changes:", style="bold")
+        yield Text(title, style="bold")
         yield Text("")
     for group_change in groups:
         yield from _group_lines(group_change)
@@ -367,18 +366,6 @@ def apply_command(
         raise typer.Exit(code)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @command
 def pull_command(
     ctx: typer.Context,
@@ -437,7 +424,7 @@ def pull_command(
     if to_stdout:
         write_stdout(text)
         return
-    _write_atomically(output, text)
+    write_atomically(output, text)
     _print(
         f"Wrote {len(pulled.property_groups)} groups and {len(pulled.events)} events to {output}",
         stderr=True,
@@ -457,7 +444,7 @@ def _pull_merge(
         except PlanFileError as exc:
             fail(f"{output} is not a valid plan; fix it or pull without --merge:\n{exc}")
     if merged.changed:
-        _write_atomically(output, merged.text)
+        write_atomically(output, merged.text)
     parts = [f"{len(merged.updated)} updated", f"{len(merged.added)} added"]
     removed = f" ({', '.join(merged.removed)})" if merged.removed else ""
     parts.append(f"{len(merged.removed)} removed{removed}")

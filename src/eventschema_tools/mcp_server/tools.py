@@ -7,6 +7,7 @@ appears in them. :data:`TOOLS` lists every tool with its annotations.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,7 @@ from mcp.server.mcpserver import (
 )
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from eventschema_tools.audit.model import AuditKind, AuditReport
 from eventschema_tools.catalog.risk import (
@@ -46,6 +47,15 @@ from eventschema_tools.errors import (
     EventSchemaError,
     RateLimitError,
     UnknownNameError,
+)
+from eventschema_tools.inference import (
+    EventEvidence,
+    GroupEvidence,
+    Inference,
+    InferenceWindow,
+    SkippedEvent,
+    infer_options,
+    infer_plan_async,
 )
 from eventschema_tools.models import PropertyInput
 from eventschema_tools.tracking_plan import Plan, compute_plan_async
@@ -464,6 +474,117 @@ async def audit_events(
     return await run_audit_async(catalog.client, options)
 
 
+class InferredPlan(BaseModel):
+    """What ``infer_tracking_plan`` returns: the :class:`Inference` without its parsed ``plan``,
+    which ``text`` already holds (the answer stays half the size)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str = Field(
+        description="The proposed tracking plan file: YAML with the evidence as comments."
+    )
+    changes: Plan | None = Field(
+        default=None, description="With plan_yaml: the changes from that plan to the proposal."
+    )
+    window: InferenceWindow
+    events: list[EventEvidence]
+    groups: list[GroupEvidence]
+    skipped: list[SkippedEvent]
+    queries: int = Field(description="HogQL queries sent.")
+    query_bound: int = Field(description="The most this call could send.")
+    sample_rate: float | None = Field(description="Share of the events read (null: all).")
+    sampled_automatically: bool
+    stored_events: int = Field(description="Events in the window, before sampling.")
+    notes: list[str]
+
+    @classmethod
+    def of(cls, inference: Inference) -> InferredPlan:
+        """The answer for ``inference``."""
+        return cls(**{name: getattr(inference, name) for name in cls.model_fields})
+
+
+@_guarded
+async def infer_tracking_plan(
+    catalog: InjectedCatalog,
+    days: Annotated[
+        float | None,
+        Field(description="Read the last N days of events (default 7; not with since)."),
+    ] = None,
+    since: Annotated[
+        str | None,
+        Field(
+            max_length=40,
+            description="Start of the window: an ISO date or date-time, UTC unless it says "
+            "otherwise (e.g. 2026-11-01).",
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        Field(max_length=40, description="End of the window (default: now), as since."),
+    ] = None,
+    events: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=400)]] | None,
+        Field(
+            min_length=1,
+            max_length=500,
+            description="Only events whose names match these glob patterns (e.g. "
+            "'checkout_*'); default: every event.",
+        ),
+    ] = None,
+    min_volume: Annotated[
+        int, Field(description="Leave out events seen fewer times than this in the window.")
+    ] = 1,
+    required_share: Annotated[
+        float,
+        Field(description="Propose a property as required from this share (0-1] of its events."),
+    ] = 0.995,
+    sample: Annotated[
+        float | None,
+        Field(
+            description="Read this share (0-1] of the events, e.g. 0.1; default: all, or a "
+            "sample chosen automatically when the window holds very many."
+        ),
+    ] = None,
+    include_sdk: Annotated[
+        bool, Field(description="Also infer PostHog's own $ events and properties.")
+    ] = False,
+    plan_yaml: Annotated[
+        str | None,
+        Field(
+            max_length=1_000_000,
+            description="An existing tracking plan (YAML or JSON text): propose additions and "
+            "changes to it, edited in place, with the changes listed.",
+        ),
+    ] = None,
+    plan_id: Annotated[
+        str | None,
+        Field(max_length=64, description="plan_id of a new plan (not with plan_yaml)."),
+    ] = None,
+) -> InferredPlan:
+    """Propose a tracking plan from the project's live events: each event's properties with
+    types, required flags and value rules, and property groups shared by several events. Returns
+    the plan as YAML text with the evidence as comments, plus the evidence per event and group.
+    Changes nothing: review the text, then apply it with `eventschema apply`. Sends at most
+    one HogQL query per 200 events plus one (PostHog allows about 120 an hour), so do not call
+    it in a loop."""
+    existing = parse_plan(plan_yaml, "<plan_yaml>") if plan_yaml else None
+    options = infer_options(
+        days=days,
+        since=since,
+        until=until,
+        events=events,
+        min_volume=min_volume,
+        required_share=required_share,
+        sample=sample,
+        include_sdk=include_sdk,
+        plan=existing,
+        plan_id=plan_id,
+    )
+    if plan_yaml:  # the proposal edits the text in place, keeping its comments
+        options = dataclasses.replace(options, plan_text=plan_yaml, plan_path="<plan_yaml>")
+    return InferredPlan.of(await infer_plan_async(catalog.client, options))
+
+
 # --- tools: event definitions ------------------------------------------------------------------
 
 
@@ -543,4 +664,5 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(find_event_definitions, "Find event definitions", writes=False),
     ToolSpec(plan_tracking_plan, "Plan a tracking plan (dry run)", writes=False),
     ToolSpec(audit_events, "Audit events against their schemas", writes=False),
+    ToolSpec(infer_tracking_plan, "Infer a tracking plan from live events", writes=False),
 )

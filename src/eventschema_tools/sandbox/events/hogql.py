@@ -6,7 +6,8 @@ ClickHouse SQL for the sandbox's ``events`` table. The translation accepts a sub
 the one schema audits need:
 
 * one ``SELECT`` over ``events`` (optionally aliased, optionally ``SAMPLE 1/10 [OFFSET 1/2]``:
-  a share of the people, as PostHog's events table samples by ``cityHash64(distinct_id)``),
+  a share of the people, the rows ClickHouse's sampling keeps on PostHog's sampling key
+  ``cityHash64(distinct_id)``),
   with ``DISTINCT``, ``WHERE``, ``GROUP BY``, ``HAVING``, ``ORDER BY`` and ``LIMIT``; no
   joins, subqueries, ``UNION``, ``WITH``, ``ARRAY JOIN``, window functions or ``OFFSET``
   (PostHog refuses ``OFFSET`` on personal-API-key queries too);
@@ -15,7 +16,9 @@ the one schema audits need:
   missing or ``null`` (use ``JSONType``/``JSONExtract*`` on ``properties`` for typed access);
 * constants, arrays, tuples, ``AND``/``OR``/``NOT``, comparisons, ``IN``, ``LIKE``, ``=~``,
   ``BETWEEN``, arithmetic, aliases, lambdas inside ``array*`` functions, and the functions in
-  ``SUPPORTED_FUNCTIONS``;
+  ``SUPPORTED_FUNCTIONS`` (parametric aggregations such as ``topK(10)(x)`` checked as PostHog
+  checks them; ``toDateTime`` and the date-time parsers printed as PostHog prints them, in UTC,
+  the sandbox project's time zone);
 * ``{placeholders}`` filled from ``values`` (strings, numbers, booleans, ``null``, lists of them).
 
 Everything else is refused with ``HogQLUnsupportedError``, whose message says what is supported.
@@ -92,6 +95,15 @@ _STRING_ESCAPES: Final = {
     "\v": "\\v",
 }
 _CONTROL_CHARACTER: Final = re.compile(r"[\x00-\x1f\x7f]")
+_TIMEZONE: Final = "UTC"
+"""The sandbox project's time zone, which PostHog's date-time functions read text in."""
+# Text PostHog hands to ClickHouse's own toDateTime64/toDateTime instead of the parser.
+_CLICKHOUSE_DATETIME64: Final = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{1,6}")
+_CLICKHOUSE_DATETIME: Final = re.compile(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?")
+_DATED_OR_NUMBER_FUNCTIONS: Final = frozenset(
+    {"now", "today", "toDate", "toDateTime", "toStartOfHour", "toStartOfDay", "toUnixTimestamp"}
+    | {"parseDateTime64BestEffortOrNull", "parseDateTimeBestEffort", "dateDiff", "length"}
+)
 
 
 class HogQLError(ValueError):
@@ -112,15 +124,24 @@ class HogQLTooComplexError(HogQLError):
 
 @dataclass(frozen=True)
 class _Function:
-    """How a HogQL function is written in ClickHouse SQL, and how many arguments it takes."""
+    """How a HogQL function is written in ClickHouse SQL, and how many arguments it takes.
+
+    ``min_params``/``max_params`` bound the parameters of a parametric aggregation
+    (``topK(10)(x)``); ``datetime`` marks the functions PostHog reads in the project's time
+    zone (``_Translator._datetime_call``); ``overload`` is the ClickHouse function PostHog
+    calls instead when the first argument is a date, a date-time or a number.
+    """
 
     clickhouse: str
     min_args: int
     max_args: int | None
     aggregate: bool = False
     takes_lambda: bool = False
-    takes_params: bool = False
+    min_params: int = 0
+    max_params: int = 0
     suffix_args: tuple[str, ...] = ()
+    datetime: bool = False
+    overload: str | None = None
 
 
 def _functions() -> dict[str, _Function]:
@@ -134,11 +155,13 @@ def _functions() -> dict[str, _Function]:
     add("count", 0, 1, aggregate=True)
     add("sumIf avgIf minIf maxIf anyIf argMax argMin", 2, 2, aggregate=True)
     add("countIf", 1, 2, aggregate=True)
-    add("sum avg min max any median groupArray groupUniqArray", 1, 1, aggregate=True)
+    add("sum avg min max any median", 1, 1, aggregate=True)
+    # PostHog checks parameters only where it requires them, so these keep ClickHouse's
+    # optional `max_size` parameter: groupUniqArray(21)(x).
+    add("groupArray groupUniqArray", 1, 1, aggregate=True, max_params=1)
     add("uniq uniqExact", 1, None, aggregate=True)
     add("uniqIf", 2, None, aggregate=True)
-    add("quantile", 1, 1, aggregate=True, takes_params=True)
-    add("topK", 1, 1, aggregate=True, takes_params=True)
+    add("quantile topK", 1, 1, aggregate=True, min_params=1, max_params=1)
     add("isValidJSON", 1, 1)
     add("JSONHas JSONLength JSONType JSONExtractString JSONExtractRaw JSONExtractFloat", 1, None)
     add("JSONExtractInt JSONExtractUInt JSONExtractBool JSONExtractArrayRaw", 1, None)
@@ -150,21 +173,15 @@ def _functions() -> dict[str, _Function]:
     add("arrayStringConcat", 1, 2)
     add("arrayExists arrayAll arrayFilter arrayMap arrayCount", 1, None, takes_lambda=True)
     add("toString", 1, 2)
-    add("toTypeName toFloat64OrNull toInt64OrNull toDate toStartOfHour toStartOfDay", 1, 1)
+    add("toTypeName toFloat64OrNull toInt64OrNull toStartOfHour toStartOfDay", 1, 1)
+    add("toDate", 1, 1, clickhouse="toDateOrNull", overload="toDate")
     add("toFloatOrNull", 1, 1, clickhouse="toFloat64OrNull")
     add("toIntOrNull", 1, 1, clickhouse="toInt64OrNull")
     add("toFloat", 1, 1, clickhouse="accurateCastOrNull", suffix_args=("'Float64'",))
     add("toInt", 1, 1, clickhouse="accurateCastOrNull", suffix_args=("'Int64'",))
-    add("parseDateTime64BestEffortOrNull", 1, 2)
-    add("parseDateTimeBestEffort", 1, 2, clickhouse="parseDateTime64BestEffortOrNull")
-    # PostHog reads a string this way, in the project's time zone (the sandbox's is UTC).
-    add(
-        "toDateTime",
-        1,
-        1,
-        clickhouse="parseDateTime64BestEffortOrNull",
-        suffix_args=("6", "'UTC'"),
-    )
+    # PostHog's table: these parse text in the project's time zone (or the one given second).
+    add("toDateTime", 1, 2, datetime=True, overload="toDateTime")
+    add("parseDateTime64BestEffortOrNull parseDateTimeBestEffort", 1, 2, datetime=True)
     add("toUnixTimestamp", 1, 1)
     add("now today", 0, 0)
     add("dateDiff", 3, 4)
@@ -384,15 +401,22 @@ def _escape(text: str, escapes: Mapping[str, str]) -> str:
 # --- the translation ------------------------------------------------------------------------------
 
 
-# PostHog's events table is sampled by person: `SAMPLE BY cityHash64(distinct_id)`. ClickHouse
-# keeps the rows whose sampling key falls in [offset, offset + size) of the key's range; the
-# sandbox's table has no sampling key, so the same range becomes a filter (same rows, same
-# determinism, without the speed-up).
+# PostHog's events table is sampled by person: `SAMPLE BY cityHash64(distinct_id)`, and PostHog
+# hands `SAMPLE` to ClickHouse as written. ClickHouse keeps the rows whose sampling key falls in
+# [offset, offset + size) of the key's range, both ends truncated to integers; the sandbox's
+# table has no sampling key, so the same range becomes a filter (the same rows, without the
+# speed-up).
 _SAMPLE_KEY: Final = "cityHash64(distinct_id)"
 _SAMPLE_KEY_RANGE: Final = 1 << 64
+_SAMPLE_SHARE_HINT: Final = "give a share between 0 and 1, such as 0.1 or 1/10"
 
 
 def _ratio(node: Mapping[str, Any] | None, what: str) -> Fraction:
+    """A ``RatioExpr`` (``0.1``, ``1/10``) as the exact fraction ClickHouse reads."""
+    if node and node.get("node") == "Placeholder":
+        raise HogQLUnsupportedError(
+            f"{what} takes a ratio written in the query, not a placeholder; {_SAMPLE_SHARE_HINT}"
+        )
     if not node or node.get("node") != "RatioExpr":
         raise _unsupported(f"{what} written as {_describe(node or {})}")
     parts = []
@@ -401,37 +425,52 @@ def _ratio(node: Mapping[str, Any] | None, what: str) -> Fraction:
             parts.append(Fraction(1))
             continue
         value = side.get("value") if side.get("node") == "Constant" else None
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise HogQLUnsupportedError(
-                f"{what} must be a ratio of non-negative numbers, such as 0.1 or 1/10"
-            )
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise HogQLUnsupportedError(f"{what} must be a ratio of numbers; {_SAMPLE_SHARE_HINT}")
+        if value < 0:
+            raise HogQLUnsupportedError(f"{what} must not be negative; {_SAMPLE_SHARE_HINT}")
+        # The decimal text PostHog prints for the number, read exactly (0.1 is 1/10).
         parts.append(Fraction(str(value)))
     if parts[1] == 0:
-        raise HogQLUnsupportedError(f"{what} divides by zero")
+        raise HogQLUnsupportedError(f"{what} divides by zero; {_SAMPLE_SHARE_HINT}")
     return parts[0] / parts[1]
 
 
-def _sample_filter(sample: Mapping[str, Any]) -> str:
-    """The filter that keeps the rows ``SAMPLE size [OFFSET offset]`` keeps."""
+def _sample_filter(sample: Mapping[str, Any]) -> str | None:
+    """The filter that keeps the rows ``SAMPLE size [OFFSET offset]`` keeps (None: all rows)."""
     size = _ratio(sample.get("sample_value"), "SAMPLE")
-    right = (sample.get("sample_value") or {}).get("right")
-    if size > 1 and right is None:
-        raise _unsupported(
-            f"SAMPLE with a number of rows ({size}); give a share such as 0.1 or 1/10"
-        )
-    if not 0 < size <= 1:
-        raise HogQLUnsupportedError(f"SAMPLE must be above 0 and at most 1, got {size}")
     offset = Fraction(0)
     if sample.get("offset_value"):
         offset = _ratio(sample["offset_value"], "SAMPLE OFFSET")
-        if offset >= 1:
-            raise HogQLUnsupportedError(f"SAMPLE OFFSET must be below 1, got {offset}")
+    for what, value in (("SAMPLE", size), ("SAMPLE OFFSET", offset)):
+        if value > 1:
+            raise HogQLUnsupportedError(
+                f"{what} {value} is a number of rows, which ClickHouse turns into a share from "
+                f"its estimate of the rows it would read; the sandbox cannot reproduce that, so "
+                f"{_SAMPLE_SHARE_HINT}"
+            )
+    if size in (0, 1):
+        # ClickHouse reads SAMPLE 1, and SAMPLE 0, as no sampling, which takes no OFFSET.
+        if offset > 0:
+            raise HogQLUnsupportedError(
+                f"Sampling offset is incorrect because no sampling: SAMPLE {size} reads every "
+                f"event, so it takes no OFFSET; {_SAMPLE_SHARE_HINT}"
+            )
+        return None
+    if offset == 1:
+        return "0"
     low = int(offset * _SAMPLE_KEY_RANGE)
-    high = int(min(offset + size, Fraction(1)) * _SAMPLE_KEY_RANGE)
+    high = offset + size
     checks = [f"greaterOrEquals({_SAMPLE_KEY}, {low})"] if low else []
-    if high < _SAMPLE_KEY_RANGE:
-        checks.append(f"less({_SAMPLE_KEY}, {high})")
-    return f"and({', '.join(checks)})" if len(checks) > 1 else (checks[0] if checks else "1")
+    if high < 1:
+        checks.append(f"less({_SAMPLE_KEY}, {int(high * _SAMPLE_KEY_RANGE)})")
+    if len(checks) < 2:
+        return checks[0] if checks else None
+    return f"and({', '.join(checks)})"
 
 
 class _Translator:
@@ -657,20 +696,105 @@ class _Translator:
             )
         if node.get("distinct") and not function.aggregate:
             raise _unsupported(f"DISTINCT inside '{name}(...)'")
-        if node.get("params") and not function.takes_params:
-            raise _unsupported(f"parameters on '{name}(...)'")
+        params = self._params(name, function, node.get("params"))
         if node.get("filter_expr") or node.get("order_by"):
             raise _unsupported(f"FILTER or ORDER BY inside '{name}(...)'")
         rendered = [
             self._argument(argument, function, position)
             for position, argument in enumerate(arguments)
         ]
+        overloaded = bool(function.overload) and self._is_dated_or_number(arguments[0])
+        if function.datetime:
+            return self._datetime_call(function, overloaded, arguments, rendered)
+        clickhouse = function.overload if overloaded and function.overload else function.clickhouse
         rendered.extend(function.suffix_args)
         distinct = "DISTINCT " if node.get("distinct") else ""
-        params = ""
-        if node.get("params"):
-            params = "(" + ", ".join(self._expression(p) for p in node["params"]) + ")"
-        return f"{function.clickhouse}{params}({distinct}{', '.join(rendered)})"
+        return f"{clickhouse}{params}({distinct}{', '.join(rendered)})"
+
+    def _params(self, name: str, function: _Function, params: list[Any] | None) -> str:
+        """The parameters of a parametric aggregation, ``(10)`` in ``topK(10)(x)``, checked."""
+        if params is None:
+            if function.min_params:
+                raise HogQLUnsupportedError(
+                    f"Aggregation '{name}' requires parameters in addition to arguments, e.g. "
+                    f"{name}(10)(x)"
+                )
+            return ""
+        if not function.max_params:
+            raise _unsupported(f"parameters on '{name}(...)'")
+        count, low, high = len(params), function.min_params, function.max_params
+        if not low <= count <= high:
+            # PostHog's wording (validate_function_args).
+            bound = (
+                str(low) if low == high else f"at least {low}" if count < low else f"at most {high}"
+            )
+            plural = "" if (low if count < low else high) == 1 else "s"
+            raise HogQLUnsupportedError(
+                f"Aggregation '{name}' expects {bound} parameter{plural}, found {count}"
+            )
+        values = [
+            self._placeholder_value(param)
+            if param.get("node") == "Placeholder"
+            else param.get("value")
+            for param in params
+        ]
+        if any(
+            param.get("node") not in ("Constant", "Placeholder")
+            or isinstance(value, bool)
+            or not isinstance(value, int | float)
+            for param, value in zip(params, values, strict=True)
+        ):
+            raise HogQLUnsupportedError(
+                f"The parameters of '{name}(...)' must be numbers, e.g. {name}(10)(x)"
+            )
+        return "(" + ", ".join(_literal(value) for value in values) + ")"
+
+    def _datetime_call(
+        self, function: _Function, overloaded: bool, arguments: list[Any], rendered: list[str]
+    ) -> str:
+        """``toDateTime`` and the best-effort parsers, printed as PostHog prints them.
+
+        PostHog appends the project's time zone (the sandbox's is UTC) unless a second argument
+        gives one, and the precision 6 the 64-bit parsers take before it. ``toDateTime`` of a date,
+        date-time or number is ClickHouse's ``toDateTime``; a constant string goes to the strict
+        parser (an unreadable one is an error, not NULL), or to ``toDateTime``/``toDateTime64``
+        when it is already in ClickHouse's own format. A string with its own offset (``Z``,
+        ``+02:00``) keeps it: the time zone only applies to strings without one.
+        """
+        value, timezone = rendered[0], rendered[1] if len(rendered) > 1 else _literal(_TIMEZONE)
+        if overloaded:
+            return f"{function.overload}({value}, {timezone})"
+        parser = "parseDateTime64BestEffortOrNull"
+        text = self._constant_text(arguments[0]) if len(arguments) == 1 else None
+        if text is not None:
+            if _CLICKHOUSE_DATETIME64.fullmatch(text):
+                return f"toDateTime64({value}, 6, {timezone})"
+            if _CLICKHOUSE_DATETIME.fullmatch(text):
+                return f"toDateTime({value}, {timezone})"
+            parser = "parseDateTime64BestEffort"
+        return f"{parser}({value}, 6, {timezone})"
+
+    def _constant_text(self, node: Mapping[str, Any]) -> str | None:
+        value: object = None
+        if node.get("node") == "Constant":
+            value = node.get("value")
+        elif node.get("node") == "Placeholder":
+            value = self._placeholder_value(node)
+        return value if isinstance(value, str) else None
+
+    def _is_dated_or_number(self, node: Mapping[str, Any]) -> bool:
+        """Whether PostHog would type ``node`` as a date, a date-time or a number."""
+        kind = node.get("node")
+        if kind == "Alias":
+            return self._is_dated_or_number(node["expr"])
+        if kind in ("Constant", "Placeholder"):
+            value = node.get("value") if kind == "Constant" else self._placeholder_value(node)
+            return isinstance(value, int | float) and not isinstance(value, bool)
+        if kind == "Call":
+            return str(node.get("name")) in _DATED_OR_NUMBER_FUNCTIONS
+        if kind == "ArithmeticOperation":
+            return self._is_dated_or_number(node["left"])
+        return self._is_timestamp(node)
 
     def _argument(self, node: Mapping[str, Any], function: _Function, position: int) -> str:
         if node.get("node") == "Lambda":

@@ -7,7 +7,8 @@ The request is PostHog's ``QueryRequest`` with a ``HogQLQuery``::
 and the answer PostHog's ``HogQLQueryResponse``: ``columns``, ``results`` (rows as lists),
 ``types`` (``[column, ClickHouse type]`` pairs), ``hasMore``/``limit``/``offset`` (set when the
 query had no ``LIMIT``), ``hogql``, ``clickhouse``, ``timings``, ``modifiers``... Date-times in
-results are ISO 8601 in UTC (``2026-01-02T03:04:05.123456Z``).
+results are ISO 8601 in their column's time zone, UTC unless the query names another
+(``2026-01-02T03:04:05.123456Z``, ``2026-01-02T12:04:05+09:00``).
 
 The key needs the ``query:read`` scope and the request counts against the key's ``query`` rate
 limit bucket (120/hour by default, like PostHog's ``HogQLQueryThrottle``). Queries always run to
@@ -23,6 +24,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -52,6 +54,7 @@ _ENGINE_ERRORS: Final = frozenset(
     {"", "UNKNOWN_DATABASE", "UNKNOWN_TABLE", "MEMORY_LIMIT_EXCEEDED", "LOGICAL_ERROR"}
 )
 _DATETIME_TYPE: Final = re.compile(r"^(?:Nullable\()?DateTime(?:64)?(?:\(|\)|$)")
+_TYPE_TIMEZONE: Final = re.compile(r"'([^']+)'")
 
 
 def routes() -> list[BaseRoute]:
@@ -170,18 +173,27 @@ def _engine_failure() -> ApiError:
 
 def _render_row(row: list[Any], types: list[str]) -> list[Any]:
     return [
-        _iso_datetime(value) if isinstance(value, str) and _DATETIME_TYPE.match(kind) else value
+        _iso_datetime(value, kind)
+        if isinstance(value, str) and _DATETIME_TYPE.match(kind)
+        else value
         for value, kind in zip(row, types, strict=False)
     ]
 
 
-def _iso_datetime(value: str) -> str:
-    """ClickHouse's ``2026-01-02 03:04:05.123456`` (UTC) as DRF renders it."""
+def _iso_datetime(value: str, kind: str) -> str:
+    """ClickHouse's ``2026-01-02 03:04:05.123456`` as DRF renders it, in the column's zone.
+
+    The time is local to the zone the type names (``DateTime64(6, 'Asia/Tokyo')``; UTC, the
+    session's, when it names none): ``2026-01-02T03:04:05.123456+09:00``, ``...Z`` for UTC.
+    """
+    zone = _TYPE_TIMEZONE.search(kind)
     try:
-        moment = datetime.fromisoformat(value).replace(tzinfo=UTC)
-    except ValueError:
+        timezone = ZoneInfo(zone[1]) if zone else UTC
+        moment = datetime.fromisoformat(value).replace(tzinfo=timezone)
+    except (ValueError, ZoneInfoNotFoundError):
         return value
-    return moment.isoformat().replace("+00:00", "Z")
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _displayed_sql(compiled: CompiledQuery, events: EventStore) -> str:

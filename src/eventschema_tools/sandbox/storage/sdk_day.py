@@ -8,8 +8,9 @@ so capture, type coercion and `reject` enforcement treat it as real traffic (and
 
 from __future__ import annotations
 
+import inspect
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from eventschema_tools.sandbox.storage.simulated_day import DEFAULT_EVENTS, demo_events
 
@@ -25,13 +26,22 @@ SDK_SEEDS: Final = frozenset({"demo-day"})
 def send_demo_day(url: str, token: str, *, now: datetime | None = None) -> int:
     """Send the simulated day to the sandbox at ``url`` with the SDK; return the events sent.
 
+    The SDK talks to ``url`` only: no personal API key (so no feature flag polling or remote
+    config), no GeoIP, no exception autocapture, and the ``/batch/`` capture protocol whatever
+    ``POSTHOG_CAPTURE_MODE`` says. It returns once the SDK has flushed and shut down, that is
+    once the sandbox has answered every batch.
+
     Raises:
-        RuntimeError: the SDK reported a failed request (the message says which).
+        RuntimeError: the SDK refused an event or reported a failed request (the message says
+            which).
     """
     # Loaded here: only this seed needs the SDK.
     import posthog
 
     errors: list[str] = []
+    options: dict[str, Any] = {}
+    if "capture_mode" in inspect.signature(posthog.Posthog).parameters:
+        options["capture_mode"] = "v0"
     client = posthog.Posthog(
         project_api_key=token,
         host=url,
@@ -39,19 +49,24 @@ def send_demo_day(url: str, token: str, *, now: datetime | None = None) -> int:
         flush_at=500,
         disable_geoip=True,
         enable_exception_autocapture=False,
+        **options,
     )
     day = demo_events(DEFAULT_EVENTS, seed=DAY_SEED, now=now)
+    refused = 0
     try:
         for item in day:
-            client.capture(
+            queued = client.capture(
                 item.event,
                 distinct_id=item.distinct_id,
                 properties=item.properties,
                 timestamp=item.timestamp,
             )
+            refused += queued is None
         client.flush()
     finally:
         client.shutdown()
     if errors:
         raise RuntimeError(f"sending the demo day through the SDK failed: {errors[0]}")
+    if refused:
+        raise RuntimeError(f"the PostHog SDK did not queue {refused:,} of the demo day's events")
     return len(day)
