@@ -9,6 +9,7 @@ The tree::
     ├── UnknownNameError              no event, group or binding by that name or id
     ├── UnexpectedResponseError       a 2xx answer this version cannot read (newer PostHog?)
     ├── MissingExtraError             a feature needs an optional extra that is not installed
+    ├── NoEventsError                 no events (or none that match) in the time window
     ├── APIConnectionError            no HTTP response: DNS, refused, reset, dropped connection
     │   └── APITimeoutError           the request timed out
     └── APIStatusError                PostHog answered with a non-2xx status
