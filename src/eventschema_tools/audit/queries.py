@@ -1,4 +1,5 @@
-"""HogQL queries of the audits: pure builders and the decoding of their answers.
+"""HogQL queries of the audits: pure builders, the decoding of their answers, and the two drivers
+(:func:`drive_queries`, :func:`drive_queries_async`) that send the queries a sans-I/O run yields.
 
 PostHog allows about 120 HogQL queries an hour per key, so the audits batch: every query covers
 many events and all their properties at once.
@@ -34,10 +35,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from eventschema_tools.audit.expectations import (
     EventExpectation,
@@ -47,6 +48,9 @@ from eventschema_tools.audit.expectations import (
 from eventschema_tools.audit.model import EventConformance, PropertyConformance
 from eventschema_tools.models import HogQLResult
 
+if TYPE_CHECKING:
+    from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
+
 __all__ = [
     "MAX_QUERY_CHARS",
     "MAX_ROWS",
@@ -55,10 +59,13 @@ __all__ = [
     "EventVolume",
     "HogQLQuery",
     "KeyCount",
+    "QuerySteps",
     "conformance_queries",
     "decode_conformance",
     "decode_event_volumes",
     "decode_property_breakdown",
+    "drive_queries",
+    "drive_queries_async",
     "enum_pattern",
     "event_volume_query",
     "property_breakdown_chunks",
@@ -106,6 +113,33 @@ class EventVolume:
     event: str
     events: int
     last_seen: datetime | None
+
+
+T = TypeVar("T")
+QuerySteps = Generator[HogQLQuery, HogQLResult, T]
+"""A sans-I/O run: it yields the queries to send, is sent their answers, and returns a result."""
+
+
+def drive_queries(client: EventSchemaClient, steps: QuerySteps[T]) -> T:
+    """Send each query ``steps`` yields with ``client`` and return what the steps return."""
+    try:
+        query = next(steps)
+        while True:
+            query = steps.send(client.query.hogql(query.query, values=query.values))
+    except StopIteration as finished:
+        result: T = finished.value
+    return result
+
+
+async def drive_queries_async(client: AsyncEventSchemaClient, steps: QuerySteps[T]) -> T:
+    """Async twin of :func:`drive_queries`."""
+    try:
+        query = next(steps)
+        while True:
+            query = steps.send(await client.query.hogql(query.query, values=query.values))
+    except StopIteration as finished:
+        result: T = finished.value
+    return result
 
 
 # --- conformance and enforcement ---------------------------------------------------------------

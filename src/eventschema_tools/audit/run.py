@@ -31,7 +31,7 @@ question), more only when a query would exceed PostHog's size or row limits.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,12 +63,14 @@ from eventschema_tools.audit.model import (
 from eventschema_tools.audit.queries import (
     MAX_ROWS,
     EventVolume,
-    HogQLQuery,
     KeyCount,
+    QuerySteps,
     conformance_queries,
     decode_conformance,
     decode_event_volumes,
     decode_property_breakdown,
+    drive_queries,
+    drive_queries_async,
     event_volume_query,
     property_breakdown_chunks,
     property_breakdown_query,
@@ -85,7 +87,6 @@ from eventschema_tools.audit.rules import (
 from eventschema_tools.audit.thresholds import Thresholds, load_thresholds
 from eventschema_tools.catalog.resolve import close_names
 from eventschema_tools.errors import InvalidInputError, UnknownNameError
-from eventschema_tools.models import HogQLResult
 from eventschema_tools.tracking_plan import LiveState, diff
 from eventschema_tools.tracking_plan.file import TrackingPlan, load_plan
 
@@ -110,7 +111,7 @@ __all__ = [
     "run_audit_async",
 ]
 
-AuditSteps = Generator[HogQLQuery, HogQLResult, AuditReport]
+AuditSteps = QuerySteps[AuditReport]
 
 
 @dataclass(frozen=True)
@@ -232,12 +233,7 @@ def run_audit(client: EventSchemaClient, options: AuditOptions) -> AuditReport:
     _check_options(options)
     live = LiveState.read(client)
     steps = _audit_steps(options, live, str(client.project_id), datetime.now(UTC))
-    try:
-        query = next(steps)
-        while True:
-            query = steps.send(client.query.hogql(query.query, values=query.values))
-    except StopIteration as finished:
-        report: AuditReport = finished.value
+    report = drive_queries(client, steps)
     return _with_history(report, options)
 
 
@@ -246,12 +242,7 @@ async def run_audit_async(client: AsyncEventSchemaClient, options: AuditOptions)
     _check_options(options)
     live = await LiveState.read_async(client)
     steps = _audit_steps(options, live, str(client.project_id), datetime.now(UTC))
-    try:
-        query = next(steps)
-        while True:
-            query = steps.send(await client.query.hogql(query.query, values=query.values))
-    except StopIteration as finished:
-        report: AuditReport = finished.value
+    report = await drive_queries_async(client, steps)
     return _with_history(report, options)
 
 

@@ -10,12 +10,17 @@ the queries.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from eventschema_tools._text import printable
-from eventschema_tools.audit.queries import MAX_ROWS, HogQLQuery
+from eventschema_tools.audit.queries import (
+    MAX_ROWS,
+    QuerySteps,
+    drive_queries,
+    drive_queries_async,
+)
 from eventschema_tools.errors import NoEventsError
 from eventschema_tools.inference.existing import disagreements, plan_changes, uncovered
 from eventschema_tools.inference.mining import ExistingGroup, MinedGroup, mine_groups
@@ -45,7 +50,6 @@ from eventschema_tools.inference.render import percent, render_plan
 from eventschema_tools.models import (
     MAX_EVENT_NAME_LENGTH,
     MAX_PROPERTY_NAME_LENGTH,
-    HogQLResult,
 )
 from eventschema_tools.tracking_plan.file import (
     DEFAULT_PLAN_ID,
@@ -62,7 +66,7 @@ if TYPE_CHECKING:
 
 __all__ = ["infer_plan", "infer_plan_async"]
 
-InferSteps = Generator[HogQLQuery, HogQLResult, Inference]
+InferSteps = QuerySteps[Inference]
 
 
 def infer_plan(client: EventSchemaClient, options: InferOptions) -> Inference:
@@ -78,13 +82,7 @@ def infer_plan(client: EventSchemaClient, options: InferOptions) -> Inference:
     _check_options(options)
     live = LiveState.read(client, event_names=())
     steps = _infer_steps(options, live)
-    try:
-        query = next(steps)
-        while True:
-            query = steps.send(client.query.hogql(query.query, values=query.values))
-    except StopIteration as finished:
-        inference: Inference = finished.value
-    return inference
+    return drive_queries(client, steps)
 
 
 async def infer_plan_async(client: AsyncEventSchemaClient, options: InferOptions) -> Inference:
@@ -92,13 +90,7 @@ async def infer_plan_async(client: AsyncEventSchemaClient, options: InferOptions
     _check_options(options)
     live = await LiveState.read_async(client, event_names=())
     steps = _infer_steps(options, live)
-    try:
-        query = next(steps)
-        while True:
-            query = steps.send(await client.query.hogql(query.query, values=query.values))
-    except StopIteration as finished:
-        inference: Inference = finished.value
-    return inference
+    return await drive_queries_async(client, steps)
 
 
 def _check_options(options: object) -> None:
