@@ -172,6 +172,7 @@ def test_a_hogql_error_from_the_server_is_raised_as_it_came(demo_day: RunningSan
         ({"min_volume": 0}, "bad min volume 0"),
         ({"events": " , "}, "events is empty"),
         ({"plan_id": "no spaces"}, "plan id 'no spaces' is not valid"),
+        ({"plan": "plan.yaml", "plan_text": "version: 1"}, "either a plan file or plan_text"),
     ],
 )
 def test_bad_settings_are_refused_before_any_request(

@@ -86,6 +86,7 @@ def infer_options(
     sample: float | None = None,
     include_sdk: bool = False,
     plan: TrackingPlan | str | Path | None = None,
+    plan_text: str | None = None,
     plan_id: str | None = None,
     now: datetime | None = None,
 ) -> InferOptions:
@@ -101,6 +102,8 @@ def infer_options(
         sample: Read a sample of this share (0-1] of the events, with PostHog's ``SAMPLE``.
         include_sdk: Also infer ``$``-prefixed events and properties.
         plan: An existing plan (or its path) to propose additions and changes to.
+        plan_text: The text of the existing plan (YAML or JSON), so the proposal can edit it
+            in place: alone, or with ``plan`` parsed from it.
         plan_id: The ``plan_id`` of the proposed plan (a new plan only).
         now: The current time (for tests); default the clock.
 
@@ -118,8 +121,15 @@ def infer_options(
         )
     share = _fraction("required share", "required_share", required_share, allow_one=True)
     rate = None if sample is None else _fraction("sample rate", "sample", sample, allow_one=True)
-    plan_text = plan_path = None
-    if isinstance(plan, str | Path):
+    plan_path = None
+    if plan_text is not None:
+        if isinstance(plan, str | Path):
+            raise InvalidInputError(
+                "give either a plan file or plan_text, not both", [("plan_text", "given with plan")]
+            )
+        plan_path = "<plan text>"
+        plan = plan if plan is not None else parse_plan(plan_text, plan_path)
+    elif isinstance(plan, str | Path):
         plan_path = str(plan)
         plan_text = read_plan_text(plan)
         plan = parse_plan(plan_text, plan_path)

@@ -7,7 +7,6 @@ appears in them. :data:`TOOLS` lists every tool with its annotations.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
@@ -578,10 +577,9 @@ async def infer_tracking_plan(
         sample=sample,
         include_sdk=include_sdk,
         plan=existing,
+        plan_text=plan_yaml or None,
         plan_id=plan_id,
     )
-    if plan_yaml:  # the proposal edits the text in place, keeping its comments
-        options = dataclasses.replace(options, plan_text=plan_yaml, plan_path="<plan_yaml>")
     return InferredPlan.of(await infer_plan_async(catalog.client, options))
 
 
