@@ -15,14 +15,11 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
+from hogql_breaking_proxy import hogql_breaking_proxy
 
 from eventschema_tools.sandbox import DEMO_API_KEY, ApiKey, RunningSandbox, run_sandbox
 from eventschema_tools.tracking_plan.file import load_plan, parse_plan
@@ -309,60 +306,3 @@ def test_a_key_without_the_query_scope_is_exit_3_and_writes_nothing(tmp_path: Pa
     assert "query:read" in result.stderr.strip().splitlines()[-1]
     assert scoped not in result.stderr
     assert list(tmp_path.iterdir()) == []
-
-
-# --- a proxy whose HogQL the sandbox refuses -------------------------------------------------
-
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
-BROKEN_HOGQL = "SELECT count( FROM events"
-
-
-class BreakingProxy:
-    """Where the proxy listens, and how many queries it broke."""
-
-    def __init__(self) -> None:
-        self.url = ""
-        self.broken = 0
-
-
-@contextmanager
-def hogql_breaking_proxy(upstream: str) -> Iterator[BreakingProxy]:
-    """A loopback proxy to the sandbox that turns every HogQL query into one with a syntax
-    error, so the sandbox's own parser answers 400 as PostHog does; everything else passes."""
-    proxy = BreakingProxy()
-    http = httpx.Client(base_url=upstream, timeout=60)
-
-    class Handler(BaseHTTPRequestHandler):
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            if self.command == "POST" and self.path.split("?")[0].endswith("/query/"):
-                request = json.loads(body)
-                request["query"]["query"] = BROKEN_HOGQL
-                body = json.dumps(request).encode()
-                proxy.broken += 1
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-            reply = http.request(self.command, self.path, headers=headers, content=body)
-            self.send_response(reply.status_code)
-            for name in ("content-type", "retry-after"):
-                if name in reply.headers:
-                    self.send_header(name, reply.headers[name])
-            self.send_header("Content-Length", str(len(reply.content)))
-            self.end_headers()
-            self.wfile.write(reply.content)
-
-        do_GET = do_POST = _handle
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Quiet: the test reads the CLI's output, not the proxy's."""
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    proxy.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    try:
-        yield proxy
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        http.close()
