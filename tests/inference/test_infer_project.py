@@ -254,7 +254,8 @@ def test_a_busy_window_is_sampled_automatically_and_said_so(
     assert inference.sample_rate <= 0.2
     assert all("SAMPLE" in query for query in queries[1:])
     assert any(
-        f"the window holds {inference.stored_events:,} events" in note for note in inference.notes
+        f"of the window's {inference.stored_events:,} events, chosen automatically" in note
+        for note in inference.notes
     )
     # With a sample, the rarest events may not be in it: they are listed, not lost silently.
     read = {item.event for item in inference.events} | {item.event for item in inference.skipped}

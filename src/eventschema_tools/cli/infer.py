@@ -202,8 +202,6 @@ def summary_lines(inference: Inference, target: Path | None = None) -> list[str]
         names = [f"{s.event} ({s.reason})" for s in inference.skipped]
         lines.append(f"Skipped {_count(len(inference.skipped), 'event')}: {_listed(names)}")
     lines.append(f"{_count(inference.queries, 'HogQL query')} (bound {inference.query_bound})")
-    if inference.sample_rate is not None:
-        lines.append(_sampling(inference))
     lines += [f"note: {note}" for note in inference.notes]
     if target is not None:
         lines.append(f"Wrote the proposed plan to {target}; next: eventschema lint --plan {target}")
@@ -215,17 +213,6 @@ def _group_counts(inference: Inference) -> str:
     for group in inference.groups:
         counts[group.source] += 1
     return f"{counts['shared']} shared, {counts['existing']} existing, {counts['event']} per-event"
-
-
-def _sampling(inference: Inference) -> str:
-    rate = inference.sample_rate or 1.0
-    inverse = 1 / rate
-    fraction = f"1/{round(inverse)}" if abs(inverse - round(inverse)) < 1e-9 else f"{rate:g}"
-    how = ", chosen automatically for the volume" if inference.sampled_automatically else ""
-    return (
-        f"Read a {_percent(rate)} sample (SAMPLE {fraction}{how}): the window holds "
-        f"{_count(inference.stored_events, 'event')}"
-    )
 
 
 def _evidence_lines(inference: Inference) -> Iterator[Text]:
@@ -240,10 +227,15 @@ def _evidence_lines(inference: Inference) -> Iterator[Text]:
             if key in seen or group is None:
                 continue
             seen.add(key)
+            together = (
+                "every property optional"
+                if group.co_occurrence is None
+                else "required properties present together on at least "
+                f"{_percent(group.co_occurrence)} of their volume"
+            )
             yield _evidence(
                 f'group "{group.name}" ({group.source}): {group.reason.rstrip(".")}. Bound to '
-                f"{_count(len(group.events), 'event')}; present together on at least "
-                f"{_percent(group.co_occurrence)} of their volume."
+                f"{_count(len(group.events), 'event')}; {together}."
             )
             if isinstance(change, UpdateGroup):
                 yield from _property_evidence(inference, change.group, change)

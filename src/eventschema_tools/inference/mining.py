@@ -77,7 +77,7 @@ class MinedGroup:
     events: list[str]
     properties: dict[str, PropertySpec]
     reason: str
-    co_occurrence: float = 1.0
+    co_occurrence: float | None = None
     covers: dict[str, set[str]] = field(default_factory=dict)  # event → property names
 
 
@@ -283,11 +283,12 @@ def _co_occurrence(
     group: MinedGroup,
     events: Mapping[str, Mapping[str, PropertyEvidence]],
     volumes: Mapping[str, int],
-) -> float:
+) -> float | None:
     """A lower bound on the share of the bound events' volume that carries every required
-    property of the group at once (every property, when none is required)."""
+    property of the group at once; ``None`` when the group requires nothing."""
     wanted = {name for name, spec in group.properties.items() if spec.required}
-    wanted = wanted or set(group.properties)
+    if not wanted:
+        return None
     weighted = total = 0.0
     for event, props in group.covers.items():
         volume = volumes.get(event, 0)

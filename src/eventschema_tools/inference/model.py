@@ -89,7 +89,8 @@ class GroupEvidence(_Model):
         events: The events it is bound to.
         properties: Its properties.
         co_occurrence: A lower bound on the share of the bound events' volume that carries
-            every property of the group at once (from each property's presence).
+            every required property of the group at once (from each property's presence);
+            ``None`` when every property of the group is optional.
         reason: One sentence on why these properties form a group.
     """
 
@@ -97,7 +98,7 @@ class GroupEvidence(_Model):
     source: Literal["shared", "existing", "event"]
     events: list[str]
     properties: list[str]
-    co_occurrence: float
+    co_occurrence: float | None
     reason: str
 
 

@@ -140,8 +140,10 @@ def _group_comment(group: GroupEvidence) -> str:
     if group.source == "event":
         return f"{group.reason}"
     together = (
-        f"its required properties present together on at least {percent(group.co_occurrence)}"
-        " of them"
+        "every property optional"
+        if group.co_occurrence is None
+        else "its required properties present together on at least "
+        f"{percent(group.co_occurrence)} of them"
     )
     where = f"{len(group.events)} events ({events})"
     return f"{group.source} group on {where}: {group.reason}; {together}"

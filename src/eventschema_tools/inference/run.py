@@ -112,14 +112,11 @@ def _infer_steps(options: InferOptions, live: LiveState) -> InferSteps:
     rate = 1 / math.ceil(stored / SAMPLE_TARGET_EVENTS) if automatic else options.sample
     ratio = sample_ratio(rate) if rate is not None and rate < 1 else None
     if ratio is not None:
-        why = (
-            f"the window holds {stored:,} events (more than {AUTO_SAMPLE_EVENTS:,})"
-            if automatic
-            else "as asked"
-        )
+        why = f"chosen automatically: more than {AUTO_SAMPLE_EVENTS:,}" if automatic else "as asked"
         notes.append(
-            f"read a {percent(ratio[0] / ratio[1])} sample (SAMPLE {ratio[0]}/{ratio[1]}, all "
-            f"the events of one person in or out): {why}; counts are of the sample"
+            f"read a {percent(ratio[0] / ratio[1])} sample (SAMPLE {ratio[0]}/{ratio[1]}: all the "
+            f"events of one person in or out) of the window's {stored:,} events, {why}; every "
+            "count in the evidence is of the sample"
         )
     totals: dict[str, int] = {}
     profiles: list[KeyProfile] = []
