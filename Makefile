@@ -14,9 +14,21 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[all]" -c constraints.txt
 	touch $(STAMP)
 
+# The official SARIF 2.1.0 JSON Schema, which tests validate `plan --format sarif` against. No
+# Python package ships it; Microsoft's SARIF Multitool package on the npm registry does. Without
+# npm the test that needs it skips and says why.
+SARIF_PACKAGE := @microsoft/sarif-multitool-linux@5.7.0
+SARIF_SCHEMA := $(VENV)/share/sarif/sarif-2.1.0.json
+
+$(SARIF_SCHEMA): $(STAMP)
+	mkdir -p $(dir $@)
+	-cd $(dir $@) && { npm pack --silent $(SARIF_PACKAGE) >/dev/null \
+		&& tar xzmf microsoft-sarif-multitool-linux-*.tgz --strip-components=1 package/sarif-2.1.0.json; \
+		rm -f microsoft-sarif-multitool-linux-*.tgz; }
+
 install: $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) $(SARIF_SCHEMA)
 	$(BIN)/python -m pytest
 
 package-check: $(STAMP)

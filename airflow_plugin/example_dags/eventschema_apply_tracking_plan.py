@@ -1,8 +1,10 @@
 """Apply the tracking plan from a repository path, then bind a shared group to more events.
 
-``plan`` shows what would change (its XCom ``tracking_plan`` holds the plan), ``apply`` makes
-the changes (a re-run after a partial failure finishes the rest, and a run with nothing to do
-makes no writes). ``bind_workspace_context`` then binds the ``workspace_context`` group to
+``plan`` shows what would change (its XCom ``tracking_plan`` holds the plan, every change
+classified breaking, risky or safe), ``apply`` makes the changes (a re-run after a partial
+failure finishes the rest, and a run with nothing to do makes no writes). Both refuse a breaking
+change the plan file does not acknowledge (``allow_breaking``) unless the ``fail_on`` param says
+``never``. ``bind_workspace_context`` then binds the ``workspace_context`` group to
 events other teams track outside the plan, listed in the params: an upstream task turns them
 into (event, group) pairs and the operator reads them from its XCom.
 
@@ -34,6 +36,11 @@ from eventschema_tools.airflow_plugin.operators import (
             type="string",
             description="The tracking-plan file in the git-synced repository.",
         ),
+        "fail_on": Param(
+            "breaking",
+            enum=["breaking", "risky", "never"],
+            description="Refuse unacknowledged changes of this class or worse.",
+        ),
         "shared_group": Param("workspace_context", type="string"),
         "shared_group_events": Param(
             [],
@@ -46,10 +53,17 @@ from eventschema_tools.airflow_plugin.operators import (
 def eventschema_apply_tracking_plan() -> None:
     """Plan, apply, then bind the shared group to the listed events."""
     plan = ApplyTrackingPlanOperator(
-        task_id="plan", plan_path="{{ params.plan_path }}", dry_run=True, create_events=True
+        task_id="plan",
+        plan_path="{{ params.plan_path }}",
+        dry_run=True,
+        create_events=True,
+        fail_on="{{ params.fail_on }}",
     )
     apply = ApplyTrackingPlanOperator(
-        task_id="apply", plan_path="{{ params.plan_path }}", create_events=True
+        task_id="apply",
+        plan_path="{{ params.plan_path }}",
+        create_events=True,
+        fail_on="{{ params.fail_on }}",
     )
 
     @task

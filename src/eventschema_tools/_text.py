@@ -13,9 +13,12 @@ and JSON text run through :func:`printable` stays valid JSON with the same value
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Sequence
 from typing import Final
 
-__all__ = ["printable"]
+__all__ = ["listed", "markdown_text", "percent", "printable"]
 
 _BIDI: Final = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 # C0 controls, DEL, C1 controls (0x9B is a one-byte CSI), the bidi marks and overrides, and the
@@ -40,3 +43,27 @@ def printable(text: str, *, multiline: bool = False) -> str:
             (a message, a whole JSON document); a name is never multiline.
     """
     return text.translate(_ESCAPES_MULTILINE if multiline else _ESCAPES)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#])")
+
+
+def markdown_text(text: str) -> str:
+    """``text`` on one line for Markdown: control characters spelled out, whitespace runs made
+    one space, Markdown's special characters (pipes and HTML brackets included) escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(printable(text, multiline=True).split()))
+
+
+def percent(share: float) -> str:
+    """``0.99968`` → ``99.96 %``: never rounded up to 100 % unless it is 100 %."""
+    if share >= 1:
+        return "100 %"
+    return f"{math.floor(share * 10_000) / 100:g} %"
+
+
+def listed(names: Sequence[str], shown: int = 5) -> str:
+    """The first ``shown`` names, comma-separated, then ``and N more``; ``none`` when empty."""
+    if not names:
+        return "none"
+    head = ", ".join(names[:shown])
+    return head + (f" and {len(names) - shown} more" if len(names) > shown else "")

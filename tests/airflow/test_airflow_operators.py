@@ -292,6 +292,73 @@ def test_plan_that_cannot_be_reached_fails_without_retry(
     assert ti.xcom["tracking_plan"]["report"]["blocked"][0]["kind"] == "blocked"
 
 
+def _group_properties(client: EventSchemaClient, name: str) -> dict[str, bool]:
+    group = client.property_groups.find_by_name(name)
+    assert group is not None
+    return {prop.name: prop.is_required for prop in group.properties}
+
+
+@pytest.mark.usefixtures("posthog_conn")
+def test_an_unacknowledged_breaking_change_is_refused_and_nothing_is_written(
+    ti: RecordingTaskInstance, client: EventSchemaClient, tmp_path: Path
+) -> None:
+    ApplyTrackingPlanOperator(
+        task_id="apply", plan_path=write(tmp_path / "plan.yaml", SEARCH_PLAN)
+    ).execute({"ti": ti})
+    stricter = SEARCH_PLAN.replace(
+        "results: {type: Numeric}", "results: {type: Numeric, required: true}"
+    )
+    breaking = write(tmp_path / "breaking.yaml", stricter)
+
+    with pytest.raises(AirflowFailException, match="refused: 1 unacknowledged change"):
+        ApplyTrackingPlanOperator(task_id="apply", plan_path=breaking).execute({"ti": ti})
+
+    published = ti.xcom["tracking_plan"]
+    assert [(i["kind"], i["property"]) for i in published["refused"]] == [
+        ("property_required", "results")
+    ]
+    assert published["report"] is None
+    assert _group_properties(client, "Search") == {"query": True, "results": False}
+
+    acknowledged = stricter.replace(
+        "        description: What a search asked for\n",
+        "        description: What a search asked for\n"
+        "        allow_breaking:\n"
+        "          - {change: property_required, property: results, reason: all clients send it}\n",
+    )
+    result = ApplyTrackingPlanOperator(
+        task_id="apply", plan_path=write(tmp_path / "acknowledged.yaml", acknowledged)
+    ).execute({"ti": ti})
+
+    assert result["refused"] == []
+    assert [item["status"] for item in result["report"]["items"]] == ["done"]
+    assert _group_properties(client, "Search") == {"query": True, "results": True}
+
+
+@pytest.mark.usefixtures("posthog_conn")
+def test_fail_on_never_applies_a_breaking_change(
+    ti: RecordingTaskInstance, client: EventSchemaClient, tmp_path: Path
+) -> None:
+    ApplyTrackingPlanOperator(
+        task_id="apply", plan_path=write(tmp_path / "plan.yaml", SEARCH_PLAN)
+    ).execute({"ti": ti})
+    removed = write(
+        tmp_path / "removed.yaml", SEARCH_PLAN.replace("          results: {type: Numeric}\n", "")
+    )
+
+    result = ApplyTrackingPlanOperator(task_id="apply", plan_path=removed, fail_on="never").execute(
+        {"ti": ti}
+    )
+
+    assert [i["kind"] for i in result["plan"]["impacts"]] == ["property_removed"]
+    assert _group_properties(client, "Search") == {"query": True}
+
+
+def test_a_bad_fail_on_fails_when_the_dag_is_parsed() -> None:
+    with pytest.raises(InvalidInputError, match="fail_on must be one of breaking, risky, never"):
+        ApplyTrackingPlanOperator(task_id="apply", plan_path="plan.yaml", fail_on="sometimes")
+
+
 @pytest.mark.usefixtures("posthog_conn")
 def test_bad_plan_file_fails_the_task_before_any_request(
     ti: RecordingTaskInstance, tmp_path: Path, sandbox: RunningSandbox

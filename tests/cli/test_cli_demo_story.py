@@ -51,7 +51,7 @@ def test_the_example_plan_applies_pulls_and_lints_cleanly_on_the_demo_sandbox(
             "audit", "--plan", str(EXAMPLE_PLAN), "--format", "json"
         )
 
-    plan = json.loads(planned)
+    plan = json.loads(planned)["plan"]
     assert [n for n in plan["notices"] if n["blocking"]] == []
     existing = {group["name"] for group in json.loads(before)}
     created = {c["group"] for c in plan["changes"] if c["action"] == "create_group"}

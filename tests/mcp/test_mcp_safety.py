@@ -181,6 +181,7 @@ async def test_read_only_mode_registers_no_write_tool(
             "get_property_group",
             "find_event_definitions",
             "plan_tracking_plan",
+            "review_plan_change",
             "audit_events",
             "infer_tracking_plan",
         }

@@ -27,6 +27,7 @@ READ_TOOLS = {
     "get_property_group",
     "find_event_definitions",
     "plan_tracking_plan",
+    "review_plan_change",
     "audit_events",
     "infer_tracking_plan",
 }

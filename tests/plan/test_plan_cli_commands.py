@@ -133,7 +133,7 @@ def test_apply_needs_yes_when_not_interactive_and_dry_run_writes_nothing(
     assert refused.exit_code == 2  # usage: the same as every other confirmation
     assert "pass --yes" in refused.stderr
     assert dry.exit_code == 0
-    assert len(json.loads(still.stdout)["changes"]) == 6
+    assert len(json.loads(still.stdout)["plan"]["changes"]) == 6
 
 
 def test_apply_json_reports_the_plan_and_each_item(run: Any, plan_file: Path) -> None:

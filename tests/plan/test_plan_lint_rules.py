@@ -138,3 +138,56 @@ def test_convention_names_are_read_leniently() -> None:
     ]
     with pytest.raises(InvalidInputError, match="use one of 'snake_case'"):
         parse_convention("screaming")
+
+
+ACKNOWLEDGING = """\
+version: 1
+property_groups:
+  checkout:
+    allow_breaking:
+      - {change: property_required, property: amount, reason: every client sends it}
+      - {change: type_changed, property: gone, reason: renamed}
+      - {change: enforcement_reject, reason: on the wrong owner}
+      - {change: property_removed, property: coupon, reason: nobody reads it}
+    properties:
+      amount: {type: Numeric, required: true}
+events:
+  order_paid:
+    groups: [checkout]
+    enforcement: reject
+    allow_breaking:
+      - {change: enforcement_reject, reason: audited for a week}
+      - {change: type_changed, reason: on the wrong owner}
+"""
+
+
+def test_acknowledgements_that_can_never_match_are_reported(tmp_path: Path) -> None:
+    found = lint_text(tmp_path, ACKNOWLEDGING)
+
+    assert found == [
+        (6, "warning", "ack-unknown-property"),
+        (7, "warning", "ack-misplaced"),
+        (17, "warning", "ack-misplaced"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{change: description_changed, reason: x}", "is safe and needs no acknowledgement"),
+        ("{change: property_required}", "reason"),
+        ("{change: property_required, reason: '  '}", "reason must not be blank"),
+        ("{change: made_up, reason: x}", "change"),
+    ],
+)
+def test_a_bad_acknowledgement_is_an_error_with_its_line(
+    tmp_path: Path, entry: str, message: str
+) -> None:
+    text = ACKNOWLEDGING.replace("{change: enforcement_reject, reason: audited for a week}", entry)
+    path = tmp_path / "plan.yaml"
+    path.write_text(text)
+
+    problems = [p for p in lint_file(path) if p.severity == "error"]
+
+    assert [p.line for p in problems] == [16]
+    assert message in problems[0].message

@@ -68,6 +68,7 @@ from eventschema_tools.tracking_plan.bulk import (
     unbind,
 )
 from eventschema_tools.tracking_plan.file import load_plan
+from eventschema_tools.tracking_plan.impact import FailOn, Impact, parse_fail_on
 
 __all__ = [
     "ApplyTrackingPlanOperator",
@@ -283,14 +284,19 @@ class ApplyTrackingPlanOperator(_PostHogOperator):
     """Plan, and unless ``dry_run``, apply a tracking-plan file to the project.
 
     Returns (and pushes under ``tracking_plan``) ``{"plan": <Plan>, "report": <ApplyReport or
-    None>}`` as JSON. A run with nothing to change makes no writes. When an item fails on
-    PostHog's side the task raises ``AirflowException``, so a retry finishes the rest; desired
-    state that cannot be reached (e.g. events missing without ``create_events``) fails the task
-    without retries.
+    None>, "refused": [<Impact>...]}`` as JSON; the plan carries every change's class
+    (``impacts``: breaking, risky or safe). A run with nothing to change makes no writes. When
+    an item fails on PostHog's side the task raises ``AirflowException``, so a retry finishes
+    the rest; desired state that cannot be reached (e.g. events missing without
+    ``create_events``) fails the task without retries. So does a change at or above ``fail_on``
+    that the plan file does not acknowledge (``allow_breaking``): then nothing is written, and
+    ``refused`` lists those changes.
 
     Args:
         plan_path: The tracking-plan file (YAML or JSON), e.g. in a checkout of your repository.
         dry_run: Only compute and publish the plan.
+        fail_on: Refuse the plan on an unacknowledged ``breaking`` change (default), ``risky``
+            or worse, or ``never``.
         prune: Also delete groups and bindings this plan owns but no longer lists.
         create_events: Create event definitions the plan names but the project lacks.
         concurrency: Writes in flight at once, all paced by the key's rate budget.
@@ -299,7 +305,7 @@ class ApplyTrackingPlanOperator(_PostHogOperator):
         **kwargs: ``BaseOperator`` arguments.
     """
 
-    template_fields: Collection[str] = (*_PostHogOperator.template_fields, "plan_path")
+    template_fields: Collection[str] = (*_PostHogOperator.template_fields, "plan_path", "fail_on")
     result_key = "tracking_plan"
 
     def __init__(
@@ -310,6 +316,7 @@ class ApplyTrackingPlanOperator(_PostHogOperator):
         prune: bool = False,
         create_events: bool = False,
         concurrency: int = DEFAULT_CONCURRENCY,
+        fail_on: str = "breaking",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -319,19 +326,31 @@ class ApplyTrackingPlanOperator(_PostHogOperator):
         self.prune = prune
         self.create_events = create_events
         self.concurrency = concurrency
+        self.fail_on = fail_on
         check_if_final(plan_path, _non_blank_path)
+        check_if_final(fail_on, _gate)
         _check_concurrency(concurrency)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        """Read the plan file, diff it with the project, apply the changes unless dry-run."""
+        """Read the plan file, diff it with the project, apply the changes unless dry-run or
+        refused by the gate."""
         with bad_parameters_fail_the_task():
             desired = load_plan(self.plan_path)
+            gate = _gate(self.fail_on)
         with self.client() as client:
             plan = compute_plan(client, desired, prune=self.prune, create_events=self.create_events)
-            report = None if self.plan_only else apply(client, plan, concurrency=self.concurrency)
-            result = {"plan": plan.model_dump(mode="json"), "report": _dump(report)}
+            refused = plan.unacknowledged(gate)
+            writes = not (self.plan_only or refused)
+            report = apply(client, plan, concurrency=self.concurrency) if writes else None
+            result = {
+                "plan": plan.model_dump(mode="json"),
+                "report": _dump(report),
+                "refused": [impact.model_dump(mode="json") for impact in refused],
+            }
             self.publish(context, client, result)
-        self.log.info("%s %s", plan.summary(), report.summary() if report else "(dry run)")
+        self.log.info("%s %s", plan.summary(), report.summary() if report else "(no writes)")
+        if refused:
+            raise AirflowFailException(_refusal(refused, gate, self.result_key))
         if report is not None and not report.ok:
             raise _write_failure(report, self.result_key)
         return result
@@ -589,6 +608,23 @@ def _dump(report: ApplyReport | None) -> dict[str, Any] | None:
 def _non_blank_output(path: str) -> None:
     if not isinstance(path, str) or not path.strip():
         raise InvalidInputError("output_path must name the file to write the proposed plan to")
+
+
+def _gate(value: str) -> FailOn:
+    try:
+        return parse_fail_on(value)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from None
+
+
+def _refusal(refused: Sequence[Impact], gate: FailOn, key: str) -> str:
+    shown = "; ".join(f"{impact.subject}: {impact.detail}" for impact in refused[:3])
+    more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
+    return (
+        f"refused: {len(refused)} unacknowledged change(s) at or above {gate} ({shown}{more}); "
+        "nothing was written. Acknowledge them with allow_breaking in the plan file, or set "
+        f"fail_on. Each is in XCom {key!r} under 'refused'."
+    )
 
 
 def _non_blank_path(path: str) -> None:

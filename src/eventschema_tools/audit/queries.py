@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -56,10 +56,12 @@ __all__ = [
     "MAX_ROWS",
     "NUMBER_LITERAL",
     "NUMBER_TYPES",
+    "WINDOW_FILTER",
     "EventVolume",
     "HogQLQuery",
     "KeyCount",
     "QuerySteps",
+    "QueryValues",
     "conformance_queries",
     "decode_conformance",
     "decode_event_volumes",
@@ -71,6 +73,8 @@ __all__ = [
     "property_breakdown_chunks",
     "property_breakdown_query",
     "re2_problem",
+    "slot_columns",
+    "split_into_queries",
     "unexpected_counts",
 ]
 
@@ -80,7 +84,8 @@ MAX_ROWS: Final = 50_000
 MAX_QUERY_CHARS: Final = 120_000
 """Budget for a query's text plus its ``values`` once inlined (ClickHouse stops at 256 KiB)."""
 
-_WINDOW_FILTER: Final = "timestamp >= now() - toIntervalSecond({window_seconds})"
+WINDOW_FILTER: Final = "timestamp >= now() - toIntervalSecond({window_seconds})"
+"""The window condition of every query over ``events`` (``window_seconds`` is a value)."""
 
 
 @dataclass(frozen=True)
@@ -188,25 +193,43 @@ def conformance_queries(
         Each query with the events it covers (what :func:`decode_conformance` needs).
     """
     ordered = sorted(expected, key=lambda item: (-len(item.properties), item.event))
-    batches: list[tuple[HogQLQuery, list[EventExpectation]]] = []
+    return split_into_queries(
+        ordered,
+        lambda chunk: _conformance_query(chunk, window_seconds),
+        max_chars=max_chars,
+        max_items=max_rows,
+    )
+
+
+Item = TypeVar("Item")
+
+
+def split_into_queries(
+    items: Sequence[Item],
+    build: Callable[[Sequence[Item]], HogQLQuery],
+    *,
+    max_chars: int,
+    max_items: int,
+) -> list[tuple[HogQLQuery, list[Item]]]:
+    """Cut ``items`` into the longest runs whose query (``build(run)``) stays under
+    ``max_chars`` and ``max_items``; an item too large on its own still gets a query."""
+    batches: list[tuple[HogQLQuery, list[Item]]] = []
     start = 0
-    while start < len(ordered):
-        longest = min(max_rows, len(ordered) - start)
-        query = _conformance_query(ordered[start : start + longest], window_seconds)
+    while start < len(items):
+        longest = min(max_items, len(items) - start)
+        query = build(items[start : start + longest])
         if query.size > max_chars:
-            # A query only grows with its events: search the longest run that fits.
+            # A query only grows with its items: search the longest run that fits.
             fits, too_many = 1, longest
             while too_many - fits > 1:
                 middle = (fits + too_many) // 2
-                if _conformance_query(ordered[start : start + middle], window_seconds).size > (
-                    max_chars
-                ):
+                if build(items[start : start + middle]).size > max_chars:
                     too_many = middle
                 else:
                     fits = middle
             longest = fits
-            query = _conformance_query(ordered[start : start + longest], window_seconds)
-        batches.append((query, list(ordered[start : start + longest])))
+            query = build(items[start : start + longest])
+        batches.append((query, list(items[start : start + longest])))
         start += longest
     return batches
 
@@ -260,9 +283,9 @@ def _aligned(chunk: Sequence[EventExpectation]) -> list[list[PropertyExpectation
     ]
 
 
-class _Values:
-    """The ``values`` of one query; a per-event list collapses to one value when it is the same
-    for every event that has the slot."""
+class QueryValues:
+    """The ``values`` of one query over a list of events (row ``ei`` of each per-event list);
+    a per-event list collapses to one value when it is the same for every event that has it."""
 
     def __init__(self, events: list[str], window_seconds: int) -> None:
         self.data: dict[str, Any] = {"events": events, "window_seconds": int(window_seconds)}
@@ -279,43 +302,12 @@ class _Values:
 
 
 def _conformance_query(chunk: Sequence[EventExpectation], window_seconds: int) -> HogQLQuery:
-    aligned = _aligned(chunk)
-    slots = max(len(props) for props in aligned)
-    values = _Values([item.event for item in chunk], window_seconds)
+    values = QueryValues([item.event for item in chunk], window_seconds)
     columns = ["event", "countIf((indexOf({events}, event) AS ei) > 0) AS total"]
-    reject: list[str] = []
-    for k in range(slots):
-        props = [item[k] if k < len(item) else None for item in aligned]
-        present = [prop for prop in props if prop is not None]
-        values.data[f"n{k}"] = [prop.name if prop else "" for prop in props]
-        columns.append(
-            f"countIf(({{n{k}}}[ei] AS name_{k}) != ''"
-            f" AND (JSONType(properties, name_{k}) AS jt_{k}) = 'Null') AS missing_{k}"
-        )
-        codes = {_type_code(prop) for prop in present}
-        if len(codes) == 1:
-            accepted = " OR ".join(_type_checks(k, set(codes.pop()), guarded=False))
-        else:
-            values.data[f"t{k}"] = [_type_code(prop) if prop else _NO_SLOT for prop in props]
-            accepted = " OR ".join(
-                [
-                    f"({{t{k}}}[ei] AS tm_{k}) = '{_ANYTHING}' AND jt_{k} != 'Null'",
-                    *_type_checks(k, set("".join(codes)) - {_ANYTHING}, guarded=True),
-                ]
-            )
-        columns.append(f"countIf(({accepted}) AS ok_{k}) AS accepted_{k}")
-        required = {prop.required for prop in present}
-        if required == {True}:
-            reject.append(f"name_{k} != '' AND NOT ok_{k}")
-        elif required == {True, False}:
-            flag = values.per_event(
-                f"q{k}", [int(prop.required) if prop else None for prop in props]
-            )
-            reject.append(f"({flag} AS rq_{k}) = 1 AND name_{k} != '' AND NOT ok_{k}")
-        if any(prop.rules.any for prop in present):
-            columns.append(_rule_column(k, props, values))
-    columns.append(f"countIf({' OR '.join(reject) or '1 = 0'}) AS would_reject")
-    names = ", ".join(f"name_{k}" for k in range(slots))
+    slots, reject = slot_columns(chunk, values)
+    columns += slots
+    columns.append(f"countIf({reject}) AS would_reject")
+    names = ", ".join(f"name_{k}" for k in range(_slot_count(chunk)))
     # An event without slot K has '' as its name there, so an empty key is never "expected"
     # (property names are never blank).
     columns.append(
@@ -324,20 +316,71 @@ def _conformance_query(chunk: Sequence[EventExpectation], window_seconds: int) -
     )
     query = (
         "SELECT " + ",\n  ".join(columns) + "\nFROM events\n"
-        f"WHERE event IN {{events}} AND {_WINDOW_FILTER}\n"
+        f"WHERE event IN {{events}} AND {WINDOW_FILTER}\n"
         f"GROUP BY event\nORDER BY event\nLIMIT {MAX_ROWS}"
     )
     return HogQLQuery(query, values.data)
 
 
-def _type_checks(k: int, letters: set[str], *, guarded: bool) -> list[str]:
+def _slot_count(chunk: Sequence[EventExpectation]) -> int:
+    return max((len(item.properties) for item in chunk), default=0)
+
+
+def slot_columns(
+    chunk: Sequence[EventExpectation], values: QueryValues, prefix: str = ""
+) -> tuple[list[str], str]:
+    """The per-property count columns of one set of expectations, and the condition under which
+    reject enforcement drops a row (a required property missing or not coercible).
+
+    Row ``ei`` of every per-event list is the event at that place in ``values``' ``events``
+    (which the caller's query defines as the alias ``ei``); ``prefix`` goes before every alias
+    and parameter name, so two sets of expectations fit in one query.
+    """
+    p = prefix
+    aligned = _aligned(chunk)
+    reject: list[str] = []
+    columns: list[str] = []
+    for k in range(_slot_count(chunk)):
+        props = [item[k] if k < len(item) else None for item in aligned]
+        present = [prop for prop in props if prop is not None]
+        values.data[f"{p}n{k}"] = [prop.name if prop else "" for prop in props]
+        columns.append(
+            f"countIf(({{{p}n{k}}}[ei] AS {p}name_{k}) != ''"
+            f" AND (JSONType(properties, {p}name_{k}) AS {p}jt_{k}) = 'Null') AS {p}missing_{k}"
+        )
+        codes = {_type_code(prop) for prop in present}
+        if len(codes) == 1:
+            accepted = " OR ".join(_type_checks(k, set(codes.pop()), guarded=False, prefix=p))
+        else:
+            values.data[f"{p}t{k}"] = [_type_code(prop) if prop else _NO_SLOT for prop in props]
+            accepted = " OR ".join(
+                [
+                    f"({{{p}t{k}}}[ei] AS {p}tm_{k}) = '{_ANYTHING}' AND {p}jt_{k} != 'Null'",
+                    *_type_checks(k, set("".join(codes)) - {_ANYTHING}, guarded=True, prefix=p),
+                ]
+            )
+        columns.append(f"countIf(({accepted}) AS {p}ok_{k}) AS {p}accepted_{k}")
+        required = {prop.required for prop in present}
+        if required == {True}:
+            reject.append(f"{p}name_{k} != '' AND NOT {p}ok_{k}")
+        elif required == {True, False}:
+            flag = values.per_event(
+                f"{p}q{k}", [int(prop.required) if prop else None for prop in props]
+            )
+            reject.append(f"({flag} AS {p}rq_{k}) = 1 AND {p}name_{k} != '' AND NOT {p}ok_{k}")
+        if any(prop.rules.any for prop in present):
+            columns.append(_rule_column(k, props, values, prefix=p))
+    return columns, " OR ".join(reject) or "1 = 0"
+
+
+def _type_checks(k: int, letters: set[str], *, guarded: bool, prefix: str = "") -> list[str]:
     """The checks that slot ``k``'s value coerces to one of the types ``letters``.
 
     ``guarded`` prefixes each check with a test of the event's own type letters (``tm_K``),
     for slots whose events expect different types.
     """
-    jt = f"jt_{k}"
-    text = f"JSONExtractString(properties, name_{k})"
+    jt = f"{prefix}jt_{k}"
+    text = f"JSONExtractString(properties, {prefix}name_{k})"
     by_letter = {
         _ANYTHING: [f"{jt} != 'Null'"],
         "N": [
@@ -354,21 +397,24 @@ def _type_checks(k: int, letters: set[str], *, guarded: bool) -> list[str]:
     checks: list[str] = []
     for letter in sorted(letters):
         for check in by_letter[letter]:
-            guard = f"position(tm_{k}, '{letter}') > 0 AND " if guarded else ""
+            guard = f"position({prefix}tm_{k}, '{letter}') > 0 AND " if guarded else ""
             if guard + check not in checks:
                 checks.append(guard + check)
     return checks
 
 
-def _rule_column(k: int, props: Sequence[PropertyExpectation | None], values: _Values) -> str:
+def _rule_column(
+    k: int, props: Sequence[PropertyExpectation | None], values: QueryValues, prefix: str = ""
+) -> str:
     """Rows where slot ``k``'s present value breaks a value rule (a flat OR chain).
 
     Enums match JSON strings by their text and numbers by their JSON form; patterns apply to
     strings; ``min``/``max`` to numbers and numeric strings.
     """
-    jt = f"jt_{k}"
-    text = f"JSONExtractString(properties, name_{k})"
-    raw = f"JSONExtractRaw(properties, name_{k})"
+    p = prefix
+    jt = f"{p}jt_{k}"
+    text = f"JSONExtractString(properties, {p}name_{k})"
+    raw = f"JSONExtractRaw(properties, {p}name_{k})"
     rule_letters = (_RULE_ENUM, _RULE_PATTERN, _RULE_MIN, _RULE_MAX)
     letters = [
         "".join(letter for letter in rule_letters if _rule_setting(letter, prop.rules) is not None)
@@ -380,15 +426,15 @@ def _rule_column(k: int, props: Sequence[PropertyExpectation | None], values: _V
     mixed = len(present) > 1
     guard = ""
     if mixed:
-        values.data[f"rf{k}"] = [item or "" for item in letters]
+        values.data[f"{p}rf{k}"] = [item or "" for item in letters]
     checks: list[str] = []
     for letter in rule_letters:
         if not any(letter in item for item in present):
             continue
         if mixed:
-            guard = f"position({'rf_' + str(k)}, '{letter}') > 0 AND "
+            guard = f"position({p}rf_{k}, '{letter}') > 0 AND "
         setting = values.per_event(
-            f"{letter.lower()}{k}",
+            f"{p}{letter.lower()}{k}",
             [None if prop is None else _rule_setting(letter, prop.rules) for prop in props],
         )
         if letter == _RULE_ENUM:
@@ -398,15 +444,15 @@ def _rule_column(k: int, props: Sequence[PropertyExpectation | None], values: _V
             checks.append(f"{guard}{jt} = 'String' AND NOT match({text}, {setting})")
         else:
             operator = "<" if letter == _RULE_MIN else ">"
-            number = f"JSONExtractFloat(properties, name_{k})"
+            number = f"JSONExtractFloat(properties, {p}name_{k})"
             checks.append(f"{guard}{jt} IN {NUMBER_TYPES} AND {number} {operator} {setting}")
             checks.append(
                 f"{guard}{jt} = 'String' AND toFloat64OrNull({text}) {operator} {setting}"
             )
-    scope = f"({{rf{k}}}[ei] AS rf_{k}) != '' AND " if mixed else ""
+    scope = f"({{{p}rf{k}}}[ei] AS {p}rf_{k}) != '' AND " if mixed else ""
     return (
-        f"countIf({scope}name_{k} != '' AND {jt} != 'Null' AND ({' OR '.join(checks)}))"
-        f" AS rule_violations_{k}"
+        f"countIf({scope}{p}name_{k} != '' AND {jt} != 'Null' AND ({' OR '.join(checks)}))"
+        f" AS {p}rule_violations_{k}"
     )
 
 
@@ -468,7 +514,7 @@ def property_breakdown_query(events: Sequence[str], window_seconds: int) -> HogQ
     query = (
         "SELECT event, arrayJoin(JSONExtractKeys(properties)) AS key,"
         " JSONType(properties, key) AS json_type, count() AS total\n"
-        f"FROM events\nWHERE event IN {{events}} AND {_WINDOW_FILTER}\n"
+        f"FROM events\nWHERE event IN {{events}} AND {WINDOW_FILTER}\n"
         "GROUP BY event, key, json_type\n"
         f"ORDER BY total DESC, event, key, json_type\nLIMIT {MAX_ROWS}"
     )
@@ -504,7 +550,7 @@ def event_volume_query(window_seconds: int) -> HogQLQuery:
     """Every event name seen in the window with its count and last time, busiest first."""
     query = (
         "SELECT event, count() AS total, max(timestamp) AS last_seen\n"
-        f"FROM events\nWHERE {_WINDOW_FILTER}\n"
+        f"FROM events\nWHERE {WINDOW_FILTER}\n"
         f"GROUP BY event\nORDER BY total DESC, event\nLIMIT {MAX_ROWS}"
     )
     return HogQLQuery(query, {"window_seconds": int(window_seconds)})

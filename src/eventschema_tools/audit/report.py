@@ -14,7 +14,6 @@ event whose name holds a terminal escape sequence.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterable
 from typing import Final, Literal
 
@@ -22,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from eventschema_tools._text import printable
+from eventschema_tools._text import markdown_text, printable
 from eventschema_tools.audit.model import (
     AuditReport,
     EventConformance,
@@ -39,7 +38,6 @@ OutputFormat = Literal["table", "json", "markdown"]
 _STYLES: Final = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
 _MARKS: Final = {Severity.ERROR: "🔴", Severity.WARNING: "🟠", Severity.INFO: "⚪"}
 _TITLES: Final = {Severity.ERROR: "Errors", Severity.WARNING: "Warnings", Severity.INFO: "Info"}
-_MARKDOWN_SPECIAL: Final = re.compile(r"([\\`*_{}\[\]<>|#])")
 _TABLE_WIDTH: Final = 120
 
 
@@ -194,11 +192,6 @@ def render_table(report: AuditReport, console: Console) -> None:
 # --- Markdown ----------------------------------------------------------------------------------
 
 
-def _md(text: str) -> str:
-    """Text on one line, control characters spelled out, Markdown's special ones escaped."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(printable(text, multiline=True).split()))
-
-
 def _md_change(change: FindingChange | None) -> str:
     if change is None or change.status == "unchanged":
         return ""
@@ -219,7 +212,7 @@ def render_markdown(report: AuditReport) -> str:
         f"warning(s), **{counts.get(Severity.INFO, 0)}** info — fails on "
         f"{report.fail_on.value}.",
         "",
-        _md(_context(report)),
+        markdown_text(_context(report)),
     ]
     if report.history is not None:
         history = report.history
@@ -236,21 +229,21 @@ def render_markdown(report: AuditReport) -> str:
             "|---|---:|---:|---:|---:|---:|---:|",
         ]
         for item in report.events:
-            lines.append("| " + " | ".join([_md(item.event), *_event_cells(item)]) + " |")
+            lines.append("| " + " | ".join([markdown_text(item.event), *_event_cells(item)]) + " |")
     for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO):
         chosen = [finding for finding in report.findings if finding.severity == severity]
         if not chosen:
             continue
         lines += ["", f"### {_MARKS[severity]} {_TITLES[severity]} ({len(chosen)})", ""]
         for finding in chosen:
-            fix = f" Fix: {_md(finding.fix)}" if finding.fix else ""
+            fix = f" Fix: {markdown_text(finding.fix)}" if finding.fix else ""
             lines.append(
-                f"- **{finding.kind.value}** · {_md(finding.message)}{fix}"
+                f"- **{finding.kind.value}** · {markdown_text(finding.message)}{fix}"
                 f"{_md_change(finding.change)}"
             )
     if report.history is not None and report.history.resolved:
         lines += ["", f"### ✅ Resolved ({len(report.history.resolved)})", ""]
-        lines += [f"- {_md(finding.message)}" for finding in report.history.resolved]
+        lines += [f"- {markdown_text(finding.message)}" for finding in report.history.resolved]
     if not report.findings:
         lines += ["", "No findings: live events match their schemas."]
     return "\n".join(lines) + "\n"

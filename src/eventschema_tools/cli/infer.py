@@ -12,7 +12,7 @@ configuration error.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from eventschema_tools._text import printable
+from eventschema_tools._text import listed, printable
 from eventschema_tools.cli.common import (
     JsonOption,
     PlanOption,
@@ -200,7 +200,7 @@ def summary_lines(inference: Inference, target: Path | None = None) -> list[str]
     ]
     if inference.skipped:
         names = [f"{s.event} ({s.reason})" for s in inference.skipped]
-        lines.append(f"Skipped {_count(len(inference.skipped), 'event')}: {_listed(names)}")
+        lines.append(f"Skipped {_count(len(inference.skipped), 'event')}: {listed(names, _SHOWN)}")
     lines.append(f"{_count(inference.queries, 'HogQL query')} (bound {inference.query_bound})")
     lines += [f"note: {note}" for note in inference.notes]
     if target is not None:
@@ -246,7 +246,8 @@ def _evidence_lines(inference: Inference) -> Iterator[Text]:
             seen.add(key)
             yield _evidence(
                 f'event "{event.event}": {_count(event.volume, "event")} in the window, '
-                f"{_count(len(event.properties), 'property')}, groups {_listed(event.groups)}."
+                f"{_count(len(event.properties), 'property')}, "
+                f"groups {listed(event.groups, _SHOWN)}."
             )
 
 
@@ -292,10 +293,3 @@ def _percent(share: float) -> str:
 
 def _moment(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _listed(names: Sequence[str]) -> str:
-    if not names:
-        return "none"
-    shown = ", ".join(names[:_SHOWN])
-    return shown + (f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else "")

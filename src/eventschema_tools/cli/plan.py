@@ -10,24 +10,26 @@ Exit codes: 0 success (including "no changes"), 1 error (bad file, API error, li
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from eventschema_tools._files import read_input_text
-from eventschema_tools._text import printable
+from eventschema_tools._text import listed, percent, printable
 from eventschema_tools.catalog.risk import BindPairs, UnbindPairs
 from eventschema_tools.cli.common import (
     EXIT_AUTH,
     EXIT_ERROR,
     EXIT_OK,
     EXIT_PARTIAL,
+    EXIT_THRESHOLDS,
     EXIT_USAGE,
     JsonOption,
     OldPlanOption,
@@ -45,6 +47,13 @@ from eventschema_tools.cli.common import (
     write_stdout,
 )
 from eventschema_tools.models import PropertyInput
+from eventschema_tools.review.backtest import Backtest
+from eventschema_tools.review.run import (
+    DEFAULT_BACKTEST_DAYS,
+    MAX_BACKTEST_DAYS,
+    PlanReview,
+    review_plan,
+)
 from eventschema_tools.tracking_plan import (
     DEFAULT_CONCURRENCY,
     ApplyReport,
@@ -66,8 +75,15 @@ from eventschema_tools.tracking_plan import (
     pull,
     pull_merge,
 )
+from eventschema_tools.tracking_plan.document import read_document
 from eventschema_tools.tracking_plan.file import PlanFileError, dump_plan, load_plan
-from eventschema_tools.tracking_plan.lint import has_errors, lint_file, parse_convention
+from eventschema_tools.tracking_plan.impact import FailOn, Impact, parse_fail_on
+from eventschema_tools.tracking_plan.lint import (
+    has_errors,
+    lint_file,
+    parse_convention,
+    stale_acknowledgement_problems,
+)
 
 __all__ = ["register"]
 
@@ -235,6 +251,90 @@ def plan_lines(plan: Plan, title: str = "eventschema will make these changes:") 
     yield Text(plan.summary(), style="bold")
 
 
+_LEVEL_SIGN = {"breaking": "!", "risky": "~", "safe": "·"}
+
+
+def impact_lines(plan: Plan, fail_on: FailOn = "never") -> Iterator[Text]:
+    """The breaking and risky changes of a plan, their acknowledgements, and how to
+    acknowledge the ones that fail the gate; then stale acknowledgements."""
+    flagged = [impact for impact in plan.impacts if impact.level != "safe"]
+    if flagged:
+        yield Text("")
+        yield Text("Breaking and risky changes:", style="bold")
+    for impact in flagged[:_MAX_LINES_PER_BLOCK]:
+        reach = f" (events: {listed(impact.events)})" if impact.events else ""
+        text = f"{impact.level} {impact.kind}: {impact.subject}: {impact.detail}{reach}"
+        yield _line(_LEVEL_SIGN[impact.level], text)
+        if impact.acknowledged is not None:
+            yield _line("·", f"acknowledged: {impact.acknowledged}", 6)
+        elif impact.fails(fail_on):
+            yield _line("·", f"to accept it, add to {_owner(impact)}: {_entry(impact)}", 6)
+    if len(flagged) > _MAX_LINES_PER_BLOCK:
+        yield _line("·", f"... and {len(flagged) - _MAX_LINES_PER_BLOCK} more (--json)")
+    if plan.stale_acknowledgements:
+        yield Text("")
+        yield Text("Acknowledgements no pending change matches (remove them):", style="bold")
+        for stale in plan.stale_acknowledgements:
+            about = f" of {stale.property}" if stale.property else ""
+            yield _line("·", f"{stale.subject}: {stale.change}{about} ({stale.reason})")
+
+
+def _owner(impact: Impact) -> str:
+    if impact.group is not None and impact.event is None:
+        return f'group "{impact.group}"'
+    return f'event "{impact.event}"'
+
+
+def _entry(impact: Impact) -> str:
+    about = f", property: {impact.property}" if impact.property and impact.event is None else ""
+    return f"allow_breaking: [{{change: {impact.kind}{about}, reason: ...}}]"
+
+
+def backtest_lines(backtest: Backtest) -> Iterator[Text]:
+    """Per changed event: conformance today and under the proposal, what reject drops."""
+    yield Text("")
+    yield Text(
+        f"Backtest over the last {backtest.days} day(s), {backtest.queries} HogQL "
+        f"quer{'y' if backtest.queries == 1 else 'ies'} (bound {backtest.query_bound}):",
+        style="bold",
+    )
+    if not backtest.events:
+        yield _line("·", "no event's schema changes: nothing to replay")
+    for item in backtest.events:
+        verb = "drops" if item.enforcement_proposed == "reject" else "would drop under reject"
+        text = (
+            f"{item.event}: {item.events:,} events; conforming {percent(item.conforming_now)}"
+            f" now → {percent(item.conforming_proposed)} proposed; {verb} "
+            f"{item.rejected_proposed:,}"
+        )
+        yield _line("!" if item.rejected_proposed > item.rejected_now else "·", text)
+        days = [
+            f"{day.day.isoformat()} {day.would_reject:,}" for day in item.by_day if day.would_reject
+        ]
+        if days:
+            yield _line("·", "per day: " + ", ".join(days), 6)
+        if item.worst_slice is not None:
+            worst = item.worst_slice
+            slice_name = " ".join(part for part in (worst.lib, worst.version) if part) or "no $lib"
+            yield _line(
+                "·",
+                f"worst slice: {slice_name}: {percent(worst.rate)} of {worst.events:,} rejected",
+                6,
+            )
+    for note in backtest.notes:
+        yield _line("·", f"note: {note}")
+
+
+def review_lines(review: PlanReview) -> Iterator[Text]:
+    """The text view of a review: the plan, its classified changes, the backtest, the verdict."""
+    yield from plan_lines(review.plan)
+    yield from impact_lines(review.plan, review.fail_on)
+    if review.backtest is not None:
+        yield from backtest_lines(review.backtest)
+    yield Text("")
+    yield Text(review.summary(), style="bold" if review.passed else "bold red")
+
+
 def _print(line: Text | str, *, stderr: bool = False) -> None:
     """Print one line as is: no markup, no highlighting, no wrapping (names stay intact)."""
     text = line if isinstance(line, Text) else Text(printable(line))
@@ -289,12 +389,15 @@ def _progress(
 # --- commands --------------------------------------------------------------------------------
 
 
-def _plan_for(
-    ctx: typer.Context, file: Path, prune: bool, create_events: bool, adopt: bool
-) -> Plan:
-    desired = load_plan(file)
-    with client_from(ctx) as client:
-        return compute_plan(client, desired, prune=prune, create_events=create_events, adopt=adopt)
+ReviewFormat = Literal["text", "json", "markdown", "sarif"]
+
+FailOnOption = Annotated[
+    str,
+    typer.Option(
+        "--fail-on",
+        help="Exit 4 on an unacknowledged change of this class or worse: breaking, risky or never.",
+    ),
+]
 
 
 @command
@@ -305,14 +408,115 @@ def plan_command(
     prune: Prune = False,
     create_events: CreateEvents = False,
     adopt: Adopt = False,
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="The plan file's earlier version (e.g. the base branch's): also classify "
+            "value-rule changes, which PostHog does not store.",
+        ),
+    ] = None,
+    backtest: Annotated[
+        bool,
+        typer.Option(
+            "--backtest",
+            help="Replay the proposed and current schemas over recent events of the changed "
+            "events: what reject would drop, per day and per SDK version.",
+        ),
+    ] = False,
+    days: Annotated[
+        int, typer.Option(min=1, max=MAX_BACKTEST_DAYS, help="Days of events to backtest.")
+    ] = DEFAULT_BACKTEST_DAYS,
+    fail_on: FailOnOption = "never",
+    output_format: Annotated[
+        ReviewFormat,
+        typer.Option("--format", help="text, json, markdown (a review comment) or sarif."),
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the review to FILE instead.")
+    ] = None,
+    sarif: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Also write the review as SARIF to FILE.")
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Show the changes that would bring PostHog to the plan (reads only)."""
-    plan = _plan_for(ctx, required_plan_file(plan_path, file), prune, create_events, adopt)
-    if json_output:
-        print_json(plan)
+    """Show the changes that would bring PostHog to the plan, each classified breaking, risky
+    or safe; --backtest replays them over live events (reads only)."""
+    path = required_plan_file(plan_path, file)
+    desired = load_plan(path)
+    earlier = load_plan(base) if base is not None else None
+    gate = _fail_on(fail_on)
+    with client_from(ctx) as client:
+        review = review_plan(
+            client,
+            desired,
+            base=earlier,
+            backtest_days=days if backtest else None,
+            fail_on=gate,
+            prune=prune,
+            create_events=create_events,
+            adopt=adopt,
+        )
+    chosen: ReviewFormat = "json" if json_output else output_format
+    command_line = _reproduce(path, base, backtest, days, gate, prune, create_events, adopt)
+    if sarif is not None:
+        write_atomically(sarif, _rendered(review, "sarif", path, command_line))
+    if output is not None:
+        write_atomically(output, _rendered(review, chosen, path, command_line))
+        error_console.print(
+            Text(printable(f"{review.summary()} Review written to {output}")), highlight=False
+        )
+    elif chosen == "text":
+        _print_lines(review_lines(review))
     else:
-        _print_lines(plan_lines(plan))
+        write_stdout(_rendered(review, chosen, path, command_line))
+    if not review.passed:
+        raise typer.Exit(EXIT_THRESHOLDS)
+
+
+def _fail_on(value: str) -> FailOn:
+    try:
+        return parse_fail_on(value)
+    except ValueError as exc:
+        exit_with_error(f"invalid value for '--fail-on': {exc}")
+
+
+def _rendered(review: PlanReview, fmt: ReviewFormat, path: Path, command_line: str) -> str:
+    from eventschema_tools.review.render import render_json, render_markdown, render_sarif
+
+    if fmt == "markdown":
+        return render_markdown(review, plan_path=str(path), commands=[command_line])
+    if fmt == "sarif":
+        text = read_input_text(path, "plan file")
+        return render_sarif(review, plan_path=str(path), plan_text=text)
+    if fmt == "json":
+        return render_json(review)
+    return "\n".join(line.plain for line in review_lines(review)) + "\n"
+
+
+def _reproduce(
+    path: Path,
+    base: Path | None,
+    backtest: bool,
+    days: int,
+    fail_on: FailOn,
+    prune: bool,
+    create_events: bool,
+    adopt: bool,
+) -> str:
+    """The command that gives the same review (for the review comment)."""
+    words = ["eventschema", "plan", "--plan", str(path)]
+    if base is not None:
+        words += ["--base", str(base)]
+    if backtest:
+        words += ["--backtest", "--days", str(days)]
+    words += ["--fail-on", fail_on]
+    words += [
+        flag
+        for flag, on in (("--prune", prune), ("--create-events", create_events), ("--adopt", adopt))
+        if on
+    ]
+    return shlex.join(words)
 
 
 def _confirm_or_stop(yes: bool) -> None:
@@ -340,14 +544,27 @@ def apply_command(
         bool, typer.Option("--dry-run", help="Show the plan and stop (no writes).")
     ] = False,
     concurrency: Concurrency = DEFAULT_CONCURRENCY,
+    fail_on: FailOnOption = "never",
     json_output: JsonOption = False,
 ) -> None:
     """Make PostHog match the plan: groups first, then bindings and event settings."""
     desired = load_plan(required_plan_file(plan_path, file))
+    gate = _fail_on(fail_on)
     with client_from(ctx) as client:
         plan = compute_plan(client, desired, prune=prune, create_events=create_events, adopt=adopt)
         if not json_output:
             _print_lines(plan_lines(plan))
+            _print_lines(impact_lines(plan, gate))
+        refused = plan.unacknowledged(gate)
+        if refused:
+            if json_output:
+                print_json({"plan": plan, "report": None})
+            fail(
+                f"refusing to apply: {len(refused)} unacknowledged change(s) at or above "
+                f"{gate} ({refused[0].subject}: {refused[0].detail}); acknowledge them with "
+                "allow_breaking in the plan file, or choose --fail-on",
+                EXIT_THRESHOLDS,
+            )
         if dry_run or plan.is_empty:
             if json_output:
                 print_json({"plan": plan, "report": None})
@@ -568,6 +785,14 @@ def lint_command(
         str | None,
         typer.Option(help="Naming convention for property names (overrides --naming)."),
     ] = None,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Also read the project: acknowledgements (allow_breaking) that no pending "
+            "change matches are reported as stale.",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Check a plan file offline: errors and warnings with file:line and a fix hint."""
@@ -579,6 +804,10 @@ def lint_command(
         event_naming=parse_convention(event_naming),
         property_naming=parse_convention(property_naming),
     )
+    if live and not has_errors(problems):
+        with client_from(ctx) as client:
+            plan = compute_plan(client, load_plan(file))
+        problems += stale_acknowledgement_problems(read_document(file), plan.stale_acknowledgements)
     errors = sum(1 for p in problems if p.severity == "error")
     warnings = len(problems) - errors
     if json_output:

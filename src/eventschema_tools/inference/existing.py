@@ -11,8 +11,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
+from eventschema_tools._text import percent
 from eventschema_tools.inference.model import PropertyEvidence
-from eventschema_tools.inference.render import percent
 from eventschema_tools.models import EnforcementMode, EventDefinition, PropertyGroup
 from eventschema_tools.tracking_plan.changes import Plan
 from eventschema_tools.tracking_plan.diff import diff

@@ -7,14 +7,13 @@ range; every event its volume. The text is read back and must give the proposed 
 
 from __future__ import annotations
 
-import math
 import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
 
-from eventschema_tools._text import printable
+from eventschema_tools._text import percent, printable
 from eventschema_tools.errors import EventSchemaError
 from eventschema_tools.inference.model import GroupEvidence, PropertyEvidence
 from eventschema_tools.tracking_plan.file import (
@@ -24,14 +23,7 @@ from eventschema_tools.tracking_plan.file import (
     property_data,
 )
 
-__all__ = ["percent", "property_comment", "render_plan"]
-
-
-def percent(share: float) -> str:
-    """``0.99968`` → ``99.96 %``: never rounded up to 100 % unless it is 100 %."""
-    if share >= 1:
-        return "100 %"
-    return f"{math.floor(share * 10_000) / 100:g} %"
+__all__ = ["property_comment", "render_plan"]
 
 
 def _range(low: float, high: float) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from eventschema_tools._text import printable
+from eventschema_tools._text import percent, printable
 from eventschema_tools.audit.queries import (
     MAX_ROWS,
     QuerySteps,
@@ -46,7 +46,7 @@ from eventschema_tools.inference.queries import (
     sample_ratio,
     volume_query,
 )
-from eventschema_tools.inference.render import percent, render_plan
+from eventschema_tools.inference.render import render_plan
 from eventschema_tools.models import (
     MAX_EVENT_NAME_LENGTH,
     MAX_PROPERTY_NAME_LENGTH,

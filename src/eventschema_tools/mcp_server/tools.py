@@ -11,7 +11,7 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, ParamSpec, TypeVar
 
 from mcp.server.mcpserver import (
     Elicit,
@@ -57,6 +57,7 @@ from eventschema_tools.inference import (
     infer_plan_async,
 )
 from eventschema_tools.models import PropertyInput
+from eventschema_tools.review.run import MAX_BACKTEST_DAYS, PlanReview, review_plan_async
 from eventschema_tools.tracking_plan import Plan, compute_plan_async
 from eventschema_tools.tracking_plan.bulk import (
     BulkReport,
@@ -433,6 +434,54 @@ async def plan_tracking_plan(
 
 
 @_guarded
+async def review_plan_change(
+    catalog: InjectedCatalog,
+    plan_yaml: PlanArg,
+    base_yaml: Annotated[
+        str | None,
+        Field(
+            max_length=1_000_000,
+            description="The plan's earlier version (YAML or JSON), to also classify value-rule "
+            "changes (PostHog stores no value rules).",
+        ),
+    ] = None,
+    backtest_days: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=MAX_BACKTEST_DAYS,
+            description="Replay today's and the proposed schemas over this many days of events "
+            "of the changed events (what reject enforcement would drop, per day and per SDK "
+            "version); omit for no HogQL queries.",
+        ),
+    ] = None,
+    fail_on: Annotated[
+        Literal["breaking", "risky", "never"],
+        Field(description="What fails the review's gate unless the plan acknowledges it."),
+    ] = "breaking",
+    prune: Annotated[
+        bool, Field(description="Also review deletions of groups and bindings the plan dropped.")
+    ] = False,
+) -> PlanReview:
+    """Review a proposed tracking plan (YAML text) before anyone applies it: every change the
+    plan would make, classified breaking, risky or safe, with the plan's acknowledgements
+    (allow_breaking), and whether the gate passes. With backtest_days, the proposed schemas are
+    replayed over live events: per changed event, the share conforming today and under the
+    proposal and what reject enforcement would drop. Changes nothing. The backtest sends at most
+    one HogQL query per 200 changed events plus one (PostHog allows about 120 an hour)."""
+    desired = parse_plan(plan_yaml, "<plan_yaml>")
+    base = parse_plan(base_yaml, "<base_yaml>") if base_yaml else None
+    return await review_plan_async(
+        catalog.client,
+        desired,
+        base=base,
+        backtest_days=backtest_days,
+        fail_on=fail_on,
+        prune=prune,
+    )
+
+
+@_guarded
 async def audit_events(
     catalog: InjectedCatalog,
     window: Annotated[
@@ -661,6 +710,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(update_property_group, "Update a property group", writes=True, destructive=True),
     ToolSpec(find_event_definitions, "Find event definitions", writes=False),
     ToolSpec(plan_tracking_plan, "Plan a tracking plan (dry run)", writes=False),
+    ToolSpec(review_plan_change, "Review a plan change (breaking, backtest)", writes=False),
     ToolSpec(audit_events, "Audit events against their schemas", writes=False),
     ToolSpec(infer_tracking_plan, "Infer a tracking plan from live events", writes=False),
 )

@@ -1,4 +1,5 @@
-"""The plan: the writes that bring a project to a tracking plan, and what will not be done.
+"""The plan: the writes that bring a project to a tracking plan, what will not be done, and
+what each change does to the events that arrive (:mod:`.impact`).
 
 Each change is a small frozen model with an ``action`` discriminator, so a plan serialises to
 JSON (``--json``, a review artifact) and back without losing anything.
@@ -13,7 +14,15 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from eventschema_tools.models import EnforcementMode, PropertyInput
-from eventschema_tools.tracking_plan.file import DEFAULT_PLAN_ID
+from eventschema_tools.tracking_plan.file import DEFAULT_PLAN_ID, TrackingPlan
+from eventschema_tools.tracking_plan.impact import (
+    FailOn,
+    Impact,
+    ImpactLevel,
+    StaleAcknowledgement,
+    rule_impacts,
+    stale_acknowledgements,
+)
 
 __all__ = [
     "Change",
@@ -198,12 +207,17 @@ class Plan(_Model):
         notices: what will not be done, and why.
         live_bindings: how many bindings the project had (chooses how to look up the ids
             of bindings to delete with the fewest requests).
+        impacts: what the changes do, each ``breaking``, ``risky`` or ``safe``, acknowledged
+            where the plan file's ``allow_breaking`` says so.
+        stale_acknowledgements: ``allow_breaking`` entries no pending change matches.
     """
 
     plan_id: str = DEFAULT_PLAN_ID
     changes: list[Change] = Field(default_factory=list)
     notices: list[Notice] = Field(default_factory=list)
     live_bindings: int = 0
+    impacts: list[Impact] = Field(default_factory=list)
+    stale_acknowledgements: list[StaleAcknowledgement] = Field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -223,6 +237,40 @@ class Plan(_Model):
             "change": kinds["update"],
             "destroy": kinds["delete"],
         }
+
+    def impact_counts(self) -> dict[ImpactLevel, int]:
+        """Impacts by level: ``breaking``, ``risky``, ``safe``."""
+        levels = Counter(impact.level for impact in self.impacts)
+        return {"breaking": levels["breaking"], "risky": levels["risky"], "safe": levels["safe"]}
+
+    def unacknowledged(self, fail_on: FailOn) -> list[Impact]:
+        """The impacts that fail a review at ``fail_on`` (``never``: none)."""
+        return [impact for impact in self.impacts if impact.fails(fail_on)]
+
+    def with_rules_from(self, base: TrackingPlan, desired: TrackingPlan) -> Plan:
+        """This plan with the value-rule impacts of ``desired`` against ``base``, an earlier
+        version of the plan file (PostHog stores no rules, so only the files can tell)."""
+        impacts = [*self.impacts, *rule_impacts(base, desired)]
+        return self.model_copy(
+            update={
+                "impacts": impacts,
+                "stale_acknowledgements": stale_acknowledgements(
+                    desired, impacts, rules_compared=True
+                ),
+            }
+        )
+
+    def review_summary(self) -> str:
+        """One line such as ``Review: 2 breaking (1 acknowledged), 0 risky, 5 safe.``"""
+        counts = self.impact_counts()
+        parts = []
+        for level in ("breaking", "risky", "safe"):
+            text = f"{counts[level]} {level}"
+            accepted = sum(
+                1 for i in self.impacts if i.level == level and i.acknowledged is not None
+            )
+            parts.append(f"{text} ({accepted} acknowledged)" if accepted else text)
+        return "Review: " + ", ".join(parts) + "."
 
     def summary(self) -> str:
         """One line such as ``Plan: 3 to add, 1 to change, 0 to destroy.``"""

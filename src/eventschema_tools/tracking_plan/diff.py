@@ -35,6 +35,7 @@ from eventschema_tools.tracking_plan.changes import (
     UpdateGroup,
 )
 from eventschema_tools.tracking_plan.file import EventSpec, PropertyGroupSpec, TrackingPlan
+from eventschema_tools.tracking_plan.impact import classify, stale_acknowledgements
 from eventschema_tools.tracking_plan.live import LiveState
 from eventschema_tools.tracking_plan.ownership import (
     foreign_marker,
@@ -232,11 +233,14 @@ class _Diff:
             self._event(name, event)
         self._leftovers()
         self.changes.sort(key=lambda change: _ACTION_ORDER[change.action])
+        impacts = classify(self.changes, self.desired, self.live)
         return Plan(
             plan_id=self.desired.plan_id,
             changes=self.changes,
             notices=self.notices,
             live_bindings=len(self.live.bindings),
+            impacts=impacts,
+            stale_acknowledgements=stale_acknowledgements(self.desired, impacts),
         )
 
     @property

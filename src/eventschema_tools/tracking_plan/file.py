@@ -68,12 +68,14 @@ from eventschema_tools.tracking_plan.document import (
     read_document,
     read_plan_text,
 )
+from eventschema_tools.tracking_plan.impact import ACKNOWLEDGEABLE, ImpactKind
 from eventschema_tools.tracking_plan.ownership import any_marker
 
 __all__ = [
     "DEFAULT_PLAN_ID",
     "JSON_SCHEMA_RESOURCE",
     "PLAN_VERSION",
+    "Acknowledgement",
     "EventSpec",
     "PlanDocument",
     "PlanFileError",
@@ -242,6 +244,46 @@ GroupName = Annotated[
 EventName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_EVENT_NAME_LENGTH)]
 
 
+class Acknowledgement(_Spec):
+    """An ``allow_breaking`` entry: a breaking or risky change made on purpose, and why."""
+
+    change: ImpactKind = Field(
+        description="The kind of change accepted: property_required, property_removed, "
+        "type_changed, group_unbound, enforcement_reject, rule_tightened or "
+        "optional_in_types_dropped."
+    )
+    property: PropertyName | None = Field(
+        default=None, description="Only the change of this property (default: any)."
+    )
+    reason: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="Why the change is safe to make (shown in reviews).",
+    )
+
+    @field_validator("change")
+    @classmethod
+    def _breaking_or_risky(cls, value: ImpactKind) -> ImpactKind:
+        if value not in ACKNOWLEDGEABLE:
+            kinds = ", ".join(sorted(kind.value for kind in ACKNOWLEDGEABLE))
+            raise ValueError(f"{value.value} is safe and needs no acknowledgement; one of {kinds}")
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _said(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("give a reason: it is what reviewers read")
+        return value
+
+
+AllowBreaking: Any = Field(
+    default_factory=list,
+    description="Breaking or risky changes made on purpose: each names the change kind, "
+    "optionally the property, and the reason. Plan reviews let them through.",
+)
+
+
 class PropertyGroupSpec(_Spec):
     """A reusable, named set of typed properties."""
 
@@ -249,6 +291,7 @@ class PropertyGroupSpec(_Spec):
     properties: dict[PropertyName, PropertySpec] = Field(
         default_factory=dict, description="Properties by name."
     )
+    allow_breaking: list[Acknowledgement] = AllowBreaking
 
     @field_validator("description")
     @classmethod
@@ -278,6 +321,7 @@ class EventSpec(_Spec):
         description="PostHog's enforcement_mode: allow (observe) or reject (drop events "
         "missing a required property); leave out to not manage it.",
     )
+    allow_breaking: list[Acknowledgement] = AllowBreaking
 
     @field_validator("groups")
     @classmethod
@@ -318,6 +362,8 @@ _MODEL_AT_DEPTH: dict[tuple[str, ...], type[BaseModel]] = {
     ("property_groups", "*", "properties", "*"): PropertySpec,
     ("property_groups", "*", "properties", "*", "rules"): ValueRules,
     ("events", "*"): EventSpec,
+    ("property_groups", "*", "allow_breaking", "*"): Acknowledgement,
+    ("events", "*", "allow_breaking", "*"): Acknowledgement,
 }
 
 
@@ -421,6 +467,8 @@ def _explain(error: Mapping[str, Any]) -> tuple[Sequence[Any], str, str, str]:
             "invalid-plan-id",
         )
     if kind in ("string_too_short", "value_error") and isinstance(value, str) and not value.strip():
+        if leaf == "reason":
+            return loc, "reason must not be blank", "say why the change is safe", "invalid"
         return loc, "name must not be blank", "give it a name", "invalid-name"
     message = str(error["msg"]).removeprefix("Value error, ")
     return loc, message, "", "invalid"
@@ -583,6 +631,10 @@ def property_data(spec: PropertySpec) -> dict[str, Any]:
     return data
 
 
+def _acknowledgements(entries: Sequence[Acknowledgement]) -> list[dict[str, Any]]:
+    return [entry.model_dump(mode="json", exclude_none=True) for entry in entries]
+
+
 def plan_data(plan: TrackingPlan) -> dict[str, Any]:
     """The plan as plain data in file order, with defaults left out (what ``dump_plan`` writes)."""
     groups: dict[str, Any] = {}
@@ -594,6 +646,8 @@ def plan_data(plan: TrackingPlan) -> dict[str, Any]:
         entry["properties"] = {
             prop: property_data(group.properties[prop]) for prop in sorted(group.properties)
         }
+        if group.allow_breaking:
+            entry["allow_breaking"] = _acknowledgements(group.allow_breaking)
         groups[name] = entry
     events: dict[str, Any] = {}
     for name in sorted(plan.events):
@@ -603,6 +657,8 @@ def plan_data(plan: TrackingPlan) -> dict[str, Any]:
             event["description"] = spec.description
         if spec.enforcement is not None:
             event["enforcement"] = spec.enforcement.value
+        if spec.allow_breaking:
+            event["allow_breaking"] = _acknowledgements(spec.allow_breaking)
         events[name] = event
     data: dict[str, Any] = {}
     if plan.schema_url is not None:

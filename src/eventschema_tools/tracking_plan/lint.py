@@ -23,6 +23,11 @@ Warnings (reported, lint still passes):
   (PostHog then accepts either type);
 * ``foreign-token``: a group description with a bare ``iac:`` token, which marks groups managed
   by another tool (this plan could no longer change or prune the group after apply);
+* ``ack-misplaced``: an ``allow_breaking`` entry that can never match where it is (property
+  changes are acknowledged on their group, ``enforcement_reject`` on the event);
+* ``ack-unknown-property``: an ``allow_breaking`` entry naming a property its group lacks;
+* ``ack-stale`` (``lint --live`` only): an ``allow_breaking`` entry no pending change matches
+  (the change is applied: remove the entry);
 * ``control-character``: a group, property or event name with control characters (escape
   sequences, tabs, line breaks) or bidi overrides (they make names read differently from what
   they are, and every report shows them escaped).
@@ -33,10 +38,10 @@ Lint reads the raw document, so it reports style problems even when the file has
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from eventschema_tools._text import printable
 from eventschema_tools.errors import InvalidInputError
@@ -47,6 +52,11 @@ from eventschema_tools.tracking_plan.file import (
     read_document,
     validate_document,
 )
+from eventschema_tools.tracking_plan.impact import (
+    ACKNOWLEDGEABLE,
+    ImpactKind,
+    StaleAcknowledgement,
+)
 from eventschema_tools.tracking_plan.ownership import foreign_token
 
 __all__ = [
@@ -55,6 +65,7 @@ __all__ = [
     "lint_document",
     "lint_file",
     "parse_convention",
+    "stale_acknowledgement_problems",
     "to_convention",
 ]
 
@@ -320,6 +331,94 @@ def _type_conflicts(
             seen.setdefault(prop_name, (ref, kind))
 
 
+# Where an acknowledgement can match a change: impacts of a group's properties carry the group
+# only; impacts of a binding or an event's mode carry the event (and the binding's group).
+_GROUP_KINDS: Final = frozenset(
+    {
+        ImpactKind.PROPERTY_REQUIRED,
+        ImpactKind.PROPERTY_REMOVED,
+        ImpactKind.TYPE_CHANGED,
+        ImpactKind.OPTIONAL_IN_TYPES_DROPPED,
+        ImpactKind.RULE_TIGHTENED,
+        ImpactKind.GROUP_UNBOUND,
+    }
+)
+_EVENT_KINDS: Final = frozenset(
+    {ImpactKind.ENFORCEMENT_REJECT, ImpactKind.GROUP_UNBOUND, ImpactKind.PROPERTY_REQUIRED}
+)
+
+
+def _acknowledgement_rules(doc: PlanDocument) -> Iterator[Problem]:
+    owners = [("property_groups", name, spec, _GROUP_KINDS) for name, spec in _groups(doc).items()]
+    owners += [("events", name, spec, _EVENT_KINDS) for name, spec in _events(doc).items()]
+    for section, name, spec, kinds in owners:
+        entries = _mapping(spec).get("allow_breaking")
+        if not isinstance(entries, list):
+            continue
+        properties = _properties(spec) if section == "property_groups" else {}
+        for index, entry in enumerate(entries):
+            path = (section, name, "allow_breaking", index)
+            change, prop = _mapping(entry).get("change"), _mapping(entry).get("property")
+            if change not in {kind.value for kind in ACKNOWLEDGEABLE}:
+                continue  # validation reports it
+            owner = "a group" if section == "property_groups" else "an event"
+            if change not in {kind.value for kind in kinds}:
+                yield doc.problem(
+                    (*path, "change"),
+                    f"{change} is never about {owner}, so this acknowledgement matches nothing",
+                    hint="acknowledge property changes on their group, and enforcement_reject "
+                    "on the event",
+                    code="ack-misplaced",
+                    severity="warning",
+                )
+            elif (
+                section == "property_groups"
+                and isinstance(prop, str)
+                and prop not in properties
+                and change not in ("property_removed", "group_unbound")
+            ):
+                yield doc.problem(
+                    (*path, "property"),
+                    f"group {name!r} has no property {prop!r}",
+                    hint="name a property of the group (or leave property out)",
+                    code="ack-unknown-property",
+                    severity="warning",
+                )
+
+
+def stale_acknowledgement_problems(
+    doc: PlanDocument, stale: Iterable[StaleAcknowledgement]
+) -> list[Problem]:
+    """``ack-stale`` warnings at the ``allow_breaking`` entries no pending change matches
+    (from a plan computed against the project: ``lint --live``)."""
+    problems = []
+    for item in stale:
+        key, name = ("property_groups", item.group) if item.group else ("events", item.event)
+        entries = _mapping(_mapping(_mapping(doc.data).get(key)).get(name)).get("allow_breaking")
+        index = next(
+            (
+                position
+                for position, entry in enumerate(entries if isinstance(entries, list) else [])
+                if _mapping(entry).get("change") == item.change
+                and _mapping(entry).get("property") == item.property
+            ),
+            None,
+        )
+        path: tuple[Any, ...] = (key, name, "allow_breaking")
+        problems.append(
+            doc.problem(
+                path if index is None else (*path, index),
+                f"{item.subject} acknowledges {item.change}"
+                + (f" of {item.property!r}" if item.property else "")
+                + ", but no pending change matches it",
+                hint="it is applied (or was never needed): remove the entry",
+                code="ack-stale",
+                severity="warning",
+            )
+        )
+    return problems
+
+
 def lint_document(
     doc: PlanDocument,
     *,
@@ -338,6 +437,7 @@ def lint_document(
     _, problems = validate_document(doc)
     problems.extend(_group_rules(doc, property_naming or naming))
     problems.extend(_event_rules(doc, event_naming or naming))
+    problems.extend(_acknowledgement_rules(doc))
     unique = list(dict.fromkeys(problems))
     unique.sort(key=lambda p: (p.line or 0, p.column or 0, p.severity != "error"))
     return unique
