@@ -15,6 +15,7 @@ GUIDES = (
     "cli",
     "tracking-plan",
     "audits",
+    "review",
     "infer",
     "mcp",
     "airflow",
