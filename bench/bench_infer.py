@@ -106,7 +106,7 @@ COMBOS = [
 ]
 
 
-def _event_name(index: int) -> str:
+def event_name(index: int) -> str:
     return f"bench_event_{index:04d}"
 
 
@@ -138,7 +138,7 @@ def _rows(count: int, names: int, seed: int) -> Iterator[EventRow]:
     for index in [*range(min(names, count)), *skewed]:
         yield EventRow(
             uuid=str(uuid.uuid4()),
-            event=_event_name(index),
+            event=event_name(index),
             distinct_id=f"user_{rng.randrange(5000)}",
             properties=rng.choice(pools[index % len(COMBOS)]),
             timestamp=now - timedelta(seconds=rng.randrange(23 * 3600)),
@@ -146,7 +146,7 @@ def _rows(count: int, names: int, seed: int) -> Iterator[EventRow]:
 
 
 @contextmanager
-def _client(url: str, counter: list[int]) -> Iterator[EventSchemaClient]:
+def counted_client(url: str, counter: list[int]) -> Iterator[EventSchemaClient]:
     """A client on the sandbox whose HogQL queries are counted at the HTTP layer."""
 
     def count(request: httpx.Request) -> None:
@@ -167,7 +167,7 @@ def _client(url: str, counter: list[int]) -> Iterator[EventSchemaClient]:
         yield client
 
 
-def _load(stack: ExitStack, events: int, names: int, seed: int) -> RunningSandbox:
+def load_sandbox(stack: ExitStack, events: int, names: int, seed: int) -> RunningSandbox:
     sandbox = stack.enter_context(run_sandbox(rate_limiting=False))
     started = time.monotonic()
     sandbox.sandbox.events.insert_many(PROJECT, _rows(events, names, seed))
@@ -178,7 +178,7 @@ def _load(stack: ExitStack, events: int, names: int, seed: int) -> RunningSandbo
 def _infer(url: str, **settings: Any) -> tuple[Inference, int, float]:
     """One ``infer`` over the last day: the inference, its queries as counted, its seconds."""
     counter = [0]
-    with _client(url, counter) as client:
+    with counted_client(url, counter) as client:
         started = time.perf_counter()
         inference = infer_plan(client, infer_options(days=1, **settings))
         took = time.perf_counter() - started
@@ -204,7 +204,7 @@ def _demo_day() -> tuple[list[Row], int, int]:
     """The recovery rows, and the demo day's inferred event names and queries sent."""
     seed = "demo-day" if "demo-day" in SEED_NAMES else "demo"
     with run_sandbox(seed=seed, rate_limiting=False) as sandbox:
-        with _client(sandbox.url, [0]) as client:
+        with counted_client(sandbox.url, [0]) as client:
             for group in list(client.property_groups.list()):
                 client.property_groups.delete(group.id)
         inference, queries, _ = _infer(sandbox.url)
@@ -279,9 +279,9 @@ def _anchor_sample(url: str, rng: random.Random, names: int) -> float:
     until = datetime.now(UTC)
     since = until - timedelta(days=1)
     times = []
-    with _client(url, [0]) as client:
+    with counted_client(url, [0]) as client:
         for index in rng.sample(range(names), min(ANCHOR_SAMPLE, names)):
-            query = profile_query([_event_name(index)], since, until)
+            query = profile_query([event_name(index)], since, until)
             started = time.perf_counter()
             client.query.hogql(query.query, values=query.values)
             times.append(time.perf_counter() - started)
@@ -310,8 +310,8 @@ def _timed_rows(large: int) -> list[Row]:
     sampled_rate: float | None = None
     sampling = True
     with ExitStack() as stack:
-        big = _load(stack, large, names, seed=1)
-        little = _load(stack, small, names, seed=2)
+        big = load_sandbox(stack, large, names, seed=1)
+        little = load_sandbox(stack, small, names, seed=2)
         for _ in range(ROUNDS):
             full, _, took = _infer(big.url)
             ours.setdefault("large", []).append(took)
@@ -391,7 +391,7 @@ def run() -> list[Row]:
     rows += _query_rows(demo_names, demo_queries, "the demo day")
     for names in QUERY_SIZES:
         with ExitStack() as stack:
-            sandbox = _load(stack, names * EVENTS_PER_NAME, names, seed=names)
+            sandbox = load_sandbox(stack, names * EVENTS_PER_NAME, names, seed=names)
             inference, queries, _ = _infer(sandbox.url)
         assert len(inference.events) == names, (len(inference.events), names)
         rows += _query_rows(names, queries, f"{EVENTS_PER_NAME} stored events a name")
