@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import httpx
+import jsonschema
 from mcp import Client
 from mcp.types import CallToolResult, TextContent
 
@@ -46,3 +47,21 @@ async def with_token(client: Client, tool: str, arguments: dict[str, Any]) -> di
     """
     preview = preview_of(await client.call_tool(tool, arguments))
     return {**arguments, "confirm_token": preview["confirm_token"]}
+
+
+def text_of(content: list[Any]) -> str:
+    """The text parts of a tool result, joined."""
+    return "".join(part.text for part in content if isinstance(part, TextContent))
+
+
+async def structured_answer(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """A call that must succeed: its structured answer, checked against the tool's published
+    output schema."""
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, text_of(result.content)
+    [listed] = [item for item in (await client.list_tools()).tools if item.name == tool]
+    assert listed.output_schema is not None
+    assert result.structured_content is not None
+    jsonschema.validate(result.structured_content, listed.output_schema)
+    answer: dict[str, Any] = result.structured_content
+    return answer

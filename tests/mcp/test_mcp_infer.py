@@ -13,15 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import jsonschema
 import pytest
 
 pytest.importorskip("mcp")
 
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp.types import TextContent
-from mcp_test_helpers import SANDBOX_URL, SECRET_KEY
+from mcp_test_helpers import SANDBOX_URL, SECRET_KEY, structured_answer, text_of
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eventschema_tools.client import AsyncEventSchemaClient
@@ -58,19 +56,8 @@ def requests_seen(sandbox: SandboxApp) -> int:
     return int(sandbox.sandbox.faults.stats()["requests"])
 
 
-def text_of(content: list[Any]) -> str:
-    return "".join(part.text for part in content if isinstance(part, TextContent))
-
-
 async def inferred(client: Client, arguments: dict[str, Any]) -> dict[str, Any]:
-    """A call that must succeed, its answer checked against the published output schema."""
-    result = await client.call_tool(TOOL, arguments)
-    assert not result.is_error, text_of(result.content)
-    [tool] = [tool for tool in (await client.list_tools()).tools if tool.name == TOOL]
-    assert tool.output_schema is not None
-    assert result.structured_content is not None
-    jsonschema.validate(result.structured_content, tool.output_schema)
-    return result.structured_content
+    return await structured_answer(client, TOOL, arguments)
 
 
 async def refusal(client: Client, arguments: dict[str, Any]) -> str:

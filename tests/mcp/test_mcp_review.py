@@ -10,15 +10,13 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 pytest.importorskip("mcp")
 
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp.types import TextContent
-from mcp_test_helpers import SECRET_KEY, api_client
+from mcp_test_helpers import SECRET_KEY, api_client, structured_answer, text_of
 
 from eventschema_tools.mcp_server.state import AppState
 from eventschema_tools.sandbox import ApiKey, SandboxApp, create_app
@@ -56,18 +54,8 @@ async def client(
         yield connected
 
 
-def text_of(content: list[Any]) -> str:
-    return "".join(part.text for part in content if isinstance(part, TextContent))
-
-
 async def reviewed(client: Client, arguments: dict[str, Any]) -> dict[str, Any]:
-    result = await client.call_tool(TOOL, arguments)
-    assert not result.is_error, text_of(result.content)
-    [tool] = [tool for tool in (await client.list_tools()).tools if tool.name == TOOL]
-    assert tool.output_schema is not None
-    assert result.structured_content is not None
-    jsonschema.validate(result.structured_content, tool.output_schema)
-    return result.structured_content
+    return await structured_answer(client, TOOL, arguments)
 
 
 async def seats_required(sandbox: SandboxApp) -> bool:

@@ -94,3 +94,11 @@ def actions(plan: Plan) -> set[tuple[str, str]]:
 def notices(plan: Plan) -> set[tuple[str, str]]:
     """The plan's notices as (kind, subject) pairs."""
     return {(notice.kind, notice.subject) for notice in plan.notices}
+
+
+def edited(text: str, *replacements: tuple[str, str]) -> str:
+    """``text`` with each (old, new) replacement applied (each must match)."""
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    return text

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from plan_test_helpers import Recorded, actions, notices
+from plan_test_helpers import Recorded, actions, edited, notices
 
 from eventschema_tools.tracking_plan import UpdateGroup, apply_async
 
@@ -33,11 +33,7 @@ events:
 
 def edit(*replacements: tuple[str, str]) -> str:
     """BEFORE with each (old, new) replacement applied (each must match)."""
-    text = BEFORE
-    for old, new in replacements:
-        assert old in text, old
-        text = text.replace(old, new)
-    return text
+    return edited(BEFORE, *replacements)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from plan_test_helpers import Recorded
+from plan_test_helpers import Recorded, edited
 
 from eventschema_tools.models import PropertyInput
 from eventschema_tools.tracking_plan.changes import Plan
@@ -48,11 +48,7 @@ events:
 
 def edit(*replacements: tuple[str, str]) -> str:
     """BEFORE with each (old, new) replacement applied (each must match)."""
-    text = BEFORE
-    for old, new in replacements:
-        assert old in text, old
-        text = text.replace(old, new)
-    return text
+    return edited(BEFORE, *replacements)
 
 
 @dataclass(frozen=True)
