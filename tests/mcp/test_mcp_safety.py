@@ -183,6 +183,7 @@ async def test_read_only_mode_registers_no_write_tool(
             "plan_tracking_plan",
             "review_plan_change",
             "audit_events",
+            "check_event_freshness",
             "infer_tracking_plan",
         }
         result = await client.call_tool(

@@ -29,6 +29,7 @@ READ_TOOLS = {
     "plan_tracking_plan",
     "review_plan_change",
     "audit_events",
+    "check_event_freshness",
     "infer_tracking_plan",
 }
 WRITE_TOOLS = {

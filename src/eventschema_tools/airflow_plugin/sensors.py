@@ -1,6 +1,8 @@
-"""``EventSchemaConformanceSensor``: wait until events conform well enough to use them.
+"""Sensors: wait until events conform well enough to use them, or until they arrive at all.
 
-Put it upstream of jobs that read the events, so they only run on healthy data::
+``EventSchemaConformanceSensor`` waits on the conformance gate, ``EventFreshnessSensor`` on the
+freshness gate (each named event seen recently). Put them upstream of jobs that read the events,
+so they only run on healthy data::
 
     from eventschema_tools.airflow_plugin.sensors import EventSchemaConformanceSensor
 
@@ -10,6 +12,10 @@ Put it upstream of jobs that read the events, so they only run on healthy data::
         threshold=0.99,
         window="1h",
         mode="reschedule",
+    )
+
+    fresh = EventFreshnessSensor(
+        task_id="checkout_events_arriving", events="checkout_completed", within="30m"
     )
 
 ``poke_interval`` and ``timeout`` may be templates (``"{{ params.gate_timeout }}"``), so a run
@@ -39,6 +45,7 @@ from eventschema_tools.airflow_plugin._sdk import (
 )
 from eventschema_tools.airflow_plugin.hooks import EventSchemaHook
 from eventschema_tools.airflow_plugin.links import EventSchemaPageLink, publish_schema_page
+from eventschema_tools.audit.freshness import FreshnessOptions, check_freshness, freshness_options
 from eventschema_tools.audit.gate import (
     ConformanceGate,
     EventStatus,
@@ -49,10 +56,56 @@ from eventschema_tools.audit.gate import (
 from eventschema_tools.audit.model import parse_window
 from eventschema_tools.errors import InvalidInputError
 
-__all__ = ["EventSchemaConformanceSensor"]
+__all__ = ["EventFreshnessSensor", "EventSchemaConformanceSensor"]
 
 
-class EventSchemaConformanceSensor(BaseSensorOperator):
+class _EventSensor(BaseSensorOperator):
+    """What both sensors share: the connection, and wait settings that may be templates."""
+
+    operator_extra_links = (EventSchemaPageLink(),)
+    ui_color = "#f9bd2b"
+
+    def __init__(
+        self,
+        *,
+        posthog_conn_id: str = EventSchemaHook.default_conn_name,
+        project_id: str | int | None = None,
+        poke_interval: float | timedelta | str = 300,
+        timeout: float | timedelta | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # A templated wait is known only when the task runs: Airflow checks the placeholders
+        # given here, and execute() checks the rendered values.
+        templated = {
+            name: value
+            for name, value in (("poke_interval", poke_interval), ("timeout", timeout))
+            if isinstance(value, str) and not is_final(value)
+        }
+        super().__init__(
+            poke_interval=_seconds(
+                "poke_interval", 300 if "poke_interval" in templated else poke_interval
+            ),
+            timeout=None if "timeout" in templated else _seconds("timeout", timeout),
+            **kwargs,
+        )
+        for name, value in templated.items():
+            setattr(self, name, value)
+        self.posthog_conn_id = posthog_conn_id
+        self.project_id = project_id
+
+    def execute(self, context: Context) -> Any:
+        """Check the rendered wait settings, then poke until done (or reschedule)."""
+        with bad_parameters_fail_the_task():
+            self.poke_interval = _seconds("poke_interval", self.poke_interval)
+            self.timeout = _seconds("timeout", self.timeout)
+        return super().execute(context)
+
+    def hook(self) -> EventSchemaHook:
+        """The hook of the connection and project this sensor reads."""
+        return EventSchemaHook(self.posthog_conn_id, project_id=self.project_id)
+
+
+class EventSchemaConformanceSensor(_EventSensor):
     """Wait until every named event's share of conforming events reaches ``threshold``.
 
     An event conforms when each required property of its schema is present with an accepted
@@ -87,8 +140,6 @@ class EventSchemaConformanceSensor(BaseSensorOperator):
         "poke_interval",
         "timeout",
     )
-    operator_extra_links = (EventSchemaPageLink(),)
-    ui_color = "#f9bd2b"
 
     def __init__(
         self,
@@ -98,52 +149,23 @@ class EventSchemaConformanceSensor(BaseSensorOperator):
         window: str = "1h",
         min_events: int = 1,
         plan_path: str | None = None,
-        posthog_conn_id: str = EventSchemaHook.default_conn_name,
-        project_id: str | int | None = None,
-        poke_interval: float | timedelta | str = 300,
-        timeout: float | timedelta | str | None = None,
         **kwargs: Any,
     ) -> None:
-        # A templated wait is known only when the task runs: Airflow checks the placeholders
-        # given here, and execute() checks the rendered values.
-        templated = {
-            name: value
-            for name, value in (("poke_interval", poke_interval), ("timeout", timeout))
-            if isinstance(value, str) and not is_final(value)
-        }
-        super().__init__(
-            poke_interval=_seconds(
-                "poke_interval", 300 if "poke_interval" in templated else poke_interval
-            ),
-            timeout=None if "timeout" in templated else _seconds("timeout", timeout),
-            **kwargs,
-        )
-        for name, value in templated.items():
-            setattr(self, name, value)
+        super().__init__(**kwargs)
         self.events = events
         self.threshold = threshold
         self.window = window
         self.min_events = min_events
         self.plan_path = plan_path
-        self.posthog_conn_id = posthog_conn_id
-        self.project_id = project_id
         check_if_final(window, parse_window)
         if is_final(events):
             self._options()
-
-    def execute(self, context: Context) -> Any:
-        """Check the rendered wait settings, then poke until done (or reschedule)."""
-        with bad_parameters_fail_the_task():
-            self.poke_interval = _seconds("poke_interval", self.poke_interval)
-            self.timeout = _seconds("timeout", self.timeout)
-        return super().execute(context)
 
     def poke(self, context: Context) -> PokeReturnValue:
         """Measure the events once; done when all of them are healthy."""
         with bad_parameters_fail_the_task():
             options = self._options(plan=self.plan_path)
-        hook = EventSchemaHook(self.posthog_conn_id, project_id=self.project_id)
-        with hook.get_conn() as client, bad_parameters_fail_the_task():
+        with self.hook().get_conn() as client, bad_parameters_fail_the_task():
             gate = check_conformance(client, options)
             publish_schema_page(context, client, _first_unhealthy(gate))
         self.log.info("Conformance: %s", gate.summary())
@@ -159,6 +181,68 @@ class EventSchemaConformanceSensor(BaseSensorOperator):
             window=self.window,
             min_events=self.min_events,
             plan=plan,
+        )
+
+
+class EventFreshnessSensor(_EventSensor):
+    """Wait until every named event has arrived at least ``min_events`` times within the last
+    ``within``: the event is being sent again (after a release, a backfill, an outage).
+
+    Each poke is one HogQL query for all the events (PostHog allows a key about 120 an hour:
+    keep ``poke_interval`` in minutes and prefer ``mode="reschedule"`` for long waits). Any event
+    name can be watched, with or without a schema. When done, the verdict
+    (:class:`~eventschema_tools.audit.freshness.FreshnessCheck` as JSON) is the return value.
+
+    Args:
+        events: The events to watch, a list or ``"a,b"``.
+        within: How recent an arrival counts: ``30m``, ``6h``, ``1d``...
+        min_events: The fewest arrivals within the window that count as fresh.
+        posthog_conn_id: The ``posthog`` connection.
+        project_id: A project to use instead of the connection's.
+        poke_interval: Seconds between pokes (default 300), as for the conformance sensor.
+        timeout: Seconds before the sensor gives up, as for the conformance sensor.
+        **kwargs: ``BaseSensorOperator`` arguments (``mode``, ``soft_fail``...).
+    """
+
+    template_fields: Collection[str] = (
+        "posthog_conn_id",
+        "project_id",
+        "events",
+        "within",
+        "poke_interval",
+        "timeout",
+    )
+
+    def __init__(
+        self,
+        *,
+        events: Sequence[str] | str | XComArg,
+        within: str = "1h",
+        min_events: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.events = events
+        self.within = within
+        self.min_events = min_events
+        if is_final(events) and is_final(within):
+            self._options()
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        """Look for the events once; done when all of them arrived recently."""
+        with bad_parameters_fail_the_task():
+            options = self._options()
+        with self.hook().get_conn() as client, bad_parameters_fail_the_task():
+            check = check_freshness(client, options)
+            publish_schema_page(context, client, (check.stale or [check.events[0].event])[0])
+        self.log.info("Freshness: %s", check.summary())
+        return PokeReturnValue(is_done=check.passed, xcom_value=check.model_dump(mode="json"))
+
+    def _options(self) -> FreshnessOptions:
+        return freshness_options(
+            events=self.events,  # type: ignore[arg-type]  # Airflow resolves XComArgs before poke
+            within=self.within,
+            min_events=self.min_events,
         )
 
 

@@ -2,10 +2,17 @@
 
 Modules: ``run`` (options, the sans-I/O steps and their two drivers), ``model`` (the report),
 ``rules`` (pure findings), ``queries`` (HogQL builders and decoders), ``expectations`` (what
-the schemas expect of events), ``thresholds``, ``history``, ``gate`` (the conformance gate)
-and ``report`` (terminal, JSON and Markdown rendering).
+the schemas expect of events), ``thresholds``, ``history``, ``gate`` (the conformance gate),
+``freshness`` (the freshness gate) and ``report`` (terminal, JSON and Markdown rendering).
 """
 
+from eventschema_tools.audit.freshness import (
+    EventFreshness,
+    FreshnessCheck,
+    check_freshness,
+    check_freshness_async,
+    freshness_options,
+)
 from eventschema_tools.audit.run import (
     REPORT_SCHEMA_VERSION,
     AuditKind,
@@ -31,13 +38,18 @@ __all__ = [
     "AuditReport",
     "AuditWindow",
     "EventConformance",
+    "EventFreshness",
     "Finding",
     "FindingChange",
+    "FreshnessCheck",
     "HistoryComparison",
     "PropertyConformance",
     "Severity",
     "Thresholds",
     "audit_options",
+    "check_freshness",
+    "check_freshness_async",
+    "freshness_options",
     "run_audit",
     "run_audit_async",
 ]

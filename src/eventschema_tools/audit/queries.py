@@ -546,14 +546,20 @@ def decode_property_breakdown(result: HogQLResult) -> list[KeyCount]:
     ]
 
 
-def event_volume_query(window_seconds: int) -> HogQLQuery:
-    """Every event name seen in the window with its count and last time, busiest first."""
+def event_volume_query(window_seconds: int, events: Sequence[str] | None = None) -> HogQLQuery:
+    """Every event name seen in the window (or only ``events``) with its count and last time,
+    busiest first."""
+    values: dict[str, Any] = {"window_seconds": int(window_seconds)}
+    only = ""
+    if events is not None:
+        values["events"] = list(events)
+        only = "event IN {events} AND "
     query = (
         "SELECT event, count() AS total, max(timestamp) AS last_seen\n"
-        f"FROM events\nWHERE {WINDOW_FILTER}\n"
+        f"FROM events\nWHERE {only}{WINDOW_FILTER}\n"
         f"GROUP BY event\nORDER BY total DESC, event\nLIMIT {MAX_ROWS}"
     )
-    return HogQLQuery(query, {"window_seconds": int(window_seconds)})
+    return HogQLQuery(query, values)
 
 
 def decode_event_volumes(result: HogQLResult) -> list[EventVolume]:

@@ -1,7 +1,9 @@
-"""``eventschema audit``: how live events conform to their schemas, for people and for CI.
+"""``eventschema audit``: how live events conform to their schemas, for people and for CI;
+``eventschema freshness``: whether events are arriving at all.
 
-Exit codes: 0 the audit passed, 4 a finding reached ``--fail-on`` (thresholds breached),
-1 error (API error, unreadable plan), 2 bad options, 3 authentication or configuration error.
+Exit codes: 0 the audit passed (the events are fresh), 4 a finding reached ``--fail-on``
+(thresholds breached; an event is stale), 1 error (API error, unreadable plan), 2 bad options,
+3 authentication or configuration error.
 """
 
 from __future__ import annotations
@@ -10,17 +12,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
+from eventschema_tools._text import printable
+from eventschema_tools.audit.freshness import check_freshness, freshness_options
 from eventschema_tools.audit.report import OutputFormat, render, render_table
 from eventschema_tools.audit.run import audit_options, run_audit
 from eventschema_tools.cli.common import (
     EXIT_THRESHOLDS,
+    JsonOption,
     OldPlanOption,
     client_from,
     command,
     console,
     error_console,
     plan_file,
+    print_json,
     write_stdout,
 )
 
@@ -28,8 +35,9 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``audit`` command to ``app``."""
+    """Add the ``audit`` and ``freshness`` commands to ``app``."""
     app.command(name="audit")(audit)
+    app.command(name="freshness")(freshness)
 
 
 @command
@@ -99,4 +107,42 @@ def audit(
     else:
         write_stdout(render(report, output_format))
     if not report.passed:
+        raise typer.Exit(EXIT_THRESHOLDS)
+
+
+@command
+def freshness(
+    ctx: typer.Context,
+    events: Annotated[
+        str, typer.Option(help="The events to check, comma-separated (any name, schema or not).")
+    ],
+    within: Annotated[str, typer.Option(help="How recent an arrival counts: 30m, 6h, 1d.")] = "1h",
+    min_events: Annotated[
+        int, typer.Option(help="The fewest arrivals within the window that count as fresh.")
+    ] = 1,
+    json_output: JsonOption = False,
+) -> None:
+    """Check in one HogQL query that each event arrived recently; exit 4 while one has not."""
+    options = freshness_options(events=events, within=within, min_events=min_events)
+    with client_from(ctx) as client:
+        check = check_freshness(client, options)
+    if json_output:
+        print_json(check)
+    else:
+        for item in check.events:
+            mark = "ok   " if item.fresh else "STALE"
+            last = item.last_seen.strftime("%Y-%m-%dT%H:%M:%SZ") if item.last_seen else "never"
+            console.print(
+                Text(
+                    printable(
+                        f"{mark} {item.event}: {item.events:,} in the last "
+                        f"{check.within}; latest {last}"
+                    )
+                ),
+                highlight=False,
+                soft_wrap=True,
+            )
+        verdict = "all fresh" if check.passed else f"stale: {', '.join(check.stale)}"
+        console.print(Text(printable(verdict), style="bold"), highlight=False, soft_wrap=True)
+    if not check.passed:
         raise typer.Exit(EXIT_THRESHOLDS)

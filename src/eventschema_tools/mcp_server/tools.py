@@ -22,6 +22,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
+from eventschema_tools.audit.freshness import (
+    MAX_FRESHNESS_EVENTS,
+    FreshnessCheck,
+    check_freshness_async,
+    freshness_options,
+)
 from eventschema_tools.audit.model import AuditKind, AuditReport
 from eventschema_tools.catalog.risk import (
     BindPairs,
@@ -552,6 +558,31 @@ class InferredPlan(BaseModel):
 
 
 @_guarded
+async def check_event_freshness(
+    catalog: InjectedCatalog,
+    events: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=400)]],
+        Field(
+            min_length=1,
+            max_length=MAX_FRESHNESS_EVENTS,
+            description="The events to check (exact names; any event, with or without a schema).",
+        ),
+    ],
+    within: Annotated[
+        str, Field(description="How recent an arrival counts: 30m, 6h, 1d.", max_length=16)
+    ] = "1h",
+    min_events: Annotated[
+        int, Field(ge=1, description="The fewest arrivals within the window that count as fresh.")
+    ] = 1,
+) -> FreshnessCheck:
+    """Check whether events are arriving: for each named event, how many arrived within the
+    window and when the latest did, and whether that is fresh. One HogQL query for all of them;
+    use it to spot an event that stopped after a release before auditing its properties."""
+    options = freshness_options(events=events, within=within, min_events=min_events)
+    return await check_freshness_async(catalog.client, options)
+
+
+@_guarded
 async def infer_tracking_plan(
     catalog: InjectedCatalog,
     days: Annotated[
@@ -712,5 +743,6 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(plan_tracking_plan, "Plan a tracking plan (dry run)", writes=False),
     ToolSpec(review_plan_change, "Review a plan change (breaking, backtest)", writes=False),
     ToolSpec(audit_events, "Audit events against their schemas", writes=False),
+    ToolSpec(check_event_freshness, "Check that events are arriving", writes=False),
     ToolSpec(infer_tracking_plan, "Infer a tracking plan from live events", writes=False),
 )
