@@ -1,7 +1,7 @@
 """Replay today's and the proposed expectations over recent events, side by side.
 
 One HogQL query per run of at most 200 changed events (and under the query size budget) counts,
-per event, UTC day, ``$lib`` and SDK version, the events each set of expectations would let
+per event, day, ``$lib`` and SDK version, the events each set of expectations would let
 through reject enforcement: a required property missing or not coercible to its type drops the
 event. Both sets are built by the audit's own column builder
 (:func:`~eventschema_tools.audit.queries.slot_columns`), so the backtest and the audit agree on
@@ -47,6 +47,7 @@ __all__ = [
     "backtest_queries",
     "backtest_steps",
     "check_days",
+    "decode_backtest",
     "run_backtest",
     "run_backtest_async",
 ]
@@ -72,7 +73,8 @@ class _Model(BaseModel):
 
 
 class DayDrops(_Model):
-    """One UTC day of one event: how many arrived and how many the proposal rejects."""
+    """One day of one event (``toDate(timestamp)``: the project's time zone in PostHog): how
+    many arrived and how many the proposal rejects."""
 
     day: date
     events: int
@@ -105,7 +107,7 @@ class BacktestEvent(_Model):
         rejected_proposed: How many the proposed schemas would reject.
         enforcement_now: Today's enforcement mode.
         enforcement_proposed: The mode after the change.
-        by_day: Per UTC day, the events and what the proposal rejects.
+        by_day: Per day, the events and what the proposal rejects.
         worst_slice: The SDK version the proposal rejects most of (``None`` when it rejects
             nothing).
     """
@@ -249,16 +251,12 @@ def backtest_steps(
     notes: list[str] = []
     for query, pairs in batches:
         result: HogQLResult = yield query
-        rows = result.rows()
-        if len(rows) >= MAX_ROWS:
+        if len(result.results) >= MAX_ROWS:
             notes.append(
                 f"a query returned {MAX_ROWS:,} rows, PostHog's most: some days or versions of "
                 f"{pairs[0][0].event}..{pairs[-1][0].event} are missing; backtest fewer days"
             )
-        by_event: dict[str, list[dict[str, object]]] = {}
-        for row in rows:
-            by_event.setdefault(str(row.get("event")), []).append(row)
-        events += [_decoded(now_, then, by_event.get(now_.event, [])) for now_, then in pairs]
+        events += decode_backtest(result, pairs)
     return Backtest(
         days=days,
         since=until - timedelta(days=days),
@@ -268,6 +266,17 @@ def backtest_steps(
         query_bound=math.ceil(len(_pairs(current, proposed)) / EVENTS_PER_QUERY) + 1,
         notes=notes,
     )
+
+
+def decode_backtest(
+    result: HogQLResult, pairs: Sequence[tuple[EventExpectation, EventExpectation]]
+) -> list[BacktestEvent]:
+    """Turn a backtest query's rows into one :class:`BacktestEvent` per pair of ``pairs`` (the
+    chunk :func:`backtest_queries` gave with the query); events without rows count zero."""
+    by_event: dict[str, list[dict[str, object]]] = {}
+    for row in result.rows():
+        by_event.setdefault(str(row.get("event")), []).append(row)
+    return [_decoded(now, then, by_event.get(now.event, [])) for now, then in pairs]
 
 
 def _decoded(
