@@ -238,3 +238,23 @@ def test_lint_live_reports_acknowledgements_no_pending_change_matches(
         .strip()
         .startswith("allow_breaking")
     )
+
+
+def test_unwritable_outputs_and_a_missing_base_are_one_line(
+    demo_day: RunningSandbox, proposal: Path, tmp_path: Path
+) -> None:
+    missing_dir = tmp_path / "no" / "review.md"
+    directory = tmp_path / "adir"
+    directory.mkdir()
+
+    unwritable = eventschema(demo_day.url, "plan", "--plan", str(proposal), "-o", str(missing_dir))
+    onto_dir = eventschema(demo_day.url, "plan", "--plan", str(proposal), "-o", str(directory))
+    no_base = eventschema(demo_day.url, "plan", "--plan", str(proposal), "--base", "gone.yaml")
+
+    assert unwritable.returncode == 1
+    assert unwritable.stderr.strip() == f"error: No such file or directory: {missing_dir}"
+    assert onto_dir.returncode == 1
+    assert onto_dir.stderr.strip() == f"error: Is a directory: {directory}"
+    assert list(directory.iterdir()) == [], "no temporary file is left behind"
+    assert no_base.returncode == 2
+    assert "--base gone.yaml: no such file" in no_base.stderr

@@ -443,6 +443,8 @@ def plan_command(
     """Show the changes that would bring PostHog to the plan, each classified breaking, risky
     or safe; --backtest replays them over live events (reads only)."""
     path = required_plan_file(plan_path, file)
+    if base is not None and not base.is_file():
+        exit_with_error(f"--base {base}: no such file (give the plan file's earlier version)")
     desired = load_plan(path)
     earlier = load_plan(base) if base is not None else None
     gate = _fail_on(fail_on)
