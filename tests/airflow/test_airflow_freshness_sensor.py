@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
+from airflow_test_helpers import RecordingTaskInstance
 
 from eventschema_tools.airflow_plugin.sensors import EventFreshnessSensor
 from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.sandbox import DEMO_PROJECT_TOKEN, RunningSandbox
-
-
-class RecordingTaskInstance:
-    def __init__(self) -> None:
-        self.xcom: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcom[key] = value
 
 
 @pytest.fixture

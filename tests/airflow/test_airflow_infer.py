@@ -20,6 +20,7 @@ from airflow.models.xcom import XComModel
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow.utils.session import create_session
 from airflow.utils.state import DagRunState
+from airflow_test_helpers import RecordingTaskInstance
 from hogql_breaking_proxy import hogql_breaking_proxy
 
 from eventschema_tools.airflow_plugin.operators import InferTrackingPlanOperator
@@ -44,16 +45,6 @@ SUMMARY_KEYS = {
     "stored_events",
     "notes",
 }
-
-
-class RecordingTaskInstance:
-    """The one task-instance method the operators call, recording what they push."""
-
-    def __init__(self) -> None:
-        self.xcom: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcom[key] = value
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow_test_helpers import RecordingTaskInstance
 
 from eventschema_tools import EventSchemaClient
 from eventschema_tools.airflow_plugin.links import SCHEMA_PAGE_XCOM_KEY
@@ -27,16 +28,6 @@ from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.sandbox import DEMO_API_KEY, FaultConfig, RunningSandbox
 from eventschema_tools.tracking_plan import pull
 from eventschema_tools.tracking_plan.file import dump_plan
-
-
-class RecordingTaskInstance:
-    """The one task-instance method the operators call, recording what they push."""
-
-    def __init__(self) -> None:
-        self.xcom: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcom[key] = value
 
 
 @pytest.fixture

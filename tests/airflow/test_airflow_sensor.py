@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
+from airflow_test_helpers import RecordingTaskInstance
 
 from eventschema_tools import EventSchemaClient, PropertyInput
 from eventschema_tools.airflow_plugin.links import SCHEMA_PAGE_XCOM_KEY
@@ -27,14 +28,6 @@ SENT = [
 CONFORMING = sum(
     all(name in props for name in REQUIRED) and isinstance(props["revenue"], int) for props in SENT
 )
-
-
-class RecordingTaskInstance:
-    def __init__(self) -> None:
-        self.xcom: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcom[key] = value
 
 
 @pytest.fixture
