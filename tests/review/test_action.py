@@ -130,3 +130,17 @@ def test_a_breaking_change_fails_after_writing_the_summary_and_the_outputs(
     assert "--base" in comment, "the reproduce command names the base plan"
     results = json.loads(Path(outputs["sarif-file"]).read_text(encoding="utf-8"))["runs"][0]
     assert [r["ruleId"] for r in results["results"]] == ["property_required"]
+
+
+def test_a_review_that_cannot_run_says_so_and_names_no_files(
+    project: RunningSandbox, tmp_path: Path
+) -> None:
+    # A file left by an earlier run in the same job must not pass for this run's comment.
+    (tmp_path / "eventschema-review.md").write_text("an old review", encoding="utf-8")
+
+    code, summary, outputs = run_review(project, tmp_path, tmp_path / "missing.yaml")
+
+    assert code == 1
+    assert outputs == {"exit-code": "1"}
+    assert "could not run (exit code 1)" in summary
+    assert "an old review" not in summary

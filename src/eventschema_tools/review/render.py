@@ -12,12 +12,13 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
+from urllib.parse import quote
 
 from eventschema_tools._text import markdown_text, percent
 from eventschema_tools._version import __version__
 from eventschema_tools.review.backtest import Backtest, BacktestEvent
 from eventschema_tools.review.run import PlanReview
-from eventschema_tools.tracking_plan.document import parse_document
+from eventschema_tools.tracking_plan.document import PlanFileError, parse_document
 from eventschema_tools.tracking_plan.impact import LEVEL_OF, Impact, ImpactKind
 
 __all__ = ["MAX_COMMENT_CHARS", "render_json", "render_markdown", "render_sarif"]
@@ -97,16 +98,23 @@ def render_markdown(
     sections = [_changes(review), _stale(review)]
     if review.backtest is not None:
         sections.append(_backtest(review.backtest))
+    used = sum(len(line) + 1 for line in lines)
     for section in sections:
         for line in section:
-            if sum(len(item) + 1 for item in lines) + len(line) > budget:
-                lines += [
-                    "",
-                    "_The review is cut here to fit a comment; `--format json` has it all._",
-                ]
-                return "\n".join(lines) + "\n" + tail
+            if used + len(line) + 1 > budget:
+                return "\n".join([*lines, *_cut_note(lines)]) + "\n" + tail
             lines.append(line)
+            used += len(line) + 1
     return "\n".join(lines) + "\n" + tail
+
+
+def _cut_note(lines: Sequence[str]) -> list[str]:
+    """The note that ends a cut comment, closing a collapsed section the cut left open (or
+    everything after it, the commands included, would be folded away)."""
+    opened = sum(1 for line in lines if line.startswith("<details>"))
+    closed = sum(1 for line in lines if line == "</details>")
+    note = ["", "_The review is cut here to fit a comment; `--format json` has it all._"]
+    return ["", "</details>"] * (opened - closed) + note
 
 
 def _headline(review: PlanReview) -> str:
@@ -252,16 +260,17 @@ def render_sarif(review: PlanReview, *, plan_path: str, plan_text: str) -> str:
     """The breaking and risky changes as SARIF 2.1.0 results on the plan file's lines.
 
     Unacknowledged breaking changes are errors, unacknowledged risky ones warnings, and
-    acknowledged ones notes carrying their reason. A change whose key the file no longer has
-    (a removed group) points at the file's first line.
+    acknowledged ones notes carrying their reason. Each points at the most specific key of
+    ``plan_text`` it is about (the property, the event's ``enforcement`` or ``groups``, the
+    group); one whose key the file does not have (a removed group) points at the first line.
     """
     flagged = [impact for impact in review.plan.impacts if impact.level != "safe"]
     kinds = sorted({impact.kind for impact in flagged}, key=lambda kind: kind.value)
     index = {kind: position for position, kind in enumerate(kinds)}
-    marks = parse_document(plan_text, plan_path).marks if flagged else {}
+    marks = _marks(plan_text, plan_path) if flagged else {}
+    uri = quote(plan_path.replace("\\", "/"))
     results = [
-        _result(impact, index[impact.kind], plan_path, _position(impact, marks))
-        for impact in flagged
+        _result(impact, index[impact.kind], uri, _position(impact, marks)) for impact in flagged
     ]
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -271,6 +280,7 @@ def render_sarif(review: PlanReview, *, plan_path: str, plan_text: str) -> str:
                 "tool": {
                     "driver": {
                         "name": "eventschema",
+                        "version": __version__,
                         "semanticVersion": __version__,
                         "rules": [_rule(kind) for kind in kinds],
                     }
@@ -295,9 +305,15 @@ def _rule(kind: ImpactKind) -> dict[str, Any]:
     }
 
 
-def _result(
-    impact: Impact, rule_index: int, plan_path: str, position: tuple[int, int]
-) -> dict[str, Any]:
+def _marks(plan_text: str, plan_path: str) -> dict[Any, tuple[int, int]]:
+    """Where each key of the plan file is; none (every result on line 1) if it does not parse."""
+    try:
+        return dict(parse_document(plan_text, plan_path).marks)
+    except PlanFileError:
+        return {}
+
+
+def _result(impact: Impact, rule_index: int, uri: str, position: tuple[int, int]) -> dict[str, Any]:
     if impact.acknowledged is not None:
         level = "note"
         message = f"{impact.subject}: {impact.detail} (acknowledged: {impact.acknowledged})"
@@ -320,7 +336,7 @@ def _result(
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": plan_path},
+                    "artifactLocation": {"uri": uri},
                     "region": {"startLine": line, "startColumn": column},
                 }
             }
