@@ -328,7 +328,7 @@ class ApplyTrackingPlanOperator(_PostHogOperator):
         self.concurrency = concurrency
         self.fail_on = fail_on
         check_if_final(plan_path, _non_blank_path)
-        check_if_final(fail_on, _gate)
+        check_if_final(fail_on, parse_fail_on)
         _check_concurrency(concurrency)
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -336,7 +336,7 @@ class ApplyTrackingPlanOperator(_PostHogOperator):
         refused by the gate."""
         with bad_parameters_fail_the_task():
             desired = load_plan(self.plan_path)
-            gate = _gate(self.fail_on)
+            gate = parse_fail_on(self.fail_on)
         with self.client() as client:
             plan = compute_plan(client, desired, prune=self.prune, create_events=self.create_events)
             refused = plan.unacknowledged(gate)
@@ -608,13 +608,6 @@ def _dump(report: ApplyReport | None) -> dict[str, Any] | None:
 def _non_blank_output(path: str) -> None:
     if not isinstance(path, str) or not path.strip():
         raise InvalidInputError("output_path must name the file to write the proposed plan to")
-
-
-def _gate(value: str) -> FailOn:
-    try:
-        return parse_fail_on(value)
-    except ValueError as exc:
-        raise InvalidInputError(str(exc)) from None
 
 
 def _refusal(refused: Sequence[Impact], gate: FailOn, key: str) -> str:

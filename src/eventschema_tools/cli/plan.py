@@ -76,7 +76,13 @@ from eventschema_tools.tracking_plan import (
     pull_merge,
 )
 from eventschema_tools.tracking_plan.document import read_document
-from eventschema_tools.tracking_plan.file import PlanFileError, dump_plan, load_plan
+from eventschema_tools.tracking_plan.file import (
+    PlanFileError,
+    dump_plan,
+    load_plan,
+    parse_plan,
+    read_plan_text,
+)
 from eventschema_tools.tracking_plan.impact import FailOn, Impact, parse_fail_on
 from eventschema_tools.tracking_plan.lint import (
     has_errors,
@@ -445,9 +451,11 @@ def plan_command(
     path = required_plan_file(plan_path, file)
     if base is not None and not base.is_file():
         exit_with_error(f"--base {base}: no such file (give the plan file's earlier version)")
-    desired = load_plan(path)
+    # Read once: the SARIF view points at lines of exactly the text that was reviewed.
+    text = read_plan_text(path)
+    desired = parse_plan(text, str(path))
     earlier = load_plan(base) if base is not None else None
-    gate = _fail_on(fail_on)
+    gate = parse_fail_on(fail_on)
     with client_from(ctx) as client:
         review = review_plan(
             client,
@@ -462,34 +470,28 @@ def plan_command(
     chosen: ReviewFormat = "json" if json_output else output_format
     command_line = _reproduce(path, base, backtest, days, gate, prune, create_events, adopt)
     if sarif is not None:
-        write_atomically(sarif, _rendered(review, "sarif", path, command_line))
+        write_atomically(sarif, _rendered(review, "sarif", path, text, command_line))
     if output is not None:
-        write_atomically(output, _rendered(review, chosen, path, command_line))
+        write_atomically(output, _rendered(review, chosen, path, text, command_line))
         error_console.print(
             Text(printable(f"{review.summary()} Review written to {output}")), highlight=False
         )
     elif chosen == "text":
         _print_lines(review_lines(review))
     else:
-        write_stdout(_rendered(review, chosen, path, command_line))
+        write_stdout(_rendered(review, chosen, path, text, command_line))
     if not review.passed:
         raise typer.Exit(EXIT_THRESHOLDS)
 
 
-def _fail_on(value: str) -> FailOn:
-    try:
-        return parse_fail_on(value)
-    except ValueError as exc:
-        exit_with_error(f"invalid value for '--fail-on': {exc}")
-
-
-def _rendered(review: PlanReview, fmt: ReviewFormat, path: Path, command_line: str) -> str:
+def _rendered(
+    review: PlanReview, fmt: ReviewFormat, path: Path, text: str, command_line: str
+) -> str:
     from eventschema_tools.review.render import render_json, render_markdown, render_sarif
 
     if fmt == "markdown":
         return render_markdown(review, plan_path=str(path), commands=[command_line])
     if fmt == "sarif":
-        text = read_input_text(path, "plan file")
         return render_sarif(review, plan_path=str(path), plan_text=text)
     if fmt == "json":
         return render_json(review)
@@ -551,7 +553,7 @@ def apply_command(
 ) -> None:
     """Make PostHog match the plan: groups first, then bindings and event settings."""
     desired = load_plan(required_plan_file(plan_path, file))
-    gate = _fail_on(fail_on)
+    gate = parse_fail_on(fail_on)
     with client_from(ctx) as client:
         plan = compute_plan(client, desired, prune=prune, create_events=create_events, adopt=adopt)
         if not json_output:

@@ -118,17 +118,10 @@ def _cut_note(lines: Sequence[str]) -> list[str]:
 
 
 def _headline(review: PlanReview) -> str:
-    counts = review.plan.impact_counts()
-    accepted = {
-        level: sum(1 for i in review.plan.impacts if i.level == level and i.acknowledged)
-        for level in ("breaking", "risky")
-    }
     parts = []
-    for level in ("breaking", "risky", "safe"):
-        text = f"**{counts[level]} {level}**" if level != "safe" else f"{counts[level]} safe"
-        if accepted.get(level):
-            text += f" ({accepted[level]} acknowledged)"
-        parts.append(text)
+    for level, (total, accepted) in review.plan.impact_tally().items():
+        text = f"**{total} {level}**" if level != "safe" else f"{total} safe"
+        parts.append(text + (f" ({accepted} acknowledged)" if accepted else ""))
     if review.plan.is_empty:
         verdict = "no changes: PostHog matches the plan"
     elif review.passed:

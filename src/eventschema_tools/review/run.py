@@ -23,7 +23,6 @@ from eventschema_tools.audit.expectations import (
     expectations,
     state_from_live,
 )
-from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.models import PropertyInput
 from eventschema_tools.review.backtest import (
     DEFAULT_BACKTEST_DAYS,
@@ -91,10 +90,7 @@ class PlanReview(BaseModel):
 
 
 def _check(fail_on: str, backtest_days: int | None) -> FailOn:
-    try:
-        gate = parse_fail_on(fail_on)
-    except ValueError as exc:
-        raise InvalidInputError(str(exc)) from None
+    gate = parse_fail_on(fail_on)
     if backtest_days is not None:
         check_days(backtest_days)
     return gate

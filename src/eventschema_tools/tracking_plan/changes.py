@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from eventschema_tools.models import EnforcementMode, PropertyInput
 from eventschema_tools.tracking_plan.file import DEFAULT_PLAN_ID, TrackingPlan
 from eventschema_tools.tracking_plan.impact import (
+    IMPACT_LEVELS,
     FailOn,
     Impact,
     ImpactLevel,
@@ -238,10 +239,16 @@ class Plan(_Model):
             "destroy": kinds["delete"],
         }
 
-    def impact_counts(self) -> dict[ImpactLevel, int]:
-        """Impacts by level: ``breaking``, ``risky``, ``safe``."""
-        levels = Counter(impact.level for impact in self.impacts)
-        return {"breaking": levels["breaking"], "risky": levels["risky"], "safe": levels["safe"]}
+    def impact_tally(self) -> dict[ImpactLevel, tuple[int, int]]:
+        """Per level (``breaking``, ``risky``, ``safe``): the impacts, and how many of them the
+        plan file acknowledges."""
+        return {
+            level: (
+                sum(1 for i in self.impacts if i.level == level),
+                sum(1 for i in self.impacts if i.level == level and i.acknowledged is not None),
+            )
+            for level in IMPACT_LEVELS
+        }
 
     def unacknowledged(self, fail_on: FailOn) -> list[Impact]:
         """The impacts that fail a review at ``fail_on`` (``never``: none)."""
@@ -262,14 +269,10 @@ class Plan(_Model):
 
     def review_summary(self) -> str:
         """One line such as ``Review: 2 breaking (1 acknowledged), 0 risky, 5 safe.``"""
-        counts = self.impact_counts()
-        parts = []
-        for level in ("breaking", "risky", "safe"):
-            text = f"{counts[level]} {level}"
-            accepted = sum(
-                1 for i in self.impacts if i.level == level and i.acknowledged is not None
-            )
-            parts.append(f"{text} ({accepted} acknowledged)" if accepted else text)
+        parts = [
+            f"{total} {level}" + (f" ({accepted} acknowledged)" if accepted else "")
+            for level, (total, accepted) in self.impact_tally().items()
+        ]
         return "Review: " + ", ".join(parts) + "."
 
     def summary(self) -> str:

@@ -26,10 +26,20 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.models import EnforcementMode, PropertyInput
 
 if TYPE_CHECKING:
-    from eventschema_tools.tracking_plan.changes import Change
+    from eventschema_tools.tracking_plan.changes import (
+        Change,
+        CreateBinding,
+        CreateEvent,
+        CreateGroup,
+        DeleteBinding,
+        DeleteGroup,
+        UpdateEvent,
+        UpdateGroup,
+    )
     from eventschema_tools.tracking_plan.file import (
         Acknowledgement,
         TrackingPlan,
@@ -39,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FAIL_ON_CHOICES",
+    "IMPACT_LEVELS",
     "FailOn",
     "Impact",
     "ImpactKind",
@@ -51,6 +62,8 @@ __all__ = [
 ]
 
 ImpactLevel = Literal["breaking", "risky", "safe"]
+IMPACT_LEVELS: Final[tuple[ImpactLevel, ...]] = ("breaking", "risky", "safe")
+"""The levels, worst first."""
 FailOn = Literal["breaking", "risky", "never"]
 FAIL_ON_CHOICES: Final = ("breaking", "risky", "never")
 
@@ -174,12 +187,19 @@ class StaleAcknowledgement(_Model):
 
 
 def parse_fail_on(value: str) -> FailOn:
-    """Read ``breaking``, ``risky`` or ``never`` (any case) or say what is allowed."""
+    """Read ``breaking``, ``risky`` or ``never`` (any case).
+
+    Raises:
+        InvalidInputError: anything else, naming what is allowed.
+    """
     cleaned = value.strip().lower()
     for choice in FAIL_ON_CHOICES:
         if cleaned == choice:
             return choice
-    raise ValueError(f"fail_on must be one of {', '.join(FAIL_ON_CHOICES)}; got {value!r}")
+    raise InvalidInputError(
+        f"fail_on must be one of {', '.join(FAIL_ON_CHOICES)}; got {value!r}",
+        [("fail_on", "unknown class")],
+    )
 
 
 # --- classification ----------------------------------------------------------------------------
@@ -358,22 +378,34 @@ class _Context:
         return live.enforcement_mode if live is not None else EnforcementMode.ALLOW
 
     def impacts(self, change: Change) -> Iterator[Impact]:
-        handler = getattr(self, f"_{change.action}")
-        yield from handler(change)
+        # Imported here: the change models' module imports this one for the Plan's impacts.
+        from eventschema_tools.tracking_plan import changes as c
 
-    def _create_group(self, change: Change) -> Iterator[Impact]:
-        yield _impact(
+        if isinstance(change, c.CreateGroup):
+            yield self._create_group(change)
+        elif isinstance(change, c.UpdateGroup):
+            yield from self._update_group(change)
+        elif isinstance(change, c.DeleteGroup):
+            yield from self._delete_group(change)
+        elif isinstance(change, c.CreateEvent):
+            yield self._create_event(change)
+        elif isinstance(change, c.UpdateEvent):
+            yield from self._update_event(change)
+        elif isinstance(change, c.CreateBinding):
+            yield self._create_binding(change)
+        else:
+            yield self._delete_binding(change)
+
+    def _create_group(self, change: CreateGroup) -> Impact:
+        return _impact(
             ImpactKind.GROUP_CREATED,
             change.action,
             [],
-            group=getattr(change, "group", None),
-            detail=f"new group with {len(getattr(change, 'properties', []))} properties",
+            group=change.group,
+            detail=f"new group with {len(change.properties)} properties",
         )
 
-    def _update_group(self, change: Change) -> Iterator[Impact]:
-        from eventschema_tools.tracking_plan.changes import UpdateGroup
-
-        assert isinstance(change, UpdateGroup)
+    def _update_group(self, change: UpdateGroup) -> Iterator[Impact]:
         events = self.events_of(change.group)
         if change.adopt:
             yield _impact(
@@ -449,8 +481,8 @@ class _Context:
                 detail=f"{name}: description changed",
             )
 
-    def _delete_group(self, change: Change) -> Iterator[Impact]:
-        group = getattr(change, "group", "")
+    def _delete_group(self, change: DeleteGroup) -> Iterator[Impact]:
+        group = change.group
         events = self.before.get(group, [])
         if events:
             for event in sorted(events):
@@ -467,19 +499,16 @@ class _Context:
                 ImpactKind.GROUP_DELETED, change.action, [], group=group, detail="group deleted"
             )
 
-    def _create_event(self, change: Change) -> Iterator[Impact]:
-        yield _impact(
+    def _create_event(self, change: CreateEvent) -> Impact:
+        return _impact(
             ImpactKind.EVENT_CREATED,
             change.action,
             [],
-            event=getattr(change, "event", None),
+            event=change.event,
             detail="new event definition",
         )
 
-    def _update_event(self, change: Change) -> Iterator[Impact]:
-        from eventschema_tools.tracking_plan.changes import UpdateEvent
-
-        assert isinstance(change, UpdateEvent)
+    def _update_event(self, change: UpdateEvent) -> Iterator[Impact]:
         mode = change.enforcement_mode
         if mode is not None and mode != (change.enforcement_before or EnforcementMode.ALLOW):
             before = (change.enforcement_before or EnforcementMode.ALLOW).value
@@ -504,15 +533,15 @@ class _Context:
                 detail="description changed",
             )
 
-    def _create_binding(self, change: Change) -> Iterator[Impact]:
-        event, group = getattr(change, "event", ""), getattr(change, "group", "")
+    def _create_binding(self, change: CreateBinding) -> Impact:
+        event, group = change.event, change.group
         spec = self.desired.property_groups.get(group)
         required = {n for n, p in spec.properties.items() if p.required} if spec else set()
         new = sorted(required - self.required_now.get(event, set()))
         if new:
             # Only reject mode drops what lacks them; in allow mode they are flagged.
             rejects = self.mode_after(event) == EnforcementMode.REJECT
-            yield _impact(
+            return _impact(
                 ImpactKind.PROPERTY_REQUIRED,
                 change.action,
                 self.existing([event]),
@@ -521,24 +550,22 @@ class _Context:
                 event=event,
                 detail=f"binding requires {', '.join(new)} of {event}",
             )
-        else:
-            yield _impact(
-                ImpactKind.BINDING_CREATED,
-                change.action,
-                self.existing([event]),
-                group=group,
-                event=event,
-                detail="binding requires nothing new",
-            )
-
-    def _delete_binding(self, change: Change) -> Iterator[Impact]:
-        event, group = getattr(change, "event", ""), getattr(change, "group", "")
-        yield _impact(
-            ImpactKind.GROUP_UNBOUND,
+        return _impact(
+            ImpactKind.BINDING_CREATED,
             change.action,
             self.existing([event]),
             group=group,
             event=event,
+            detail="binding requires nothing new",
+        )
+
+    def _delete_binding(self, change: DeleteBinding) -> Impact:
+        return _impact(
+            ImpactKind.GROUP_UNBOUND,
+            change.action,
+            self.existing([change.event]),
+            group=change.group,
+            event=change.event,
             detail="binding removed",
         )
 
