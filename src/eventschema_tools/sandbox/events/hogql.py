@@ -159,6 +159,10 @@ def _functions() -> dict[str, _Function]:
     # PostHog checks parameters only where it requires them, so these keep ClickHouse's
     # optional `max_size` parameter: groupUniqArray(21)(x).
     add("groupArray groupUniqArray", 1, 1, aggregate=True, max_params=1)
+    add("groupArrayIf groupUniqArrayIf", 2, 2, aggregate=True, max_params=1)
+    add("sumMap minMap maxMap", 1, 2, aggregate=True)
+    add("sumMapIf minMapIf maxMapIf", 2, 3, aggregate=True)
+    add("argMinIf argMaxIf", 3, 3, aggregate=True)
     add("uniq uniqExact", 1, None, aggregate=True)
     add("uniqIf", 2, None, aggregate=True)
     add("quantile topK", 1, 1, aggregate=True, min_params=1, max_params=1)

@@ -25,13 +25,15 @@ import json
 import re
 import threading
 import uuid as uuid_module
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 import chdb
+
+_connect: Callable[[str], Any] = chdb.connect
 
 __all__ = [
     "ClickHouseQueryError",
@@ -340,7 +342,8 @@ class EventStore:
             engine_dir.mkdir(parents=True, exist_ok=True)
             path = str(engine_dir)
         try:
-            connection = chdb.connect(path)
+            # Typed as Any: some chDB releases ship `connect` without annotations.
+            connection = _connect(path)
         except RuntimeError as exc:
             raise EventStoreUnavailableError(
                 f"cannot open the embedded ClickHouse engine at {path!r}: {exc}. chDB runs one "

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Final
 
 from eventschema_tools.sandbox.storage.sdk_day import DAY_SEED, SDK_SEEDS
 from eventschema_tools.sandbox.storage.simulated_day import DEFAULT_EVENTS, DemoEvent, demo_events
+from eventschema_tools.sandbox.storage.simulated_weeks import demo_weeks
 from eventschema_tools.sandbox.storage.store import NewProperty, Store
 from eventschema_tools.sandbox.storage.timestamps import to_storage
 
@@ -182,7 +183,8 @@ _BINDINGS: Final = (
     ("subscription_cancelled", "Subscription"),
 )
 
-SEED_NAMES: Final = ("demo", "demo-day")
+WEEKS_SEED: Final = "demo-weeks"
+SEED_NAMES: Final = ("demo", "demo-day", WEEKS_SEED)
 
 
 def load_seed(
@@ -195,7 +197,9 @@ def load_seed(
     """Load seed `name` into the project if it is empty; return whether anything was loaded.
 
     Args:
-        name: The seed, one of `SEED_NAMES`.
+        name: The seed, one of `SEED_NAMES`: `demo` (the demo project and its simulated day),
+            `demo-day` (the day sent through the SDK), `demo-weeks` (the demo project and four
+            simulated weeks with planted incidents, `simulated_weeks`).
         store: The schema store.
         project_id: The project to fill.
         user_id: Who the seeded objects were made and verified by.
@@ -208,7 +212,11 @@ def load_seed(
     if not store.is_empty(project_id):
         return False
     now = datetime.now(UTC).replace(microsecond=0)
-    day = demo_events(DEFAULT_EVENTS, seed=DAY_SEED, now=now)
+    day = (
+        demo_weeks(now=now)
+        if name == WEEKS_SEED
+        else demo_events(DEFAULT_EVENTS, seed=DAY_SEED, now=now)
+    )
     _load_definitions(store, project_id, user_id, now, day)
     if events is not None and name not in SDK_SEEDS:
         _load_events(events, project_id, day)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-__all__ = ["DEFAULT_EVENTS", "EVENT_NAMES", "DemoEvent", "demo_events"]
+__all__ = ["DEFAULT_EVENTS", "EVENT_NAMES", "MIX", "DemoEvent", "demo_events", "event_properties"]
 
 DEFAULT_EVENTS: Final = 3000
 
 # Event mix of the day: (event, weight).
-_MIX: Final = (
+MIX: Final = (
     ("feature_used", 38),
     ("user_logged_in", 18),
     ("report_exported", 8),
@@ -37,7 +37,7 @@ _MIX: Final = (
     ("legacy_export_clicked", 1),
     ("$pageview", 6),
 )
-EVENT_NAMES: Final = tuple(name for name, _ in _MIX)
+EVENT_NAMES: Final = tuple(name for name, _ in MIX)
 """Every event name the day may hold."""
 
 _PLANS: Final = ("free", "team", "business", "enterprise")
@@ -70,8 +70,8 @@ def demo_events(
     """
     rng = random.Random(seed)
     moment = now or datetime.now(UTC)
-    names = [name for name, _ in _MIX]
-    weights = [weight for _, weight in _MIX]
+    names = [name for name, _ in MIX]
+    weights = [weight for _, weight in MIX]
     workspaces = [f"ws_{index:03d}" for index in range(60)]
     plans = {workspace: rng.choice(_PLANS) for workspace in workspaces}
     events = []
@@ -80,7 +80,7 @@ def demo_events(
         workspace = rng.choice(workspaces)
         user = f"user_{workspace}_{rng.randint(1, 12)}"
         age = timedelta(seconds=rng.randint(60, 23 * 3600 + 1800))
-        properties = _properties(rng, name, workspace, plans[workspace])
+        properties = event_properties(rng, name, workspace, plans[workspace])
         events.append(DemoEvent(name, user, properties, moment - age))
     return sorted(events, key=lambda item: item.timestamp)
 
@@ -89,7 +89,8 @@ def _chance(rng: random.Random, share: float) -> bool:
     return rng.random() < share
 
 
-def _properties(rng: random.Random, name: str, workspace: str, plan: str) -> dict[str, Any]:
+def event_properties(rng: random.Random, name: str, workspace: str, plan: str) -> dict[str, Any]:
+    """The properties the demo product sends with one event (with its usual mistakes)."""
     props: dict[str, Any] = {}
     if name not in ("user_signed_up", "$pageview", "onboarding_tip_dismissed"):
         props.update(_workspace(rng, name, workspace, plan))
