@@ -6,6 +6,7 @@ operators, hook, client and sandbox are all real.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import textwrap
@@ -437,10 +438,34 @@ def test_audit_with_fail_task_off_returns_a_failed_report(
     assert result["fail_on"] == "info"
 
 
+@pytest.mark.usefixtures("posthog_conn")
+def test_a_sampled_audit_pushes_intervals_and_fingerprinted_evidence(
+    ti: RecordingTaskInstance,
+) -> None:
+    op = EventSchemaAuditOperator(
+        task_id="audit",
+        plan_path="examples/tracking-plan.yaml",
+        kinds="conformance",
+        sample="{{ params.sample }}",
+        fail_task=False,
+    )
+    op.render_template_fields({"params": {"sample": "0.5"}})
+
+    result = op.execute({"ti": ti})
+
+    assert result["sample"] == 0.5
+    graded = [item for item in result["findings"] if item["intervals"]]
+    assert graded
+    seats = next(item for item in result["findings"] if item["property"] == "seats")
+    assert seats["evidence"]["values_shown"] is False
+    assert "twelve" not in json.dumps(result)
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
         pytest.param({"window": "24 hours"}, "bad window '24 hours'", id="window"),
+        pytest.param({"sample": 2}, "bad sample 2", id="sample"),
         pytest.param({"kinds": "drift,typo"}, "unknown audit kind 'typo'", id="kinds"),
         pytest.param({"fail_on": "fatal"}, "unknown severity 'fatal'", id="fail-on"),
         pytest.param(

@@ -42,7 +42,7 @@ def test_demo_prints_every_audit_and_exits_leaving_nothing_running() -> None:
         "hygiene",
         "conformance",
         "enforcement",
-        "3 HogQL queries",
+        "4 HogQL queries",
         'Group "marketing_attribution" is bound to "user_signed_up"',
         "eventschema audit --plan examples/tracking-plan.yaml --format markdown",
         "eventschema-mcp",

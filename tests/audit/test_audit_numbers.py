@@ -353,8 +353,8 @@ def test_hygiene_reports_unplanned_unbound_and_conflicting(audited: Audited) -> 
     assert conflicts == [("order_completed", "paid")]
 
 
-def test_a_full_audit_takes_three_queries_and_no_name_enters_their_text(audited: Audited) -> None:
-    assert audited.report.queries == len(audited.queries) == 3
+def test_a_full_audit_takes_four_queries_and_no_name_enters_their_text(audited: Audited) -> None:
+    assert audited.report.queries == len(audited.queries) == 4
     assert audited.report.passed is False
     for body in audited.queries:
         query = json.loads(body)["query"]["query"]

@@ -43,7 +43,13 @@ from eventschema_tools.airflow_plugin._sdk import (
 )
 from eventschema_tools.airflow_plugin.hooks import EventSchemaHook
 from eventschema_tools.airflow_plugin.links import EventSchemaPageLink, publish_schema_page
-from eventschema_tools.audit.model import AuditReport, parse_kinds, parse_severity, parse_window
+from eventschema_tools.audit.model import (
+    AuditReport,
+    parse_kinds,
+    parse_sample,
+    parse_severity,
+    parse_window,
+)
 from eventschema_tools.audit.report import render_markdown
 from eventschema_tools.audit.run import AuditOptions, run_audit
 from eventschema_tools.audit.run import audit_options as audit_settings
@@ -120,13 +126,17 @@ class EventSchemaAuditOperator(_PostHogOperator):
         plan_path: Tracking-plan file: needed for ``drift``; with it, conformance checks the
             plan's schemas and value rules instead of the live project's.
         kinds: Audits to run, a list or ``"drift,hygiene"``: ``drift``, ``hygiene``,
-            ``conformance``, ``enforcement``. Default: all (``drift`` only with a plan).
+            ``conformance``, ``enforcement``, ``volume``. Default: all (``drift`` only with a
+            plan).
         window: How far back to look at live events: ``30m``, ``24h``, ``7d``...
         thresholds: The rates at which findings become warnings or errors: a mapping shaped like
             a thresholds file, or the path of one (YAML or JSON).
         fail_on: The lowest severity that fails the audit: ``warning``, ``error`` or ``info``.
         history_dir: Keep each report there and show the change since the previous one.
         report_path: Also write the report as Markdown to this file.
+        sample: Read this share of the people with HogQL's ``SAMPLE`` (``0.1``); rates then
+            carry 95 % intervals. Default: every event. Offending values in the XCom are always
+            fingerprints.
         fail_task: Fail the task when the audit fails (default). With False the task succeeds
             and the report's ``passed`` says how the audit went.
         posthog_conn_id: The ``posthog`` connection.
@@ -143,6 +153,7 @@ class EventSchemaAuditOperator(_PostHogOperator):
         "fail_on",
         "history_dir",
         "report_path",
+        "sample",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"thresholds": "json"}
     result_key = "audit_report"
@@ -157,11 +168,13 @@ class EventSchemaAuditOperator(_PostHogOperator):
         fail_on: str = "error",
         history_dir: str | None = None,
         report_path: str | None = None,
+        sample: float | str | None = None,
         fail_task: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.plan_path = plan_path
+        self.sample = sample
         self.kinds = kinds
         self.window = window
         self.thresholds = thresholds
@@ -173,6 +186,7 @@ class EventSchemaAuditOperator(_PostHogOperator):
         check_if_final(window, parse_window)
         check_if_final(fail_on, parse_severity)
         check_if_final(thresholds, _thresholds)
+        check_if_final(sample, parse_sample)
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Audit the project, publish the report, write it as Markdown, fail if it failed."""
@@ -196,6 +210,7 @@ class EventSchemaAuditOperator(_PostHogOperator):
             thresholds=_thresholds(self.thresholds),
             fail_on=self.fail_on,
             history_dir=self.history_dir,
+            sample=self.sample,
         )
 
 

@@ -8,6 +8,7 @@ between 0 and 1 (``0.125`` is 12.5 %), counts are whole events, times are UTC IS
 from __future__ import annotations
 
 import builtins
+import math
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -23,13 +24,18 @@ __all__ = [
     "AuditReport",
     "AuditWindow",
     "EventConformance",
+    "Evidence",
+    "ExampleEvent",
     "Finding",
     "FindingChange",
     "HistoryComparison",
     "PropertyConformance",
+    "Regression",
     "Severity",
+    "VersionRate",
     "format_rate",
     "parse_kinds",
+    "parse_sample",
     "parse_severity",
     "parse_window",
 ]
@@ -38,13 +44,15 @@ REPORT_SCHEMA_VERSION: Final = 1
 """Version of the report's JSON layout."""
 
 MAX_WINDOW: Final = timedelta(days=365)
+MAX_VOLUME_WINDOW: Final = timedelta(days=7)
+"""The longest window the volume audit compares with the same hours of earlier weeks."""
 
 _WINDOW_UNITS: Final = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 _WINDOW_PATTERN: Final = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 
 
 class AuditKind(StrEnum):
-    """The four audits.
+    """The five audits.
 
     * ``drift``: the tracking plan against the live project (groups, properties, bindings,
       enforcement modes).
@@ -53,12 +61,15 @@ class AuditKind(StrEnum):
     * ``conformance``: how live events over the window match their schemas (rates per event and
       property).
     * ``enforcement``: what ``reject`` enforcement would have dropped over the window.
+    * ``volume``: planned events that stopped, dropped or spiked against the same hours of the
+      previous three weeks, and optional properties whose carry rate fell.
     """
 
     DRIFT = "drift"
     HYGIENE = "hygiene"
     CONFORMANCE = "conformance"
     ENFORCEMENT = "enforcement"
+    VOLUME = "volume"
 
 
 class Severity(StrEnum):
@@ -97,6 +108,106 @@ class FindingChange(_Model):
     count_deltas: dict[str, int] = Field(default_factory=dict)
 
 
+class ExampleEvent(_Model):
+    """One event that shows a finding, with links to it in PostHog.
+
+    Attributes:
+        uuid: The event's id.
+        timestamp: When it happened (UTC).
+        distinct_id: Who sent it.
+        session_id: Its ``$session_id``, if it has one.
+        url: The event's page in PostHog.
+        person_url: The page of the person who sent it.
+        replay_url: The session replay, when the event has a session.
+    """
+
+    uuid: str
+    timestamp: datetime | None = None
+    distinct_id: str
+    session_id: str | None = None
+    url: str
+    person_url: str
+    replay_url: str | None = None
+
+
+class VersionRate(_Model):
+    """How often one SDK release or app version broke a property.
+
+    Attributes:
+        lib: The SDK (``$lib``: ``web``, ``posthog-ios``...; ``""`` when events do not say).
+        field: ``$lib_version`` or ``$app_version`` (``$app_build`` when there is no version).
+        version: The version.
+        events: Events of that release in the window.
+        violations: Those that broke the property.
+        rate: ``violations / events``.
+        first_seen: The release's first event in the window.
+    """
+
+    lib: str
+    field: Literal["$lib_version", "$app_version"]
+    version: str
+    events: int
+    violations: int
+    rate: float
+    first_seen: datetime | None = None
+
+
+class Regression(_Model):
+    """The first release where a property started to break, with the rate before it.
+
+    Attributes:
+        lib: The SDK.
+        field: ``$lib_version`` or ``$app_version``.
+        version: The first release whose violation rate crossed the line.
+        rate: Its violation rate.
+        earlier_rate: The violation rate of the same SDK's earlier releases.
+        first_seen: The release's first event in the window.
+    """
+
+    lib: str
+    field: Literal["$lib_version", "$app_version"]
+    version: str
+    rate: float
+    earlier_rate: float
+    first_seen: datetime | None = None
+
+    def describe(self) -> str:
+        """``regression since posthog-ios 4.12.0, first seen 2026-11-20``."""
+        where = f"{self.lib} {self.version}".strip()
+        seen = f", first seen {self.first_seen:%Y-%m-%d}" if self.first_seen else ""
+        return f"regression since {where}{seen}"
+
+
+class Evidence(_Model):
+    """What shows a finding: offending values, example events and the releases behind it.
+
+    Attributes:
+        values: Up to 5 distinct offending values; fingerprints (``<string, 6 chars,
+            sha256:1a2b3c4d>``) unless the audit ran with ``show_values``.
+        values_shown: True when ``values`` are the raw values.
+        examples: Up to 3 events that break the property, with links.
+        versions: The violation rate per SDK release and app version, worst first.
+        regression: The first release where the rate crossed the line, if one did.
+        concentrated_in: The one release behind most violations (at least 80 %), if any.
+    """
+
+    values: list[str] = Field(default_factory=list)
+    values_shown: bool = False
+    examples: list[ExampleEvent] = Field(default_factory=list)
+    versions: list[VersionRate] = Field(default_factory=list)
+    regression: Regression | None = None
+    concentrated_in: VersionRate | None = None
+
+    def summary(self) -> str:
+        """One clause naming the release behind the finding, or ``""``."""
+        if self.regression is not None:
+            return self.regression.describe()
+        if self.concentrated_in is not None:
+            top = self.concentrated_in
+            return f"mostly from {top.lib} {top.version}".replace("  ", " ").strip()
+        return ""
+
+
 class Finding(_Model):
     """One thing an audit found.
 
@@ -109,9 +220,11 @@ class Finding(_Model):
         group: The property group it is about, if any.
         counts: Whole numbers behind the finding (``events``, ``violations``, ...).
         rates: Fractions behind the finding (``violations`` = violations / events, ...).
+        intervals: 95 % confidence intervals of the rates (sampled audits only).
         message: One sentence saying what is wrong.
         fix: One sentence saying how to fix it.
         change: The movement since the previous report (with ``--history-dir``).
+        evidence: Values, example events and releases behind the finding (conformance).
     """
 
     severity: Severity
@@ -122,9 +235,11 @@ class Finding(_Model):
     group: str | None = None
     counts: dict[str, int] = Field(default_factory=dict)
     rates: dict[str, float] = Field(default_factory=dict)
+    intervals: dict[str, tuple[float, float]] = Field(default_factory=dict)
     message: str
     fix: str = ""
     change: FindingChange | None = None
+    evidence: Evidence | None = None
 
     @builtins.property
     def key(self) -> tuple[str, str, str, str, str]:
@@ -143,6 +258,7 @@ class PropertyConformance(_Model):
         missing: Events where it is absent or null.
         wrong_type: Events where its value coerces to none of ``types``.
         rule_violations: Events where its value breaks the plan's value rules.
+        evidence: What the breaking events look like (none when nothing breaks).
     """
 
     property: str
@@ -152,6 +268,7 @@ class PropertyConformance(_Model):
     missing: int
     wrong_type: int
     rule_violations: int
+    evidence: Evidence | None = None
 
 
 class EventConformance(_Model):
@@ -229,6 +346,8 @@ class AuditReport(_Model):
         passed: True when no finding reaches ``fail_on``.
         counts_by_severity: How many findings of each severity.
         queries: How many HogQL queries the audit used.
+        sample: The share of people read with HogQL's ``SAMPLE`` (``None``: every event);
+            counts are then the sample's, and rates carry 95 % intervals.
         events: Live numbers per bound event (conformance and enforcement audits).
         findings: What the audits found, most severe first.
         history: Changes since the previous report (with ``--history-dir``).
@@ -245,6 +364,7 @@ class AuditReport(_Model):
     passed: bool
     counts_by_severity: dict[Severity, int]
     queries: int
+    sample: float | None = None
     events: list[EventConformance] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     history: HistoryComparison | None = None
@@ -286,14 +406,45 @@ def parse_window(text: str) -> timedelta:
     return window
 
 
+def parse_sample(value: float | str | None) -> float | None:
+    """Parse a sampling share: ``0.1`` or ``"10%"`` reads a tenth of the people; ``None`` or 1
+    reads every event (returned as ``None``).
+
+    Raises:
+        InvalidInputError: not a number above 0 and at most 1.
+    """
+    if value is None:
+        return None
+    share: object = value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            share = value
+    if (
+        isinstance(share, bool)
+        or not isinstance(share, int | float)
+        or not math.isfinite(share)
+        or not 0 < share <= 1
+    ):
+        raise InvalidInputError(
+            f"bad sample {value!r}: give a share of the people above 0 and at most 1, "
+            "e.g. 0.1 (10 %)",
+            [("sample", "not a share between 0 and 1")],
+        )
+    return None if share == 1 else float(share)
+
+
 def parse_kinds(text: str | list[str] | None) -> list[AuditKind]:
     """Parse audit kinds given as ``"drift,hygiene"`` or a list; ``None`` or empty means all.
 
     Returns:
-        The kinds, each once, in the canonical order (drift, hygiene, conformance, enforcement).
+        The kinds, each once, in the canonical order (drift, hygiene, conformance, enforcement,
+        volume).
 
     Raises:
-        InvalidInputError: a name is not one of the four kinds.
+        InvalidInputError: a name is not one of the five kinds.
     """
     items = text.split(",") if isinstance(text, str) else list(text or [])
     names = [item.strip().lower() for item in items if item.strip()]

@@ -40,6 +40,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+from eventschema_tools.audit.evidence import (
+    MAX_EXAMPLES,
+    MAX_VALUES,
+    RELEASE_KEY,
+    EvidenceContext,
+    decode_evidence,
+)
 from eventschema_tools.audit.expectations import (
     EventExpectation,
     PropertyExpectation,
@@ -73,6 +80,9 @@ __all__ = [
     "property_breakdown_chunks",
     "property_breakdown_query",
     "re2_problem",
+    "sample_clause",
+    "sample_ratio",
+    "slot_breaks",
     "slot_columns",
     "split_into_queries",
     "unexpected_counts",
@@ -176,6 +186,7 @@ def conformance_queries(
     *,
     max_chars: int = MAX_QUERY_CHARS,
     max_rows: int = MAX_ROWS,
+    sample: float | None = None,
 ) -> list[tuple[HogQLQuery, list[EventExpectation]]]:
     """Build the fewest conformance queries that cover ``expected``.
 
@@ -188,6 +199,7 @@ def conformance_queries(
         window_seconds: Only events newer than this many seconds count.
         max_chars: Size budget of one query.
         max_rows: The most events (result rows) per query.
+        sample: Read this share of people (HogQL's ``SAMPLE``); ``None`` reads every event.
 
     Returns:
         Each query with the events it covers (what :func:`decode_conformance` needs).
@@ -195,7 +207,7 @@ def conformance_queries(
     ordered = sorted(expected, key=lambda item: (-len(item.properties), item.event))
     return split_into_queries(
         ordered,
-        lambda chunk: _conformance_query(chunk, window_seconds),
+        lambda chunk: _conformance_query(chunk, window_seconds, sample),
         max_chars=max_chars,
         max_items=max_rows,
     )
@@ -301,7 +313,9 @@ class QueryValues:
         return f"{{{name}}}[ei]"
 
 
-def _conformance_query(chunk: Sequence[EventExpectation], window_seconds: int) -> HogQLQuery:
+def _conformance_query(
+    chunk: Sequence[EventExpectation], window_seconds: int, sample: float | None = None
+) -> HogQLQuery:
     values = QueryValues([item.event for item in chunk], window_seconds)
     columns = ["event", "countIf((indexOf({events}, event) AS ei) > 0) AS total"]
     slots, reject = slot_columns(chunk, values)
@@ -314,12 +328,77 @@ def _conformance_query(chunk: Sequence[EventExpectation], window_seconds: int) -
         "countIf(arrayExists(x -> x = '' OR NOT startsWith(x, '$') AND NOT has("
         f"[{names}], x), JSONExtractKeys(properties))) AS unexpected"
     )
+    columns += _evidence_columns(chunk)
     query = (
-        "SELECT " + ",\n  ".join(columns) + "\nFROM events\n"
+        "SELECT " + ",\n  ".join(columns) + f"\nFROM events{sample_clause(sample)}\n"
         f"WHERE event IN {{events}} AND {WINDOW_FILTER}\n"
         f"GROUP BY event\nORDER BY event\nLIMIT {MAX_ROWS}"
     )
     return HogQLQuery(query, values.data)
+
+
+def _evidence_columns(chunk: Sequence[EventExpectation]) -> list[str]:
+    """Per event, the events and first time of each release; per slot, the breaking rows per
+    release, up to 5 offending values and up to 3 example events (``audit.evidence``)."""
+    columns = [
+        f"sumMap([{RELEASE_KEY} AS release], [1]) AS release_events",
+        "minMap([release], [toUnixTimestamp(timestamp)]) AS release_first_seen",
+    ]
+    example = (
+        "concat(toString(uuid), '|', toString(toUnixTimestamp(timestamp)), '|', "
+        "JSONExtractString(properties, '$session_id'), '|', distinct_id)"
+    )
+    for k, breaks in enumerate(slot_breaks(chunk)):
+        columns += [
+            f"sumMapIf([release], [1], ({breaks}) AS bad_{k}) AS release_violations_{k}",
+            f"groupUniqArrayIf({MAX_VALUES})(JSONExtractRaw(properties, name_{k}),"
+            f" bad_{k} AND jt_{k} != 'Null') AS values_{k}",
+            f"groupArrayIf({MAX_EXAMPLES})({example}, bad_{k}) AS examples_{k}",
+        ]
+    return columns
+
+
+def slot_breaks(chunk: Sequence[EventExpectation], prefix: str = "") -> list[str]:
+    """Per slot of :func:`slot_columns`, the condition of a row that breaks the property: a
+    required value missing, a value of the wrong type, or a broken value rule.
+
+    It reads the aliases ``slot_columns`` and the reject condition define, so it belongs in
+    the same query, after them.
+    """
+    p = prefix
+    conditions = []
+    for k in range(_slot_count(chunk)):
+        present = [item[k] for item in _aligned(chunk) if k < len(item)]
+        required = {prop.required for prop in present}
+        checks = [f"{p}jt_{k} != 'Null' AND NOT {p}ok_{k}"]
+        if required == {True}:
+            checks.insert(0, f"{p}jt_{k} = 'Null'")
+        elif required == {True, False}:
+            checks.insert(0, f"{p}rq_{k} = 1 AND {p}jt_{k} = 'Null'")
+        if any(prop.rules.any for prop in present):
+            checks.append(f"{p}rb_{k}")
+        conditions.append(f"{p}name_{k} != '' AND ({' OR '.join(checks)})")
+    return conditions
+
+
+def sample_clause(sample: float | None) -> str:
+    """`` SAMPLE n/d`` for a share of people in (0, 1), or ``""`` to read every event."""
+    if sample is None or sample >= 1:
+        return ""
+    numerator, denominator = sample_ratio(sample)
+    return f" SAMPLE {numerator}/{denominator}"
+
+
+def sample_ratio(rate: float) -> tuple[int, int]:
+    """``rate`` as the ratio HogQL's ``SAMPLE`` takes (``0.1`` → ``(1, 10)``)."""
+    inverse = 1 / rate
+    if abs(inverse - round(inverse)) < 1e-9:
+        return 1, round(inverse)
+    for denominator in (1, 2, 4, 5, 10, 20, 25, 50, 100, 1000, 10_000):
+        numerator = rate * denominator
+        if abs(numerator - round(numerator)) < 1e-9 and round(numerator) >= 1:
+            return round(numerator), denominator
+    return max(1, round(rate * 1_000_000)), 1_000_000
 
 
 def _slot_count(chunk: Sequence[EventExpectation]) -> int:
@@ -451,8 +530,8 @@ def _rule_column(
             )
     scope = f"({{{p}rf{k}}}[ei] AS {p}rf_{k}) != '' AND " if mixed else ""
     return (
-        f"countIf({scope}{p}name_{k} != '' AND {jt} != 'Null' AND ({' OR '.join(checks)}))"
-        f" AS {p}rule_violations_{k}"
+        f"countIf(({scope}{p}name_{k} != '' AND {jt} != 'Null' AND ({' OR '.join(checks)}))"
+        f" AS {p}rb_{k}) AS {p}rule_violations_{k}"
     )
 
 
@@ -466,12 +545,14 @@ def _rule_setting(letter: str, rules: ValueRules) -> object | None:
 
 
 def decode_conformance(
-    result: HogQLResult, chunk: Sequence[EventExpectation]
+    result: HogQLResult,
+    chunk: Sequence[EventExpectation],
+    context: EvidenceContext | None = None,
 ) -> list[EventConformance]:
     """Turn a conformance query's rows into one :class:`EventConformance` per event of ``chunk``.
 
     Events without rows in the window get zero counts. A present value that is not accepted has
-    the wrong type.
+    the wrong type. With a ``context``, each property that broke carries its evidence.
     """
     rows = {row["event"]: row for row in result.rows()}
     decoded: list[EventConformance] = []
@@ -491,6 +572,7 @@ def decode_conformance(
                     missing=missing,
                     wrong_type=present - int(row.get(f"accepted_{k}", 0)),
                     rule_violations=int(row.get(f"rule_violations_{k}", 0)),
+                    evidence=decode_evidence(row, k, context) if context and row else None,
                 )
             )
         decoded.append(
@@ -509,12 +591,14 @@ def decode_conformance(
 # --- property keys and event volumes -----------------------------------------------------------
 
 
-def property_breakdown_query(events: Sequence[str], window_seconds: int) -> HogQLQuery:
+def property_breakdown_query(
+    events: Sequence[str], window_seconds: int, sample: float | None = None
+) -> HogQLQuery:
     """Every property key on ``events`` in the window, with its JSON type and event count."""
     query = (
         "SELECT event, arrayJoin(JSONExtractKeys(properties)) AS key,"
         " JSONType(properties, key) AS json_type, count() AS total\n"
-        f"FROM events\nWHERE event IN {{events}} AND {WINDOW_FILTER}\n"
+        f"FROM events{sample_clause(sample)}\nWHERE event IN {{events}} AND {WINDOW_FILTER}\n"
         "GROUP BY event, key, json_type\n"
         f"ORDER BY total DESC, event, key, json_type\nLIMIT {MAX_ROWS}"
     )
@@ -522,7 +606,11 @@ def property_breakdown_query(events: Sequence[str], window_seconds: int) -> HogQ
 
 
 def property_breakdown_chunks(
-    events: Sequence[str], window_seconds: int, *, max_chars: int = MAX_QUERY_CHARS
+    events: Sequence[str],
+    window_seconds: int,
+    *,
+    max_chars: int = MAX_QUERY_CHARS,
+    sample: float | None = None,
 ) -> Iterator[HogQLQuery]:
     """Split :func:`property_breakdown_query` so each query stays under ``max_chars``."""
     chunk: list[str] = []
@@ -530,12 +618,12 @@ def property_breakdown_chunks(
     for event in events:
         cost = len(json.dumps(event)) + 2
         if chunk and size + cost > max_chars // 2:
-            yield property_breakdown_query(chunk, window_seconds)
+            yield property_breakdown_query(chunk, window_seconds, sample)
             chunk, size = [], 0
         chunk.append(event)
         size += cost
     if chunk:
-        yield property_breakdown_query(chunk, window_seconds)
+        yield property_breakdown_query(chunk, window_seconds, sample)
 
 
 def decode_property_breakdown(result: HogQLResult) -> list[KeyCount]:
@@ -546,7 +634,9 @@ def decode_property_breakdown(result: HogQLResult) -> list[KeyCount]:
     ]
 
 
-def event_volume_query(window_seconds: int, events: Sequence[str] | None = None) -> HogQLQuery:
+def event_volume_query(
+    window_seconds: int, events: Sequence[str] | None = None, sample: float | None = None
+) -> HogQLQuery:
     """Every event name seen in the window (or only ``events``) with its count and last time,
     busiest first."""
     values: dict[str, Any] = {"window_seconds": int(window_seconds)}
@@ -556,7 +646,7 @@ def event_volume_query(window_seconds: int, events: Sequence[str] | None = None)
         only = "event IN {events} AND "
     query = (
         "SELECT event, count() AS total, max(timestamp) AS last_seen\n"
-        f"FROM events\nWHERE {only}{WINDOW_FILTER}\n"
+        f"FROM events{sample_clause(sample)}\nWHERE {only}{WINDOW_FILTER}\n"
         f"GROUP BY event\nORDER BY total DESC, event\nLIMIT {MAX_ROWS}"
     )
     return HogQLQuery(query, values)

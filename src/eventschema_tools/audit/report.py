@@ -25,6 +25,7 @@ from eventschema_tools._text import markdown_text, printable
 from eventschema_tools.audit.model import (
     AuditReport,
     EventConformance,
+    Evidence,
     Finding,
     FindingChange,
     Severity,
@@ -39,6 +40,7 @@ _STYLES: Final = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severi
 _MARKS: Final = {Severity.ERROR: "🔴", Severity.WARNING: "🟠", Severity.INFO: "⚪"}
 _TITLES: Final = {Severity.ERROR: "Errors", Severity.WARNING: "Warnings", Severity.INFO: "Info"}
 _TABLE_WIDTH: Final = 120
+_LISTED_RELEASES: Final = 3
 
 
 def render(report: AuditReport, fmt: OutputFormat) -> str:
@@ -110,6 +112,7 @@ def _context(report: AuditReport) -> str:
         f"{report.window.label} ({report.window.since:%Y-%m-%d %H:%M} → "
         f"{report.window.until:%Y-%m-%d %H:%M} UTC) · {report.queries} HogQL quer"
         f"{'y' if report.queries == 1 else 'ies'}"
+        + (f" · sampled {format_rate(report.sample)} of people" if report.sample else "")
     )
 
 
@@ -123,6 +126,37 @@ def _events_table(events: Iterable[EventConformance]) -> Table:
         table.add_row(Text(printable(item.event)), *_event_cells(item))
     table.caption = "Per event, the worst property in each column (see the findings)."
     return table
+
+
+def _interval(finding: Finding) -> str:
+    """`` (95% CI 1.2%–3.4%)`` for a sampled rate, else ``""``."""
+    bounds = finding.intervals.get("violations")
+    if bounds is None:
+        return ""
+    return f" (95% CI {format_rate(bounds[0])}–{format_rate(bounds[1])})"
+
+
+def _evidence_lines(evidence: Evidence | None) -> list[str]:
+    """The evidence as short lines of plain text: values, releases, examples."""
+    if evidence is None:
+        return []
+    lines = []
+    if evidence.values:
+        shown = "values" if evidence.values_shown else "values (fingerprints)"
+        lines.append(f"{shown}: " + ", ".join(evidence.values))
+    worst = [item for item in evidence.versions if item.violations][:_LISTED_RELEASES]
+    if worst:
+        lines.append(
+            "by release: "
+            + ", ".join(
+                f"{item.lib} {item.version} {format_rate(item.rate)} "
+                f"({item.violations}/{item.events})".strip()
+                for item in worst
+            )
+        )
+    if evidence.examples:
+        lines.append("e.g. " + " ".join(example.url for example in evidence.examples))
+    return lines
 
 
 def _change_text(change: FindingChange | None) -> Text:
@@ -148,9 +182,11 @@ def _findings_table(findings: Iterable[Finding], *, with_changes: bool) -> Table
         where = ".".join(
             part for part in (finding.event or finding.group, finding.property) if part
         )
-        what = Text(printable(finding.message))
+        what = Text(printable(finding.message + _interval(finding)))
         if finding.fix and finding.severity != Severity.INFO:
             what.append("\n→ " + printable(finding.fix), style="italic")
+        for line in _evidence_lines(finding.evidence):
+            what.append("\n  " + printable(line), style="dim")
         row = [
             Text(finding.severity.value, style=_STYLES[finding.severity]),
             Text(finding.kind.value),
@@ -237,10 +273,9 @@ def render_markdown(report: AuditReport) -> str:
         lines += ["", f"### {_MARKS[severity]} {_TITLES[severity]} ({len(chosen)})", ""]
         for finding in chosen:
             fix = f" Fix: {markdown_text(finding.fix)}" if finding.fix else ""
-            lines.append(
-                f"- **{finding.kind.value}** · {markdown_text(finding.message)}{fix}"
-                f"{_md_change(finding.change)}"
-            )
+            message = markdown_text(finding.message + _interval(finding))
+            lines.append(f"- **{finding.kind.value}** · {message}{fix}{_md_change(finding.change)}")
+            lines += [f"  - {markdown_text(line)}" for line in _evidence_lines(finding.evidence)]
     if report.history is not None and report.history.resolved:
         lines += ["", f"### ✅ Resolved ({len(report.history.resolved)})", ""]
         lines += [f"- {markdown_text(finding.message)}" for finding in report.history.resolved]

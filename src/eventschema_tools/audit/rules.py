@@ -14,10 +14,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
+from eventschema_tools.audit.confidence import wilson_interval
 from eventschema_tools.audit.expectations import EventExpectation, PropertyExpectation, SchemaState
 from eventschema_tools.audit.model import (
     AuditKind,
     EventConformance,
+    Evidence,
     Finding,
     PropertyConformance,
     Severity,
@@ -474,6 +476,8 @@ def conformance_findings(
     keys: Sequence[KeyCount],
     thresholds: Thresholds,
     window_label: str,
+    *,
+    sampled: bool = False,
 ) -> list[Finding]:
     """Grade each bound event's live numbers against the thresholds.
 
@@ -483,6 +487,8 @@ def conformance_findings(
         keys: The property keys seen, with JSON types (type shares, unexpected properties).
         thresholds: The limits.
         window_label: The window, for messages.
+        sampled: The numbers come from a sample: rates carry 95 % intervals and are graded on
+            the interval's low end.
     """
     by_event = {item.event: item for item in expected}
     types_seen: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
@@ -508,10 +514,12 @@ def conformance_findings(
         for prop in event.properties:
             seen = types_seen.get((event.event, prop.property), {})
             findings.extend(
-                _property_findings(event, prop, shapes[prop.property], seen, thresholds)
+                _property_findings(
+                    event, prop, shapes[prop.property], seen, thresholds, sampled=sampled
+                )
             )
         if event.with_unexpected_properties:
-            findings.append(_unexpected(event, thresholds))
+            findings.append(_unexpected(event, thresholds, sampled=sampled))
     return findings
 
 
@@ -530,19 +538,34 @@ def _graded(
     fix: str,
     extra_counts: Mapping[str, int] | None = None,
     kind: AuditKind = AuditKind.CONFORMANCE,
+    evidence: Evidence | None = None,
+    name_cause: bool = True,
+    sampled: bool = False,
 ) -> Finding:
-    """A finding whose severity is its rate (violations / events) graded for ``metric``."""
+    """A finding whose severity is its rate (violations / events) graded for ``metric``.
+
+    From a sample, the rate carries its 95 % interval and the grade is the interval's low end:
+    a limit is crossed only when the whole interval is above it. ``name_cause`` adds the release
+    behind the evidence to the message.
+    """
     rate = _ratio(violations, event.events)
+    interval = wilson_interval(violations, event.events) if sampled else None
+    graded = interval[0] if interval else rate
+    cause = evidence.summary() if evidence and name_cause else ""
+    if cause:
+        message = f"{message[:-1]}; {cause}." if message.endswith(".") else f"{message}; {cause}"
     return Finding(
-        severity=thresholds.grade(event.event, metric, rate, events=event.events),
+        severity=thresholds.grade(event.event, metric, graded, events=event.events),
         kind=kind,
         code=metric,
         event=event.event,
         property=prop,
         counts={"events": event.events, "violations": violations, **(extra_counts or {})},
         rates={"violations": rate},
+        intervals={"violations": interval} if interval else {},
         message=message,
         fix=fix,
+        evidence=evidence,
     )
 
 
@@ -557,9 +580,19 @@ def _property_findings(
     shape: PropertyExpectation,
     seen: Mapping[str, int],
     thresholds: Thresholds,
+    *,
+    sampled: bool,
 ) -> list[Finding]:
     findings = []
     name, label, groups = prop.property, event.event, _quoted(shape.groups)
+    # The evidence covers every check of the property; its release is named on the check
+    # that broke most often.
+    counts = {
+        "missing_required": prop.missing if prop.required else 0,
+        "wrong_type": prop.wrong_type,
+        "value_rule": prop.rule_violations,
+    }
+    main = max(counts, key=lambda metric: counts[metric])
     if prop.required and prop.missing:
         findings.append(
             _graded(
@@ -571,6 +604,9 @@ def _property_findings(
                 message=f'Required "{name}" is missing on {_share(prop.missing, event)}.',
                 fix=f'Send "{name}" with every "{label}" event, or make it optional in group '
                 f"{groups}.",
+                evidence=prop.evidence,
+                name_cause=main == "missing_required",
+                sampled=sampled,
             )
         )
     if prop.wrong_type:
@@ -591,6 +627,9 @@ def _property_findings(
                 f"expected {expected}" + (f", seen {shares}." if shares else "."),
                 fix=f'Send "{name}" as {expected}, or change its type in group {groups}.',
                 extra_counts={"present": prop.present, **{f"json:{k}": v for k, v in seen.items()}},
+                evidence=prop.evidence,
+                name_cause=main == "wrong_type",
+                sampled=sampled,
             )
         )
     if prop.rule_violations:
@@ -604,12 +643,15 @@ def _property_findings(
                 message=f'"{name}" breaks its value rules ({shape.rules.describe()}) on '
                 f"{_share(prop.rule_violations, event)}.",
                 fix="Fix the values the app sends, or widen the rule in the tracking plan.",
+                evidence=prop.evidence,
+                name_cause=main == "value_rule",
+                sampled=sampled,
             )
         )
     return findings
 
 
-def _unexpected(event: EventConformance, thresholds: Thresholds) -> Finding:
+def _unexpected(event: EventConformance, thresholds: Thresholds, *, sampled: bool) -> Finding:
     listed = sorted(event.unexpected_properties.items(), key=lambda item: (-item[1], item[0]))
     names = ", ".join(f'"{key}" ({count})' for key, count in listed[:_LISTED_KEYS])
     more = len(listed) - _LISTED_KEYS
@@ -625,6 +667,7 @@ def _unexpected(event: EventConformance, thresholds: Thresholds) -> Finding:
         + (f": {names}." if names else "."),
         fix=f'Add them to a group bound to "{event.event}", or stop sending them.',
         extra_counts={f"property:{key}": count for key, count in listed},
+        sampled=sampled,
     )
 
 
@@ -636,6 +679,8 @@ def enforcement_findings(
     expected: Sequence[EventExpectation],
     thresholds: Thresholds,
     window_label: str,
+    *,
+    sampled: bool = False,
 ) -> list[Finding]:
     """What ``reject`` enforcement would have dropped, per bound event with required properties.
 
@@ -677,6 +722,7 @@ def enforcement_findings(
                 message=message,
                 fix=fix,
                 kind=AuditKind.ENFORCEMENT,
+                sampled=sampled,
             )
         )
     return findings

@@ -1,4 +1,4 @@
-"""Schema audits: drift, hygiene, conformance and enforcement, in a handful of HogQL queries.
+"""Schema audits: drift, hygiene, conformance, enforcement and volume, in a few HogQL queries.
 
 Example::
 
@@ -10,7 +10,7 @@ Example::
         report = run_audit(client, options)
     print(report.passed, len(report.findings))
 
-The four audits (:class:`AuditKind`):
+The five audits (:class:`AuditKind`):
 
 * **drift**: the tracking plan against the live project (needs a plan): missing or extra groups,
   property differences, missing or extra bindings, enforcement differences.
@@ -19,14 +19,18 @@ The four audits (:class:`AuditKind`):
   property with conflicting types across the groups bound to one event.
 * **conformance**: per bound event over the window, its volume; per property the missing rate
   (required ones), the wrong-type rate under PostHog's coercion rules and the rate of value-rule
-  violations (plan only); the share of events carrying unexpected properties.
+  violations (plan only); the share of events carrying unexpected properties. Each finding
+  carries its evidence: offending values, example events, the releases behind it.
 * **enforcement**: what ``reject`` enforcement would have dropped, per event (count and share).
+* **volume**: planned events that stopped, fell or spiked against the same hours of the three
+  weeks before, and optional properties whose carry rate fell (``audit.volume``).
 
 With a plan, conformance and enforcement check the plan's schemas (with its value rules);
 without one, the live project's. Everything the audit decides is pure (``audit_rules``,
 ``audit_queries``); this module only reads the live state, sends the queries and stores the
-history. A full audit takes 3 HogQL queries for plans of hundreds of events (one per kind of
-question), more only when a query would exceed PostHog's size or row limits.
+history. A full audit takes 4 HogQL queries for plans of hundreds of events (one per kind of
+question), more only when a query would exceed PostHog's size or row limits. With ``sample``,
+the queries read a share of the people (HogQL's ``SAMPLE``) and rates carry 95 % intervals.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from eventschema_tools.audit.evidence import EvidenceContext
 from eventschema_tools.audit.expectations import (
     EventExpectation,
     SchemaState,
@@ -46,6 +51,7 @@ from eventschema_tools.audit.expectations import (
 )
 from eventschema_tools.audit.history import compare, latest_report, store_report
 from eventschema_tools.audit.model import (
+    MAX_VOLUME_WINDOW,
     REPORT_SCHEMA_VERSION,
     AuditKind,
     AuditReport,
@@ -57,6 +63,7 @@ from eventschema_tools.audit.model import (
     PropertyConformance,
     Severity,
     parse_kinds,
+    parse_sample,
     parse_severity,
     parse_window,
 )
@@ -85,6 +92,7 @@ from eventschema_tools.audit.rules import (
     sort_findings,
 )
 from eventschema_tools.audit.thresholds import Thresholds, load_thresholds
+from eventschema_tools.audit.volume import decode_volume, volume_findings, volume_queries
 from eventschema_tools.catalog.resolve import close_names
 from eventschema_tools.errors import InvalidInputError, UnknownNameError
 from eventschema_tools.tracking_plan import LiveState, diff
@@ -128,6 +136,8 @@ class AuditOptions:
         plan_path: Where the plan was read from, if it was read from a file.
         history_dir: Where reports are kept (``None``: no history).
         events: Only these bound events are measured (``None``: every bound event).
+        sample: Read this share of people with HogQL's ``SAMPLE`` (``None``: every event).
+        show_values: Put raw offending values in the evidence instead of fingerprints.
     """
 
     kinds: tuple[AuditKind, ...]
@@ -139,6 +149,8 @@ class AuditOptions:
     plan_path: str | None = None
     history_dir: Path | None = None
     events: tuple[str, ...] | None = None
+    sample: float | None = None
+    show_values: bool = False
 
 
 def audit_options(
@@ -150,6 +162,8 @@ def audit_options(
     fail_on: Severity | str = Severity.ERROR,
     history_dir: str | Path | None = None,
     events: str | Sequence[str] | None = None,
+    sample: float | str | None = None,
+    show_values: bool = False,
 ) -> AuditOptions:
     """Validate audit settings; every mistake is reported before anything is sent.
 
@@ -162,10 +176,14 @@ def audit_options(
         fail_on: ``warning`` or ``error`` (or ``info``).
         history_dir: Keep each report there and compare with the previous one.
         events: Measure only these bound events (``"a,b"`` or a list); default all.
+        sample: Read this share (0-1] of the people with HogQL's ``SAMPLE``; every rate then
+            carries a 95 % interval and is graded on the interval (see ``docs/audits.md``).
+        show_values: Show offending values raw in the evidence (default: fingerprints).
 
     Raises:
         InvalidInputError: unknown kinds, a bad window or severity, drift without a plan, a
-            bad thresholds file, an empty event list.
+            bad thresholds file, an empty event list, a sample outside (0, 1], a volume
+            window longer than 7 days.
         PlanFileError: the plan file is unreadable or invalid (e.g. it binds unknown groups).
     """
     chosen = parse_kinds(list(kinds) if kinds is not None and not isinstance(kinds, str) else kinds)
@@ -192,6 +210,15 @@ def audit_options(
                 [("kinds", "drift needs a plan")],
             )
         chosen = [kind for kind in chosen if kind != AuditKind.DRIFT]
+    if AuditKind.VOLUME in chosen and span > MAX_VOLUME_WINDOW and kinds:
+        raise InvalidInputError(
+            f"the volume audit compares the window with the same hours of the 3 weeks before "
+            f"it, so the window can be at most 7d (got {window.strip()}): use --window 7d or "
+            "less, or leave volume out of --kinds",
+            [("window", "longer than 7d for volume")],
+        )
+    if AuditKind.VOLUME in chosen and span > MAX_VOLUME_WINDOW:
+        chosen = [kind for kind in chosen if kind != AuditKind.VOLUME]
     return AuditOptions(
         kinds=tuple(chosen),
         window=span,
@@ -202,6 +229,8 @@ def audit_options(
         plan_path=plan_path,
         history_dir=Path(history_dir) if history_dir is not None else None,
         events=_event_names(events),
+        sample=parse_sample(sample),
+        show_values=bool(show_values),
     )
 
 
@@ -232,7 +261,7 @@ def run_audit(client: EventSchemaClient, options: AuditOptions) -> AuditReport:
     """
     _check_options(options)
     live = LiveState.read(client)
-    steps = _audit_steps(options, live, str(client.project_id), datetime.now(UTC))
+    steps = _audit_steps(options, live, _context(client, options), datetime.now(UTC))
     report = drive_queries(client, steps)
     return _with_history(report, options)
 
@@ -241,9 +270,15 @@ async def run_audit_async(client: AsyncEventSchemaClient, options: AuditOptions)
     """Async twin of :func:`run_audit` (same parameters, same report)."""
     _check_options(options)
     live = await LiveState.read_async(client)
-    steps = _audit_steps(options, live, str(client.project_id), datetime.now(UTC))
+    steps = _audit_steps(options, live, _context(client, options), datetime.now(UTC))
     report = await drive_queries_async(client, steps)
     return _with_history(report, options)
+
+
+def _context(
+    client: EventSchemaClient | AsyncEventSchemaClient, options: AuditOptions
+) -> EvidenceContext:
+    return EvidenceContext(client.host, str(client.project_id), options.show_values)
 
 
 def _check_options(options: object) -> None:
@@ -297,10 +332,11 @@ def _check_patterns(plan: TrackingPlan) -> None:
 
 
 def _audit_steps(
-    options: AuditOptions, live: LiveState, project_id: str, now: datetime
+    options: AuditOptions, live: LiveState, context: EvidenceContext, now: datetime
 ) -> AuditSteps:
     """Yield each HogQL query, receive its result, and return the report."""
     kinds = set(options.kinds)
+    sample = options.sample
     seconds = int(options.window.total_seconds())
     live_state = state_from_live(live)
     source = state_from_plan(options.plan, live) if options.plan else live_state
@@ -316,7 +352,7 @@ def _audit_steps(
 
     volumes: list[EventVolume] | None = None
     if AuditKind.HYGIENE in kinds:
-        volumes = decode_event_volumes((yield event_volume_query(seconds)))
+        volumes = decode_event_volumes((yield event_volume_query(seconds, sample=sample)))
         queries += 1
         findings.extend(
             hygiene_findings(
@@ -331,12 +367,14 @@ def _audit_steps(
 
     stats: list[EventConformance] = []
     if kinds & {AuditKind.CONFORMANCE, AuditKind.ENFORCEMENT} and expected:
-        for query, chunk in conformance_queries(expected, seconds):
-            stats.extend(decode_conformance((yield query), chunk))
+        for query, chunk in conformance_queries(expected, seconds, sample=sample):
+            stats.extend(decode_conformance((yield query), chunk, context))
             queries += 1
     if AuditKind.CONFORMANCE in kinds and expected:
         keys: list[KeyCount] = []
-        pending = list(property_breakdown_chunks([item.event for item in expected], seconds))
+        pending = list(
+            property_breakdown_chunks([item.event for item in expected], seconds, sample=sample)
+        )
         while pending:
             query = pending.pop(0)
             rows = decode_property_breakdown((yield query))
@@ -346,24 +384,53 @@ def _audit_steps(
                 # Truncated: ask again in two halves (each fits or splits further).
                 half = len(events) // 2
                 pending[:0] = [
-                    property_breakdown_query(events[:half], seconds),
-                    property_breakdown_query(events[half:], seconds),
+                    property_breakdown_query(events[:half], seconds, sample),
+                    property_breakdown_query(events[half:], seconds, sample),
                 ]
                 continue
             keys.extend(rows)
         stats = _with_unexpected(stats, keys, expected)
         findings.extend(
-            conformance_findings(stats, expected, keys, options.thresholds, options.window_label)
+            conformance_findings(
+                stats,
+                expected,
+                keys,
+                options.thresholds,
+                options.window_label,
+                sampled=sample is not None,
+            )
         )
     if AuditKind.ENFORCEMENT in kinds:
         findings.extend(
-            enforcement_findings(stats, expected, options.thresholds, options.window_label)
+            enforcement_findings(
+                stats,
+                expected,
+                options.thresholds,
+                options.window_label,
+                sampled=sample is not None,
+            )
+        )
+
+    if AuditKind.VOLUME in kinds and expected:
+        hours = max(1, seconds // 3600)
+        histories = []
+        for query, chunk in volume_queries(expected, hours, sample=sample):
+            histories.extend(decode_volume((yield query), chunk))
+            queries += 1
+        findings.extend(
+            volume_findings(
+                histories,
+                options.thresholds.volume,
+                window_hours=hours,
+                window_label=options.window_label,
+                now=now,
+            )
         )
 
     ordered = sort_findings(findings)
     return AuditReport(
         generated_at=now,
-        project_id=project_id,
+        project_id=context.project_id,
         kinds=list(options.kinds),
         source="plan" if options.plan is not None else "live",
         plan_path=options.plan_path,
@@ -376,6 +443,7 @@ def _audit_steps(
             level: sum(item.severity == level for item in ordered) for level in Severity
         },
         queries=queries,
+        sample=sample,
         events=sorted(stats, key=lambda item: item.event),
         findings=ordered,
     )

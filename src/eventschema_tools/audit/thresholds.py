@@ -13,6 +13,9 @@ can be overridden per event, one field at a time. A thresholds file (YAML or JSO
         missing_required: {error: 0}      # any missing required property fails this event
         would_reject: {error: 0}
     stale_after_days: 30
+    volume:
+      drop: 0.5                 # a fall of half the usual volume for these hours
+      missing_after_hours: 6
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from eventschema_tools._files import read_input_text
 from eventschema_tools.audit.model import Severity
 from eventschema_tools.errors import InvalidInputError
 
-__all__ = ["METRICS", "Limit", "RateLimits", "Thresholds", "load_thresholds"]
+__all__ = ["METRICS", "Limit", "RateLimits", "Thresholds", "VolumeLimits", "load_thresholds"]
 
 METRICS: Final = (
     "missing_required",
@@ -92,6 +95,33 @@ class RateLimits(_Model):
         return base.model_copy(update=merged)
 
 
+class VolumeLimits(_Model):
+    """When the volume audit speaks up (``volume:`` in the thresholds file).
+
+    Attributes:
+        drop: A planned event's volume in the window fell by at least this share of what the
+            same hours of the previous weeks predict (``volume_drop``; an error from a fall of
+            ``drop_error``).
+        drop_error: The fall that makes a drop an error.
+        spike: The volume rose to at least this multiple of the prediction (``volume_spike``).
+        missing_after_hours: No event for this many hours while at least ``min_expected`` were
+            predicted is ``missing_event`` (an error).
+        presence_drop: An optional property's carry rate fell by at least this share of its
+            rate before the window (``presence_drop``).
+        min_expected: Predictions below this many events are too small to judge.
+        min_z: How many standard deviations (the larger of the weeks' spread, scaled from
+            their median absolute deviation, and Poisson noise) a change must reach.
+    """
+
+    drop: float = Field(default=0.5, gt=0, lt=1)
+    drop_error: float = Field(default=0.8, gt=0, le=1)
+    spike: float = Field(default=2.0, gt=1)
+    missing_after_hours: int = Field(default=6, ge=1, le=168)
+    presence_drop: float = Field(default=0.3, gt=0, le=1)
+    min_expected: float = Field(default=10, ge=1)
+    min_z: float = Field(default=3.0, ge=0)
+
+
 class Thresholds(_Model):
     """Global and per-event limits, and the hygiene settings.
 
@@ -101,12 +131,15 @@ class Thresholds(_Model):
         stale_after_days: A bound event not ingested for this many days is stale (hygiene).
         min_events: Below this many events in the window, conformance findings stay
             informational (too few to judge).
+        volume: When the volume audit reports drops, spikes, missing events and presence
+            drops.
     """
 
     default: RateLimits = RateLimits()
     events: dict[str, RateLimits] = Field(default_factory=dict)
     stale_after_days: int = Field(default=30, ge=1)
     min_events: int = Field(default=1, ge=0)
+    volume: VolumeLimits = VolumeLimits()
 
     def limits_for(self, event: str) -> RateLimits:
         """The limits that apply to ``event``."""

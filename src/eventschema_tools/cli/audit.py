@@ -56,7 +56,7 @@ def audit(
     kinds: Annotated[
         str | None,
         typer.Option(
-            help="Audits to run, comma-separated: drift,hygiene,conformance,enforcement "
+            help="Audits to run, comma-separated: drift,hygiene,conformance,enforcement,volume "
             "(default: all; drift needs --plan)."
         ),
     ] = None,
@@ -85,8 +85,23 @@ def audit(
             "default: every event with a schema)."
         ),
     ] = None,
+    sample: Annotated[
+        str | None,
+        typer.Option(
+            help="Read this share of the people (HogQL SAMPLE), e.g. 0.1: rates then carry "
+            "95% intervals and are graded on them."
+        ),
+    ] = None,
+    show_values: Annotated[
+        bool,
+        typer.Option(
+            "--show-values",
+            help="Show offending values as they are (default: type, size and a SHA-256 "
+            "fingerprint).",
+        ),
+    ] = False,
 ) -> None:
-    """Audit live events against their schemas: drift, hygiene, conformance, enforcement."""
+    """Audit live events: drift, hygiene, conformance, enforcement and volume."""
     options = audit_options(
         plan=plan_file(plan, earlier_plan),
         kinds=kinds,
@@ -95,6 +110,8 @@ def audit(
         fail_on=fail_on,
         history_dir=history_dir,
         events=events,
+        sample=sample,
+        show_values=show_values,
     )
     with client_from(ctx) as client:
         report = run_audit(client, options)

@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from eventschema_tools.audit.queries import MAX_ROWS, NUMBER_LITERAL, NUMBER_TYPES, HogQLQuery
+from eventschema_tools.audit.queries import (
+    MAX_ROWS,
+    NUMBER_LITERAL,
+    NUMBER_TYPES,
+    HogQLQuery,
+    sample_ratio,
+)
 from eventschema_tools.models import HogQLResult
 
 __all__ = [
@@ -67,18 +73,6 @@ _WINDOW: Final = "timestamp >= toDateTime({since}) AND timestamp < toDateTime({u
 def query_bound(events: int) -> int:
     """The most queries a run over ``events`` event names sends: ⌈events / 200⌉ + 1."""
     return math.ceil(events / EVENTS_PER_QUERY) + 1
-
-
-def sample_ratio(rate: float) -> tuple[int, int]:
-    """``rate`` as the ratio HogQL's ``SAMPLE`` takes (``0.1`` → ``(1, 10)``)."""
-    inverse = 1 / rate
-    if abs(inverse - round(inverse)) < 1e-9:
-        return 1, round(inverse)
-    for denominator in (1, 2, 4, 5, 10, 20, 25, 50, 100, 1000, 10_000):
-        numerator = rate * denominator
-        if abs(numerator - round(numerator)) < 1e-9 and round(numerator) >= 1:
-            return round(numerator), denominator
-    return max(1, round(rate * 1_000_000)), 1_000_000
 
 
 def _window_values(since: datetime, until: datetime) -> dict[str, Any]:

@@ -498,8 +498,10 @@ async def audit_events(
         Field(
             min_length=1,
             description="Audits to run (default: all): conformance (missing, wrong-type and "
-            "unexpected property rates of bound events), hygiene (unused groups, unbound or "
+            "unexpected property rates of bound events, with offending values as fingerprints, "
+            "example events and the release behind them), hygiene (unused groups, unbound or "
             "stale events, conflicting types), enforcement (what reject mode would drop), "
+            "volume (bound events that stopped, fell or spiked against earlier weeks), "
             "drift (plan against project; only with plan_yaml).",
         ),
     ] = None,
@@ -516,6 +518,15 @@ async def audit_events(
             "of events that have a schema); default: every bound event.",
         ),
     ] = None,
+    sample: Annotated[
+        float | None,
+        Field(
+            gt=0,
+            le=1,
+            description="Read this share of the people (HogQL SAMPLE), e.g. 0.1 for large "
+            "projects; rates then carry 95% intervals. Default: every event.",
+        ),
+    ] = None,
 ) -> AuditReport:
     """Measure how live events conform to their schemas over a time window, with rates per
     event and property, and findings that say what to fix. Uses a few HogQL queries (PostHog
@@ -524,7 +535,7 @@ async def audit_events(
     from eventschema_tools.audit.run import audit_options, run_audit_async
 
     desired = parse_plan(plan_yaml, "<plan_yaml>") if plan_yaml else None
-    options = audit_options(plan=desired, kinds=kinds, window=window, events=events)
+    options = audit_options(plan=desired, kinds=kinds, window=window, events=events, sample=sample)
     return await run_audit_async(catalog.client, options)
 
 

@@ -1,0 +1,112 @@
+"""The volume audit: planted drops, spikes, a stopped event and release regressions are found."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from audit_helpers import counting_client
+
+from eventschema_tools.audit.model import AuditKind, AuditReport, Severity
+from eventschema_tools.audit.run import audit_options, run_audit
+from eventschema_tools.audit.thresholds import VolumeLimits
+from eventschema_tools.audit.volume import HISTORY_HOURS, EventVolumeHistory, volume_findings
+from eventschema_tools.errors import InvalidInputError
+from eventschema_tools.sandbox import RunningSandbox, run_sandbox
+from eventschema_tools.sandbox.storage.simulated_weeks import PLANTED, reported_incidents
+
+PLAN = "examples/tracking-plan.yaml"
+NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def weeks() -> Iterator[RunningSandbox]:
+    with run_sandbox(seed="demo-weeks", rate_limiting=False) as running:
+        yield running
+
+
+def _audit(url: str, **settings: object) -> tuple[AuditReport, list[str]]:
+    with counting_client(url) as (client, queries):
+        options = audit_options(plan=PLAN, **settings)  # type: ignore[arg-type]
+        return run_audit(client, options), queries
+
+
+def test_every_planted_incident_is_found_and_nothing_else(weeks: RunningSandbox) -> None:
+    report, queries = _audit(weeks.url)
+    assert report.queries == len(queries) == 4  # hygiene, conformance, breakdown, volume
+    claimed = reported_incidents(report)
+    planted = {item.key for item in PLANTED}
+    true_positives = claimed & planted
+    assert len(true_positives) / len(planted) >= 0.9, planted - claimed
+    assert len(true_positives) / len(claimed) >= 0.9, claimed - planted
+    surface = next(
+        item
+        for item in report.findings
+        if (item.code, item.event, item.property) == ("value_rule", "feature_used", "surface")
+    )
+    assert surface.evidence is not None
+    assert surface.evidence.regression is not None
+    assert "regression since posthog-ios 4.12.0, first seen" in surface.message
+    presence = next(item for item in report.findings if item.code == "presence_drop")
+    assert "posthog-js 1.181.0" in presence.message
+    missing = next(item for item in report.findings if item.code == "missing_event")
+    assert (missing.event, missing.severity) == ("invite_accepted", Severity.ERROR)
+
+
+def test_the_volume_audit_alone_is_one_query(weeks: RunningSandbox) -> None:
+    report, queries = _audit(weeks.url, kinds="volume")
+    assert len(queries) == 1
+    codes = {item.code for item in report.findings}
+    assert codes == {"missing_event", "volume_drop", "volume_spike", "presence_drop"}
+
+
+def test_a_single_day_has_no_baseline_and_no_volume_findings() -> None:
+    with run_sandbox(seed="demo", rate_limiting=False) as sandbox:
+        report, queries = _audit(sandbox.url, kinds="volume")
+    assert len(queries) == 1
+    assert [item.code for item in report.findings] == ["no_baseline"]
+    assert report.findings[0].severity == Severity.INFO
+    assert report.passed
+
+
+def test_volume_windows_are_at_most_a_week() -> None:
+    with pytest.raises(InvalidInputError, match="at most 7d"):
+        audit_options(kinds="volume", window="8d")
+    # Asked for every audit with a long window: volume steps aside, the others run.
+    assert AuditKind.VOLUME not in audit_options(window="30d").kinds
+    assert AuditKind.VOLUME in audit_options(window="7d").kinds
+
+
+def _history(event: str, per_hour: dict[int, int]) -> EventVolumeHistory:
+    return EventVolumeHistory(event=event, hourly=dict(per_hour))
+
+
+def _steady(rate: int, *, recent: int | None = None, window: int = 24) -> dict[int, int]:
+    return {
+        hour: (recent if recent is not None and hour < window else rate)
+        for hour in range(HISTORY_HOURS)
+    }
+
+
+def _findings(event: dict[int, int], other: dict[int, int]) -> list[str]:
+    histories = [_history("checkout", event), _history("", other)]
+    found = volume_findings(histories, VolumeLimits(), window_hours=24, window_label="24h", now=NOW)
+    return [item.code for item in found]
+
+
+def test_a_quiet_day_for_everyone_is_not_a_drop() -> None:
+    # Everything halves in the window (a holiday): the event keeps its share of traffic.
+    assert _findings(_steady(40, recent=20), _steady(400, recent=200)) == []
+
+
+def test_a_drop_against_steady_traffic_is_reported() -> None:
+    assert _findings(_steady(40, recent=10), _steady(400)) == ["volume_drop"]
+    assert _findings(_steady(40, recent=120), _steady(400)) == ["volume_spike"]
+
+
+def test_a_stopped_event_is_missing_not_dropped() -> None:
+    event = _steady(40)
+    for hour in range(10):
+        event[hour] = 0
+    assert _findings(event, _steady(400)) == ["missing_event"]
