@@ -50,7 +50,8 @@ def sandbox_command(
         str | None,
         typer.Option(
             help="Load seed data into an empty store: demo (the demo project with a simulated "
-            "day of events), or demo-day (the same, the day sent through the PostHog SDK)."
+            "day of events), demo-day (the same, the day sent through the PostHog SDK), or "
+            "demo-weeks (four weeks with planted volume incidents and a release regression)."
         ),
     ] = None,
     project: Annotated[
