@@ -15,6 +15,7 @@ GUIDES = (
     "cli",
     "tracking-plan",
     "audits",
+    "alerts",
     "review",
     "infer",
     "mcp",

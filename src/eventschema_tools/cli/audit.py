@@ -15,6 +15,12 @@ import typer
 from rich.text import Text
 
 from eventschema_tools._text import printable
+from eventschema_tools.alerts import (
+    DEFAULT_INCIDENTS,
+    NotifyResult,
+    notify_report,
+    notify_targets,
+)
 from eventschema_tools.audit.freshness import check_freshness, freshness_options
 from eventschema_tools.audit.report import OutputFormat, render, render_table
 from eventschema_tools.audit.run import audit_options, run_audit
@@ -100,6 +106,18 @@ def audit(
             "fingerprint).",
         ),
     ] = False,
+    notify: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="TARGET",
+            help="Keep findings as incidents and message new, escalated and resolved ones to "
+            "TARGET: slack or webhook (repeatable; settings from EVENTSCHEMA_* variables).",
+        ),
+    ] = None,
+    incidents: Annotated[
+        Path,
+        typer.Option(metavar="FILE", help="The incidents file (SQLite) --notify keeps."),
+    ] = DEFAULT_INCIDENTS,
 ) -> None:
     """Audit live events: drift, hygiene, conformance, enforcement and volume."""
     options = audit_options(
@@ -113,8 +131,15 @@ def audit(
         sample=sample,
         show_values=show_values,
     )
+    targets = notify_targets(notify or [])
     with client_from(ctx) as client:
         report = run_audit(client, options)
+        host = client.host
+    if notify:
+        result = notify_report(
+            report, incidents=incidents, targets=targets, host=host, events=options.events
+        )
+        error_console.print(_notify_summary(result), highlight=False)
     if output is not None:
         output.write_text(render(report, output_format), encoding="utf-8")
         verdict = "passed" if report.passed else "failed"
@@ -125,6 +150,18 @@ def audit(
         write_stdout(render(report, output_format))
     if not report.passed:
         raise typer.Exit(EXIT_THRESHOLDS)
+
+
+def _notify_summary(result: NotifyResult) -> str:
+    delivery = result.delivery
+    line = (
+        f"incidents ({result.path}): {result.opened} opened, {result.resolved} resolved; "
+        f"{len(delivery.delivered)} message(s) delivered"
+    )
+    if delivery.failed:
+        reasons = "; ".join(sorted({reason for *_, reason in delivery.failed}))
+        line += f", {len(delivery.failed)} still pending ({reasons}): retried on the next run"
+    return line
 
 
 @command

@@ -1,0 +1,29 @@
+"""Alerts: audit findings as incidents with a lifecycle, delivered to Slack and signed webhooks.
+
+See ``docs/alerts.md``. :func:`notify_report` records an audit report in the incidents file
+(:class:`IncidentStore`) and delivers the messages it owes; :func:`notify_targets` reads the
+targets' settings from the environment.
+"""
+
+from __future__ import annotations
+
+from eventschema_tools.alerts.incidents import (
+    Incident,
+    IncidentState,
+    IncidentStore,
+    Transition,
+)
+from eventschema_tools.alerts.notify import DEFAULT_INCIDENTS, NotifyResult, notify_report
+from eventschema_tools.alerts.targets import NotifyTarget, notify_targets
+
+__all__ = [
+    "DEFAULT_INCIDENTS",
+    "Incident",
+    "IncidentState",
+    "IncidentStore",
+    "NotifyResult",
+    "NotifyTarget",
+    "Transition",
+    "notify_report",
+    "notify_targets",
+]

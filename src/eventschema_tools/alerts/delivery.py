@@ -1,0 +1,177 @@
+"""Sending the messages the incidents file owes, with retries, and recording the outcome.
+
+Each pending message (``IncidentStore.pending``) is POSTed to its target. 429 and 5xx answers
+and connection failures are retried with exponential backoff (tenacity; a ``Retry-After`` of up
+to :data:`MAX_RETRY_AFTER` seconds is honoured); a message that still fails stays pending with
+its error and is tried again on the next run, and so do the target's other messages (a target
+that failed one message is not tried again in the same run). A message is marked delivered
+only after a 2xx answer, and carries the same ``X-Eventschema-Delivery`` id on every attempt,
+so a receiver can drop the rare duplicate of a request whose answer was lost.
+
+Nothing secret reaches an error or a log: failures name the target's kind and the HTTP status.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Final
+
+import httpx
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from eventschema_tools.alerts.incidents import IncidentStore, OutboxMessage
+from eventschema_tools.alerts.messages import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    encoded,
+    signature,
+    slack_message,
+    webhook_payload,
+)
+from eventschema_tools.alerts.targets import NotifyTarget
+
+__all__ = ["ATTEMPTS", "MAX_RETRY_AFTER", "DeliveryReport", "deliver_pending"]
+
+ATTEMPTS: Final = 3
+"""Attempts per message and run."""
+MAX_RETRY_AFTER: Final = 30.0
+
+
+class _Retryable(Exception):
+    """A failure worth another attempt (429, 5xx, no connection)."""
+
+    def __init__(self, reason: str, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.wait = wait
+
+
+class _Refused(Exception):
+    """A failure another attempt will not fix (4xx other than 429)."""
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery run did.
+
+    Attributes:
+        delivered: Messages delivered, as ``(incident id, transition, target)``.
+        failed: Messages still pending after this run, with the reason.
+    """
+
+    delivered: list[tuple[int, str, str]] = field(default_factory=list)
+    failed: list[tuple[int, str, str, str]] = field(default_factory=list)
+
+
+def _wait(state: RetryCallState) -> float:
+    error = state.outcome.exception() if state.outcome else None
+    if isinstance(error, _Retryable) and error.wait is not None:
+        return min(error.wait, MAX_RETRY_AFTER)
+    return float(wait_exponential(multiplier=0.5, max=8)(state))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+
+
+def _send(http: httpx.Client, target: NotifyTarget, body: bytes, delivery: str) -> None:
+    headers = {"Content-Type": "application/json", DELIVERY_HEADER: delivery}
+    if target.secret is not None:
+        stamp = str(int(time.time()))
+        headers[TIMESTAMP_HEADER] = stamp
+        headers[SIGNATURE_HEADER] = signature(target.secret.get_secret_value(), stamp, body)
+    try:
+        response = http.post(target.url.get_secret_value(), content=body, headers=headers)
+    except httpx.TransportError as exc:
+        raise _Retryable(f"no answer ({type(exc).__name__})") from None
+    if response.status_code == 429 or response.status_code >= 500:
+        raise _Retryable(f"HTTP {response.status_code}", _retry_after(response))
+    if response.status_code >= 400:
+        raise _Refused(f"HTTP {response.status_code}")
+
+
+def deliver_pending(
+    store: IncidentStore,
+    targets: Sequence[NotifyTarget],
+    *,
+    http: httpx.Client | None = None,
+    attempts: int = ATTEMPTS,
+) -> DeliveryReport:
+    """Send every pending message whose target is configured; record each outcome.
+
+    Messages for targets not in ``targets`` stay pending (they go out once that target is
+    configured again).
+    """
+    by_kind: dict[str, NotifyTarget] = {target.kind: target for target in targets}
+    report = DeliveryReport()
+    down: dict[str, str] = {}
+    client = http or httpx.Client(timeout=20, follow_redirects=False)
+    try:
+        for message in store.pending():
+            target = by_kind.get(message.target)
+            if target is None:
+                continue
+            if target.kind in down:
+                # The target failed a message already: the rest wait for the next run.
+                report.failed.append(
+                    (message.incident.id, message.transition.value, target.kind, down[target.kind])
+                )
+                continue
+            error = _deliver(store, client, target, message, attempts, report)
+            if error is not None:
+                down[target.kind] = error
+    finally:
+        if http is None:
+            client.close()
+    return report
+
+
+def _deliver(
+    store: IncidentStore,
+    http: httpx.Client,
+    target: NotifyTarget,
+    message: OutboxMessage,
+    attempts: int,
+    report: DeliveryReport,
+) -> str | None:
+    """Deliver one message; return the error when it could not be."""
+    now = datetime.now(UTC)
+    incident, transition = message.incident, message.transition
+    payload = (
+        slack_message(incident, transition)
+        if target.kind == "slack"
+        else webhook_payload(incident, transition, sent_at=now)
+    )
+    body = encoded(payload)
+    delivery = f"{incident.project_id}-{message.id}"
+    retrying = Retrying(
+        retry=retry_if_exception(lambda error: isinstance(error, _Retryable)),
+        stop=stop_after_attempt(attempts),
+        wait=_wait,
+        reraise=True,
+    )
+    tried = 0
+    try:
+        for attempt in retrying:
+            with attempt:
+                tried += 1
+                _send(http, target, body, delivery)
+    except (_Retryable, _Refused) as error:
+        store.failed(message, f"{target.kind}: {error}", attempts=tried)
+        report.failed.append((incident.id, transition.value, target.kind, str(error)))
+        return str(error)
+    store.delivered(message, datetime.now(UTC))
+    report.delivered.append((incident.id, transition.value, target.kind))
+    return None

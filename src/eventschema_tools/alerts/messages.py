@@ -1,0 +1,199 @@
+"""The messages incidents send: a Slack Block Kit message and a signed JSON webhook.
+
+Every message carries the finding's message and rate, its change against the baseline (the
+previous audit's rate, or the volume audit's prediction), a HogQL query that shows the events
+behind it, a link into PostHog, and the fix.
+
+The webhook POSTs this JSON body (``WebhookPayload``) with three headers:
+
+* ``X-Eventschema-Delivery``: the message's id, the same on every retry (deduplicate on it);
+* ``X-Eventschema-Timestamp``: Unix seconds when it was signed;
+* ``X-Eventschema-Signature``: ``sha256=`` and the hex HMAC-SHA256 of
+  ``"{timestamp}.{body}"`` under the shared secret (:func:`signature`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime
+from typing import Any, Final
+
+from eventschema_tools.alerts.incidents import Incident, Transition
+from eventschema_tools.audit.model import Finding, format_rate
+
+__all__ = [
+    "DELIVERY_HEADER",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "encoded",
+    "reproduce_query",
+    "signature",
+    "slack_message",
+    "webhook_payload",
+]
+
+SIGNATURE_HEADER: Final = "X-Eventschema-Signature"
+TIMESTAMP_HEADER: Final = "X-Eventschema-Timestamp"
+DELIVERY_HEADER: Final = "X-Eventschema-Delivery"
+_TITLES: Final = {
+    Transition.OPENED: "Opened",
+    Transition.ESCALATED: "Escalated",
+    Transition.RESOLVED: "Resolved",
+}
+_SLACK_TEXT_LIMIT: Final = 2900
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """``sha256=<hex>``: the HMAC-SHA256 of ``timestamp.body`` under ``secret``."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + digest.hexdigest()
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def reproduce_query(finding: Finding) -> str | None:
+    """A HogQL query that shows the events behind ``finding`` (``None`` for project-wide ones).
+
+    For a property: its latest values on the event over a day; for an event: its hourly
+    counts over a week.
+    """
+    if finding.event is None:
+        return None
+    # Text for people to paste into PostHog's SQL editor; names are quoted as HogQL literals.
+    event = _literal(finding.event)
+    if finding.property is not None:
+        prop = _literal(finding.property)
+        return (
+            f"SELECT uuid, timestamp, distinct_id, JSONType(properties, {prop}) AS json_type, "  # noqa: S608
+            f"JSONExtractRaw(properties, {prop}) AS value FROM events WHERE event = {event} "
+            "AND timestamp >= now() - INTERVAL 1 DAY ORDER BY timestamp DESC LIMIT 100"
+        )
+    return (
+        f"SELECT toStartOfHour(timestamp) AS hour, count() AS events FROM events WHERE "  # noqa: S608
+        f"event = {event} AND timestamp >= now() - INTERVAL 7 DAY GROUP BY hour ORDER BY hour"
+    )
+
+
+def _rate(finding: Finding) -> str:
+    rate = finding.rates.get("violations")
+    if rate is not None:
+        return format_rate(rate)
+    counts = finding.counts
+    if "observed" in counts and "expected" in counts:
+        return f"{counts['observed']} events (expected {counts['expected']})"
+    presence = finding.rates.get("presence")
+    return format_rate(presence) + " carry it" if presence is not None else ""
+
+
+def _change(finding: Finding) -> str:
+    if "change" in finding.rates:
+        return f"{finding.rates['change'] * 100:+.0f}% against the same hours of earlier weeks"
+    if "earlier_presence" in finding.rates:
+        return f"was {format_rate(finding.rates['earlier_presence'])} before the window"
+    change = finding.change
+    if change is None:
+        return ""
+    if change.status == "new":
+        return "new since the previous audit"
+    delta = change.rate_deltas.get("violations")
+    return f"{delta * 100:+.1f} points since the previous audit" if delta else ""
+
+
+def _link(incident: Incident) -> str:
+    evidence = incident.finding.evidence
+    if evidence is not None and evidence.examples:
+        return evidence.examples[0].url
+    return f"{incident.host.rstrip('/')}/project/{incident.project_id}/activity/explore"
+
+
+def webhook_payload(
+    incident: Incident, transition: Transition, *, sent_at: datetime
+) -> dict[str, Any]:
+    """The webhook's JSON body for one transition of one incident."""
+    finding = incident.finding
+    return {
+        "type": "eventschema.incident",
+        "transition": transition.value,
+        "sent_at": sent_at.isoformat(),
+        "incident": {
+            "id": incident.id,
+            "episode": incident.episode,
+            "state": incident.state.value,
+            "project_id": incident.project_id,
+            "severity": finding.severity.value,
+            "kind": finding.kind.value,
+            "code": finding.code,
+            "event": finding.event,
+            "property": finding.property,
+            "group": finding.group,
+            "message": finding.message,
+            "rate": _rate(finding),
+            "change": _change(finding),
+            "hogql": reproduce_query(finding),
+            "url": _link(incident),
+            "fix": finding.fix,
+            "counts": finding.counts,
+            "rates": finding.rates,
+        },
+    }
+
+
+def _mrkdwn(text: str) -> str:
+    """Text as Slack's mrkdwn shows it literally (``&``, ``<``, ``>`` escaped)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _where(finding: Finding) -> str:
+    return ".".join(part for part in (finding.event or finding.group, finding.property) if part)
+
+
+def slack_message(incident: Incident, transition: Transition) -> dict[str, Any]:
+    """A Slack incoming-webhook body (Block Kit) for one transition of one incident."""
+    finding = incident.finding
+    title = (
+        f"{_TITLES[transition]}: {finding.severity.value} · {finding.kind.value} "
+        f"{finding.code} · {_where(finding) or 'project'}"
+    )
+    facts = [f"*Rate:* {_mrkdwn(_rate(finding))}"]
+    if change := _change(finding):
+        facts.append(f"*Change:* {_mrkdwn(change)}")
+    facts.append(f"*Open in PostHog:* <{_link(incident)}|events>")
+    if transition != Transition.RESOLVED and finding.fix:
+        facts.append(f"*Fix:* {_mrkdwn(finding.fix)}")
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+        {"type": "section", "text": {"type": "plain_text", "text": finding.message[:2900]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(facts)[:2900]}},
+    ]
+    if (query := reproduce_query(finding)) and transition != Transition.RESOLVED:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"```{_mrkdwn(query)[:_SLACK_TEXT_LIMIT]}```",
+                },
+            }
+        )
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"incident {incident.id} · project {incident.project_id} · "
+                    f"`eventschema incidents ack {incident.id}`",
+                }
+            ],
+        }
+    )
+    return {"text": title, "blocks": blocks}
+
+
+def encoded(payload: dict[str, Any]) -> bytes:
+    """A payload as the bytes that are sent (and signed)."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()

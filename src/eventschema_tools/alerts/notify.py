@@ -1,0 +1,89 @@
+"""From an audit report to delivered messages: record incidents, queue, deliver.
+
+Example::
+
+    from eventschema_tools.alerts import notify_report, notify_targets
+
+    targets = notify_targets(["slack"])          # checked before any audit or request
+    result = notify_report(report, incidents="incidents.sqlite3", targets=targets,
+                           host=client.host)
+    print(result.opened, result.resolved, result.delivery.failed)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+import httpx
+
+from eventschema_tools.alerts.delivery import DeliveryReport, deliver_pending
+from eventschema_tools.alerts.incidents import IncidentStore, Transition
+from eventschema_tools.alerts.targets import NotifyTarget
+from eventschema_tools.audit.model import AuditReport
+
+__all__ = ["DEFAULT_INCIDENTS", "NotifyResult", "notify_report"]
+
+DEFAULT_INCIDENTS: Final = Path(".eventschema") / "incidents.sqlite3"
+"""Where incidents are kept unless told otherwise."""
+
+
+@dataclass(frozen=True)
+class NotifyResult:
+    """What one audit did to the incidents, and what was delivered.
+
+    Attributes:
+        path: The incidents file.
+        transitions: Each incident that opened, escalated or resolved, as ``(id, transition)``.
+        delivery: The messages delivered and those still pending.
+    """
+
+    path: Path
+    transitions: list[tuple[int, Transition]]
+    delivery: DeliveryReport
+
+    @property
+    def opened(self) -> int:
+        """Incidents opened by this audit."""
+        return sum(item == Transition.OPENED for _, item in self.transitions)
+
+    @property
+    def resolved(self) -> int:
+        """Incidents resolved by this audit."""
+        return sum(item == Transition.RESOLVED for _, item in self.transitions)
+
+
+def notify_report(
+    report: AuditReport,
+    *,
+    incidents: str | Path = DEFAULT_INCIDENTS,
+    targets: Sequence[NotifyTarget],
+    host: str,
+    events: Sequence[str] | None = None,
+    now: datetime | None = None,
+    http: httpx.Client | None = None,
+) -> NotifyResult:
+    """Record ``report`` in the incidents file and deliver what it owes (and earlier failures).
+
+    Args:
+        report: The audit report.
+        incidents: The incidents file (created when missing).
+        targets: Where messages go (from :func:`~eventschema_tools.alerts.notify_targets`).
+        host: PostHog's address, for links.
+        events: The events the audit was limited to (only their incidents can resolve).
+        now: The time of the audit (default: now).
+        http: The HTTP client to deliver with (default: a new one).
+    """
+    moment = now or datetime.now(UTC)
+    names = [target.kind for target in targets]
+    with IncidentStore.open(incidents) as store:
+        changes = store.record(report, host=host, targets=names, now=moment, events=events)
+        delivery = deliver_pending(store, targets, http=http)
+    return NotifyResult(
+        path=Path(incidents),
+        transitions=[(incident.id, transition) for incident, transition in changes],
+        delivery=delivery,
+    )

@@ -1,0 +1,159 @@
+"""``eventschema incidents``: the incidents ``audit --notify`` keeps: list, ack, mute, resolve.
+
+Exit codes: 0 done, 1 error, 2 bad options (unknown incident, a date in the past...).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from eventschema_tools._text import printable
+from eventschema_tools.alerts import (
+    DEFAULT_INCIDENTS,
+    Incident,
+    IncidentState,
+    IncidentStore,
+    notify_targets,
+)
+from eventschema_tools.alerts.delivery import deliver_pending
+from eventschema_tools.audit.model import parse_window
+from eventschema_tools.cli.common import JsonOption, command, console, print_json
+
+__all__ = ["register"]
+
+incidents_app = typer.Typer(
+    help="Incidents kept by `audit --notify`: list, acknowledge, mute, resolve.",
+    no_args_is_help=True,
+)
+
+IncidentsFile = Annotated[
+    Path, typer.Option("--incidents", metavar="FILE", help="The incidents file (SQLite).")
+]
+Note = Annotated[str, typer.Option(help="Why (kept with the incident).")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``incidents`` command group to ``app``."""
+    app.add_typer(incidents_app, name="incidents")
+
+
+def _row(incident: Incident) -> dict[str, object]:
+    finding = incident.finding
+    return {
+        "id": incident.id,
+        "state": incident.state.value,
+        "muted_until": incident.muted_until.isoformat() if incident.muted_until else None,
+        "episode": incident.episode,
+        "project_id": incident.project_id,
+        "severity": finding.severity.value,
+        "kind": finding.kind.value,
+        "code": finding.code,
+        "event": finding.event,
+        "property": finding.property,
+        "message": finding.message,
+        "opened_at": incident.opened_at.isoformat(),
+        "last_seen_at": incident.last_seen_at.isoformat(),
+        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+        "note": incident.note,
+    }
+
+
+@incidents_app.command("list")
+@command
+def list_incidents(
+    incidents: IncidentsFile = DEFAULT_INCIDENTS,
+    all_states: Annotated[
+        bool, typer.Option("--all", help="Resolved incidents too (default: unresolved only).")
+    ] = False,
+    json: JsonOption = False,
+) -> None:
+    """List incidents, newest first."""
+    states = None if all_states else [s for s in IncidentState if s != IncidentState.RESOLVED]
+    with IncidentStore.open(incidents) as store:
+        found = store.incidents(states=states)
+    if json:
+        print_json([_row(item) for item in found])
+        return
+    if not found:
+        console.print("No incidents." if all_states else "No open incidents.")
+        return
+    table = Table(title=f"Incidents in {incidents}", title_justify="left")
+    for heading in ("ID", "State", "Severity", "Where", "What"):
+        table.add_column(heading, overflow="fold")
+    for item in found:
+        finding = item.finding
+        state = item.state.value
+        if item.muted_until is not None and item.state == IncidentState.MUTED:
+            state += f" until {item.muted_until:%Y-%m-%d}"
+        where = ".".join(
+            part for part in (finding.event or finding.group, finding.property) if part
+        )
+        table.add_row(
+            str(item.id),
+            state,
+            finding.severity.value,
+            Text(printable(where)),
+            Text(printable(finding.message)),
+        )
+    console.print(table)
+
+
+@incidents_app.command("ack")
+@command
+def acknowledge(
+    incident_id: Annotated[int, typer.Argument(metavar="ID", help="The incident's number.")],
+    incidents: IncidentsFile = DEFAULT_INCIDENTS,
+    note: Note = "",
+) -> None:
+    """Acknowledge an incident: someone owns it (escalations and resolution still notify)."""
+    with IncidentStore.open(incidents) as store:
+        incident = store.acknowledge(incident_id, note=note)
+    console.print(f"incident {incident.id} acknowledged", highlight=False)
+
+
+@incidents_app.command("mute")
+@command
+def mute(
+    incident_id: Annotated[int, typer.Argument(metavar="ID", help="The incident's number.")],
+    for_: Annotated[
+        str, typer.Option("--for", help="How long: 12h, 7d, 2w (no message meanwhile).")
+    ] = "7d",
+    incidents: IncidentsFile = DEFAULT_INCIDENTS,
+    note: Note = "",
+) -> None:
+    """Mute an incident for a while: no message until then, resolution included."""
+    until = datetime.now(UTC) + parse_window(for_)
+    with IncidentStore.open(incidents) as store:
+        incident = store.mute(incident_id, until=until, note=note)
+    console.print(f"incident {incident.id} muted until {until:%Y-%m-%d %H:%M} UTC", highlight=False)
+
+
+@incidents_app.command("resolve")
+@command
+def resolve(
+    incident_id: Annotated[int, typer.Argument(metavar="ID", help="The incident's number.")],
+    incidents: IncidentsFile = DEFAULT_INCIDENTS,
+    notify: Annotated[
+        list[str] | None,
+        typer.Option(metavar="TARGET", help="Also tell TARGET (slack, webhook) it is resolved."),
+    ] = None,
+    note: Note = "",
+) -> None:
+    """Resolve an incident by hand (it opens again if an audit finds it again)."""
+    targets = notify_targets(notify or [])
+    with IncidentStore.open(incidents) as store:
+        incident = store.resolve(
+            incident_id,
+            targets=[target.kind for target in targets],
+            now=datetime.now(UTC),
+            note=note,
+        )
+        if targets:
+            deliver_pending(store, targets)
+    console.print(f"incident {incident.id} resolved", highlight=False)
