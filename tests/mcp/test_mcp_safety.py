@@ -184,6 +184,7 @@ async def test_read_only_mode_registers_no_write_tool(
             "review_plan_change",
             "audit_events",
             "check_event_freshness",
+            "list_incidents",
             "infer_tracking_plan",
         }
         result = await client.call_tool(

@@ -30,6 +30,7 @@ READ_TOOLS = {
     "review_plan_change",
     "audit_events",
     "check_event_freshness",
+    "list_incidents",
     "infer_tracking_plan",
 }
 WRITE_TOOLS = {

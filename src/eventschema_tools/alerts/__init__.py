@@ -11,19 +11,29 @@ from eventschema_tools.alerts.incidents import (
     Incident,
     IncidentState,
     IncidentStore,
+    IncidentSummary,
     Transition,
 )
-from eventschema_tools.alerts.notify import DEFAULT_INCIDENTS, NotifyResult, notify_report
+from eventschema_tools.alerts.notify import (
+    DEFAULT_INCIDENTS,
+    INCIDENTS_VARIABLE,
+    NotifyResult,
+    incidents_path,
+    notify_report,
+)
 from eventschema_tools.alerts.targets import NotifyTarget, notify_targets
 
 __all__ = [
     "DEFAULT_INCIDENTS",
+    "INCIDENTS_VARIABLE",
     "Incident",
     "IncidentState",
     "IncidentStore",
+    "IncidentSummary",
     "NotifyResult",
     "NotifyTarget",
     "Transition",
+    "incidents_path",
     "notify_report",
     "notify_targets",
 ]

@@ -32,6 +32,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from eventschema_tools.audit.model import AuditKind, AuditReport, Finding, Severity
 from eventschema_tools.errors import InvalidInputError
 
@@ -40,6 +42,7 @@ __all__ = [
     "Incident",
     "IncidentState",
     "IncidentStore",
+    "IncidentSummary",
     "OutboxMessage",
     "Transition",
 ]
@@ -135,6 +138,53 @@ class Incident:
     def severity(self) -> Severity:
         """The severity of the latest finding."""
         return self.finding.severity
+
+    def summary(self) -> IncidentSummary:
+        """The incident as scripts and assistants read it (no evidence values)."""
+        finding = self.finding
+        return IncidentSummary(
+            id=self.id,
+            state=self.state,
+            muted_until=self.muted_until,
+            episode=self.episode,
+            project_id=self.project_id,
+            severity=finding.severity,
+            kind=finding.kind,
+            code=finding.code,
+            event=finding.event,
+            property=finding.property,
+            group=finding.group,
+            message=finding.message,
+            fix=finding.fix,
+            opened_at=self.opened_at,
+            last_seen_at=self.last_seen_at,
+            resolved_at=self.resolved_at,
+            note=self.note,
+        )
+
+
+class IncidentSummary(BaseModel):
+    """One incident: its state and the finding behind it, without the finding's evidence."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: int = Field(description="Its number (`eventschema incidents ack ID`).")
+    state: IncidentState
+    muted_until: datetime | None = None
+    episode: int = Field(description="How many times it has opened.")
+    project_id: str
+    severity: Severity
+    kind: AuditKind
+    code: str
+    event: str | None = None
+    property: str | None = None
+    group: str | None = None
+    message: str
+    fix: str = ""
+    opened_at: datetime
+    last_seen_at: datetime
+    resolved_at: datetime | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,10 +26,24 @@ from eventschema_tools.alerts.incidents import IncidentStore, Transition
 from eventschema_tools.alerts.targets import NotifyTarget
 from eventschema_tools.audit.model import AuditReport
 
-__all__ = ["DEFAULT_INCIDENTS", "NotifyResult", "notify_report"]
+__all__ = [
+    "DEFAULT_INCIDENTS",
+    "INCIDENTS_VARIABLE",
+    "NotifyResult",
+    "incidents_path",
+    "notify_report",
+]
 
 DEFAULT_INCIDENTS: Final = Path(".eventschema") / "incidents.sqlite3"
 """Where incidents are kept unless told otherwise."""
+INCIDENTS_VARIABLE: Final = "EVENTSCHEMA_INCIDENTS"
+"""The environment variable that names the incidents file (CLI, MCP server, Airflow)."""
+
+
+def incidents_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The incidents file: ``EVENTSCHEMA_INCIDENTS``, else :data:`DEFAULT_INCIDENTS`."""
+    value = (os.environ if environ is None else environ).get(INCIDENTS_VARIABLE, "").strip()
+    return Path(value) if value else DEFAULT_INCIDENTS
 
 
 @dataclass(frozen=True)

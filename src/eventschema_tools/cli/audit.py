@@ -21,6 +21,7 @@ from eventschema_tools.alerts import (
     notify_report,
     notify_targets,
 )
+from eventschema_tools.alerts.notify import INCIDENTS_VARIABLE
 from eventschema_tools.audit.freshness import check_freshness, freshness_options
 from eventschema_tools.audit.report import OutputFormat, render, render_table
 from eventschema_tools.audit.run import audit_options, run_audit
@@ -116,7 +117,11 @@ def audit(
     ] = None,
     incidents: Annotated[
         Path,
-        typer.Option(metavar="FILE", help="The incidents file (SQLite) --notify keeps."),
+        typer.Option(
+            metavar="FILE",
+            envvar=INCIDENTS_VARIABLE,
+            help="The incidents file (SQLite) --notify keeps.",
+        ),
     ] = DEFAULT_INCIDENTS,
 ) -> None:
     """Audit live events: drift, hygiene, conformance, enforcement and volume."""

@@ -16,12 +16,12 @@ from rich.text import Text
 from eventschema_tools._text import printable
 from eventschema_tools.alerts import (
     DEFAULT_INCIDENTS,
-    Incident,
     IncidentState,
     IncidentStore,
     notify_targets,
 )
 from eventschema_tools.alerts.delivery import deliver_pending
+from eventschema_tools.alerts.notify import INCIDENTS_VARIABLE
 from eventschema_tools.audit.model import parse_window
 from eventschema_tools.cli.common import JsonOption, command, console, print_json
 
@@ -33,7 +33,13 @@ incidents_app = typer.Typer(
 )
 
 IncidentsFile = Annotated[
-    Path, typer.Option("--incidents", metavar="FILE", help="The incidents file (SQLite).")
+    Path,
+    typer.Option(
+        "--incidents",
+        metavar="FILE",
+        envvar=INCIDENTS_VARIABLE,
+        help="The incidents file (SQLite).",
+    ),
 ]
 Note = Annotated[str, typer.Option(help="Why (kept with the incident).")]
 
@@ -41,27 +47,6 @@ Note = Annotated[str, typer.Option(help="Why (kept with the incident).")]
 def register(app: typer.Typer) -> None:
     """Add the ``incidents`` command group to ``app``."""
     app.add_typer(incidents_app, name="incidents")
-
-
-def _row(incident: Incident) -> dict[str, object]:
-    finding = incident.finding
-    return {
-        "id": incident.id,
-        "state": incident.state.value,
-        "muted_until": incident.muted_until.isoformat() if incident.muted_until else None,
-        "episode": incident.episode,
-        "project_id": incident.project_id,
-        "severity": finding.severity.value,
-        "kind": finding.kind.value,
-        "code": finding.code,
-        "event": finding.event,
-        "property": finding.property,
-        "message": finding.message,
-        "opened_at": incident.opened_at.isoformat(),
-        "last_seen_at": incident.last_seen_at.isoformat(),
-        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
-        "note": incident.note,
-    }
 
 
 @incidents_app.command("list")
@@ -78,7 +63,7 @@ def list_incidents(
     with IncidentStore.open(incidents) as store:
         found = store.incidents(states=states)
     if json:
-        print_json([_row(item) for item in found])
+        print_json([item.summary() for item in found])
         return
     if not found:
         console.print("No incidents." if all_states else "No open incidents.")

@@ -22,6 +22,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
+from eventschema_tools.alerts.incidents import IncidentState, IncidentStore, IncidentSummary
+from eventschema_tools.alerts.notify import incidents_path
 from eventschema_tools.audit.freshness import (
     MAX_FRESHNESS_EVENTS,
     FreshnessCheck,
@@ -593,6 +595,46 @@ async def check_event_freshness(
     return await check_freshness_async(catalog.client, options)
 
 
+class IncidentList(BaseModel):
+    """What ``list_incidents`` returns."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = Field(description="The incidents file read (EVENTSCHEMA_INCIDENTS).")
+    incidents: list[IncidentSummary]
+    note: str = Field(default="", description="Why the list may be empty.")
+
+
+@_guarded
+async def list_incidents(
+    catalog: InjectedCatalog,
+    states: Annotated[
+        list[IncidentState] | None,
+        Field(
+            min_length=1,
+            description="Only incidents in these states (default: open, acknowledged, muted).",
+        ),
+    ] = None,
+) -> IncidentList:
+    """List the incidents `eventschema audit --notify` keeps for this project: audit findings
+    with a state (open, acknowledged, muted until a date, resolved), newest first, with the
+    finding's message and fix. Reads the local incidents file only; no HogQL query."""
+    path = incidents_path()
+    if not path.is_file():
+        return IncidentList(
+            path=str(path),
+            incidents=[],
+            note="No incidents file yet: `eventschema audit --notify TARGET` creates it.",
+        )
+    chosen = states or [state for state in IncidentState if state != IncidentState.RESOLVED]
+    project = str(catalog.client.project_id)
+    with IncidentStore.open(path) as store:
+        found = store.incidents(
+            states=chosen, project_id=None if project == "@current" else project
+        )
+    return IncidentList(path=str(path), incidents=[item.summary() for item in found])
+
+
 @_guarded
 async def infer_tracking_plan(
     catalog: InjectedCatalog,
@@ -755,5 +797,6 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(review_plan_change, "Review a plan change (breaking, backtest)", writes=False),
     ToolSpec(audit_events, "Audit events against their schemas", writes=False),
     ToolSpec(check_event_freshness, "Check that events are arriving", writes=False),
+    ToolSpec(list_incidents, "List open schema incidents", writes=False),
     ToolSpec(infer_tracking_plan, "Infer a tracking plan from live events", writes=False),
 )
