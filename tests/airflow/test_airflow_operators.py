@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow_test_helpers import RecordingTaskInstance
+from receivers import receiver
 
 from eventschema_tools import EventSchemaClient
 from eventschema_tools.airflow_plugin.links import SCHEMA_PAGE_XCOM_KEY
@@ -459,6 +460,46 @@ def test_a_sampled_audit_pushes_intervals_and_fingerprinted_evidence(
     seats = next(item for item in result["findings"] if item["property"] == "seats")
     assert seats["evidence"]["values_shown"] is False
     assert "twelve" not in json.dumps(result)
+
+
+@pytest.mark.usefixtures("posthog_conn")
+def test_an_audit_that_notifies_sends_each_message_once(
+    ti: RecordingTaskInstance,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = "airflow-webhook-secret-0123456789"
+    with receiver() as webhook:
+        conn = json.dumps(
+            {
+                "conn_type": "generic",
+                "extra": {"webhook_url": webhook.url, "webhook_secret": secret},
+            }
+        )
+        monkeypatch.setenv("AIRFLOW_CONN_EVENTSCHEMA_ALERTS", conn)
+        op = EventSchemaAuditOperator(
+            task_id="audit",
+            plan_path="examples/tracking-plan.yaml",
+            kinds="drift",
+            notify="webhook",
+            notify_conn_id="eventschema_alerts",
+            incidents_path=str(tmp_path / "incidents.sqlite3"),
+            fail_task=False,
+        )
+        for _ in range(2):
+            result = op.execute({"ti": ti})
+        opened = [item.json()["incident"]["id"] for item in webhook.accepted]
+    assert opened
+    assert len(opened) == len(set(opened))
+    assert len(opened) == sum(item["severity"] != "info" for item in result["findings"])
+    assert secret not in caplog.text + json.dumps(result)
+    assert "secret-path" not in caplog.text
+
+
+def test_unknown_notify_targets_fail_when_the_dag_is_parsed() -> None:
+    with pytest.raises(InvalidInputError, match="unknown notify target 'pager'"):
+        EventSchemaAuditOperator(task_id="audit", notify=["webhook", "pager"])
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ try:
     )
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
     from airflow.sdk.execution_time.xcom import XCom
+    from airflow.sdk.log import mask_secret
     from airflow.sdk.plugins_manager import AirflowPlugin
     from airflow.sdk.types import TaskInstanceKey
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess without Airflow
@@ -45,4 +46,5 @@ __all__ = [
     "TaskInstanceKey",
     "XCom",
     "XComArg",
+    "mask_secret",
 ]

@@ -37,12 +37,16 @@ from eventschema_tools.airflow_plugin._params import (
 from eventschema_tools.airflow_plugin._sdk import (
     AirflowException,
     AirflowFailException,
+    BaseHook,
     BaseOperator,
     Context,
     XComArg,
+    mask_secret,
 )
 from eventschema_tools.airflow_plugin.hooks import EventSchemaHook
 from eventschema_tools.airflow_plugin.links import EventSchemaPageLink, publish_schema_page
+from eventschema_tools.alerts import incidents_path, notify_report, notify_targets
+from eventschema_tools.alerts.targets import target_kinds
 from eventschema_tools.audit.model import (
     AuditReport,
     parse_kinds,
@@ -82,6 +86,14 @@ __all__ = [
     "EventSchemaAuditOperator",
     "InferTrackingPlanOperator",
 ]
+
+
+# Extras of a notify connection, and the settings they stand for.
+_NOTIFY_EXTRAS = {
+    "slack_webhook_url": "EVENTSCHEMA_SLACK_WEBHOOK_URL",
+    "webhook_url": "EVENTSCHEMA_WEBHOOK_URL",
+    "webhook_secret": "EVENTSCHEMA_WEBHOOK_SECRET",
+}
 
 
 class _PostHogOperator(BaseOperator):
@@ -137,6 +149,13 @@ class EventSchemaAuditOperator(_PostHogOperator):
         sample: Read this share of the people with HogQL's ``SAMPLE`` (``0.1``); rates then
             carry 95 % intervals. Default: every event. Offending values in the XCom are always
             fingerprints.
+        notify: Keep findings as incidents and message each new, escalated and resolved one
+            once: ``slack``, ``webhook`` or both (``docs/alerts.md``). Their settings come from
+            the ``notify_conn_id`` connection, else the worker's ``EVENTSCHEMA_*`` variables.
+        notify_conn_id: A connection whose extras hold ``slack_webhook_url``, ``webhook_url``
+            and ``webhook_secret`` (masked in logs).
+        incidents_path: The incidents file (default: ``EVENTSCHEMA_INCIDENTS``, else
+            ``.eventschema/incidents.sqlite3``); keep it on storage every run sees.
         fail_task: Fail the task when the audit fails (default). With False the task succeeds
             and the report's ``passed`` says how the audit went.
         posthog_conn_id: The ``posthog`` connection.
@@ -154,6 +173,8 @@ class EventSchemaAuditOperator(_PostHogOperator):
         "history_dir",
         "report_path",
         "sample",
+        "notify",
+        "incidents_path",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"thresholds": "json"}
     result_key = "audit_report"
@@ -169,12 +190,18 @@ class EventSchemaAuditOperator(_PostHogOperator):
         history_dir: str | None = None,
         report_path: str | None = None,
         sample: float | str | None = None,
+        notify: str | Sequence[str] | None = None,
+        notify_conn_id: str | None = None,
+        incidents_path: str | None = None,
         fail_task: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.plan_path = plan_path
         self.sample = sample
+        self.notify = notify
+        self.notify_conn_id = notify_conn_id
+        self.incidents_path = incidents_path
         self.kinds = kinds
         self.window = window
         self.thresholds = thresholds
@@ -187,20 +214,50 @@ class EventSchemaAuditOperator(_PostHogOperator):
         check_if_final(fail_on, parse_severity)
         check_if_final(thresholds, _thresholds)
         check_if_final(sample, parse_sample)
+        check_if_final(notify, lambda names: target_kinds(as_names(names)))
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Audit the project, publish the report, write it as Markdown, fail if it failed."""
         with bad_parameters_fail_the_task():
             options = self._settings()
+            targets = notify_targets(as_names(self.notify or []), self._notify_settings())
         with self.client() as client:
             report = run_audit(client, options)
             result = report.model_dump(mode="json")
             self.publish(context, client, result, event=_worst_event(report))
+            if targets:
+                notified = notify_report(
+                    report,
+                    incidents=self.incidents_path or incidents_path(),
+                    targets=targets,
+                    host=client.host,
+                    events=options.events,
+                )
+                self.log.info(
+                    "incidents: %d opened, %d resolved; %d message(s) delivered, %d pending",
+                    notified.opened,
+                    notified.resolved,
+                    len(notified.delivery.delivered),
+                    len(notified.delivery.failed),
+                )
         if self.report_path:
             _write_text(self.report_path, render_markdown(report))
         if not report.passed and self.fail_task:
             raise AirflowFailException(_audit_failure(report, self.result_key))
         return result
+
+    def _notify_settings(self) -> Mapping[str, str] | None:
+        """The targets' settings from ``notify_conn_id`` (None: the environment)."""
+        if not self.notify_conn_id:
+            return None
+        extras = BaseHook.get_connection(self.notify_conn_id).extra_dejson
+        settings = {}
+        for key, variable in _NOTIFY_EXTRAS.items():
+            value = str(extras.get(key) or "")
+            if value:
+                mask_secret(value)
+                settings[variable] = value
+        return settings
 
     def _settings(self) -> AuditOptions:
         return audit_settings(

@@ -24,7 +24,7 @@ from pydantic import SecretStr
 
 from eventschema_tools.errors import InvalidInputError
 
-__all__ = ["TARGET_KINDS", "NotifyTarget", "notify_targets"]
+__all__ = ["TARGET_KINDS", "NotifyTarget", "notify_targets", "target_kinds"]
 
 TargetKind = Literal["slack", "webhook"]
 TARGET_KINDS: Final[tuple[TargetKind, ...]] = ("slack", "webhook")
@@ -51,6 +51,23 @@ class NotifyTarget:
     secret: SecretStr | None = field(default=None, repr=False)
 
 
+def target_kinds(names: Sequence[str]) -> list[TargetKind]:
+    """The target kinds named, each once, in order.
+
+    Raises:
+        InvalidInputError: a name is not a target kind.
+    """
+    kinds: list[TargetKind] = []
+    for raw in dict.fromkeys(name.strip().lower() for name in names if name.strip()):
+        if raw not in TARGET_KINDS:
+            raise InvalidInputError(
+                f"unknown notify target {raw!r}: choose from {', '.join(TARGET_KINDS)}",
+                [("notify", f"unknown: {raw}")],
+            )
+        kinds.append("slack" if raw == "slack" else "webhook")
+    return kinds
+
+
 def notify_targets(
     names: Sequence[str], environ: Mapping[str, str] | None = None
 ) -> list[NotifyTarget]:
@@ -62,13 +79,7 @@ def notify_targets(
     """
     env = os.environ if environ is None else environ
     targets: list[NotifyTarget] = []
-    for raw in dict.fromkeys(name.strip().lower() for name in names if name.strip()):
-        if raw not in TARGET_KINDS:
-            raise InvalidInputError(
-                f"unknown notify target {raw!r}: choose from {', '.join(TARGET_KINDS)}",
-                [("notify", f"unknown: {raw}")],
-            )
-        kind: TargetKind = "slack" if raw == "slack" else "webhook"
+    for kind in target_kinds(names):
         variable = _URL_VARIABLES[kind]
         url = env.get(variable, "").strip()
         parts = urlsplit(url)
