@@ -51,21 +51,32 @@ def _documented_verify() -> types.FunctionType:
     return verify
 
 
+TOKEN = "ghp_test_token_0123456789"
+
+
+Receivers = tuple[Receiver, Receiver, Receiver]
+
+
 @pytest.fixture
-def receivers() -> Iterator[tuple[Receiver, Receiver]]:
-    with receiver() as slack, receiver() as webhook:
-        yield slack, webhook
+def receivers() -> Iterator[Receivers]:
+    """Slack, the webhook receiver and GitHub."""
+    with receiver() as slack, receiver() as webhook, receiver() as github:
+        yield slack, webhook, github
 
 
-def _targets(slack: Receiver, webhook: Receiver) -> list[NotifyTarget]:
-    return notify_targets(
-        ["slack", "webhook"],
-        {
-            "EVENTSCHEMA_SLACK_WEBHOOK_URL": slack.url,
-            "EVENTSCHEMA_WEBHOOK_URL": webhook.url,
-            "EVENTSCHEMA_WEBHOOK_SECRET": SECRET,
-        },
-    )
+def _settings(slack: Receiver, webhook: Receiver, github: Receiver) -> dict[str, str]:
+    return {
+        "EVENTSCHEMA_SLACK_WEBHOOK_URL": slack.url,
+        "EVENTSCHEMA_WEBHOOK_URL": webhook.url,
+        "EVENTSCHEMA_WEBHOOK_SECRET": SECRET,
+        "EVENTSCHEMA_GITHUB_REPO": "acme/analytics",
+        "EVENTSCHEMA_GITHUB_TOKEN": TOKEN,
+        "EVENTSCHEMA_GITHUB_API_URL": github.base,
+    }
+
+
+def _targets(slack: Receiver, webhook: Receiver, github: Receiver) -> list[NotifyTarget]:
+    return notify_targets(["slack", "webhook", "github"], _settings(slack, webhook, github))
 
 
 @pytest.fixture
@@ -104,10 +115,10 @@ def _transitions(received: list[Received]) -> Counter[tuple[int, int, str]]:
 
 
 def test_ten_audits_send_each_message_once_and_a_fix_resolves_in_one_run(
-    sandbox: RunningSandbox, receivers: tuple[Receiver, Receiver], tmp_path: Path
+    sandbox: RunningSandbox, receivers: Receivers, tmp_path: Path
 ) -> None:
-    slack, webhook = receivers
-    targets = _targets(slack, webhook)
+    slack, webhook, github = receivers
+    targets = _targets(slack, webhook, github)
     incidents = tmp_path / "incidents.sqlite3"
     report = _audit(sandbox.url)
     alerting = [item for item in report.findings if item.severity.rank >= 1]
@@ -119,6 +130,12 @@ def test_ten_audits_send_each_message_once_and_a_fix_resolves_in_one_run(
     assert len(opened) == len(alerting)
     assert len(slack.accepted) == len(webhook.accepted)
     assert {item.json()["transition"] for item in webhook.accepted} == {"opened"}
+    # GitHub: one issue per incident, opened once, nothing else.
+    assert len(github.issues) == len(alerting) == len(github.accepted)
+    assert all(
+        issue["state"] == "open" and not issue["comments"] for issue in github.issues.values()
+    )
+    assert all(item.headers["Authorization"] == f"Bearer {TOKEN}" for item in github.accepted)
     drift = {
         item.json()["incident"]["id"]
         for item in webhook.accepted
@@ -145,23 +162,30 @@ def test_ten_audits_send_each_message_once_and_a_fix_resolves_in_one_run(
     assert {item["incident"]["id"] for item in resolved} == gone
     assert {item["transition"] for item in resolved} == {"resolved"}
     assert result.resolved == len(gone) == len(resolved)
+    closed = [issue for issue in github.issues.values() if issue["state"] == "closed"]
+    assert len(closed) == len(gone)
+    assert all(len(issue["comments"]) == 1 for issue in closed)
+    assert all(issue["comments"][0].startswith("Resolved") for issue in closed)
     # Later runs send nothing more.
+    requests = len(github.seen)
     for _ in range(2):
         notify_report(_audit(sandbox.url), incidents=incidents, targets=targets, host=sandbox.url)
     assert len(webhook.accepted) == before + len(gone)
+    assert len(github.seen) == requests
 
 
 def test_a_receiver_that_fails_twice_still_gets_exactly_one_message(
-    sandbox: RunningSandbox, receivers: tuple[Receiver, Receiver], tmp_path: Path
+    sandbox: RunningSandbox, receivers: Receivers, tmp_path: Path
 ) -> None:
-    slack, webhook = receivers
+    slack, webhook, github = receivers
     webhook.fail_next, webhook.fail_status = 2, 503
     slack.fail_next, slack.fail_status = 2, 429
+    github.fail_next, github.fail_status = 2, 502
     report = _audit(sandbox.url)
     result = notify_report(
         report,
         incidents=tmp_path / "i.sqlite3",
-        targets=_targets(slack, webhook),
+        targets=_targets(slack, webhook, github),
         host=sandbox.url,
     )
     assert not result.delivery.failed
@@ -171,14 +195,15 @@ def test_a_receiver_that_fails_twice_still_gets_exactly_one_message(
     first = webhook.seen[0].headers["X-Eventschema-Delivery"]
     assert [item.headers["X-Eventschema-Delivery"] for item in webhook.seen[:3]] == [first] * 3
     assert len(slack.accepted) == len(webhook.accepted)
+    assert len(github.issues) == len(webhook.accepted)
 
 
 def test_a_receiver_down_for_a_whole_run_gets_its_messages_next_run(
-    sandbox: RunningSandbox, receivers: tuple[Receiver, Receiver], tmp_path: Path
+    sandbox: RunningSandbox, receivers: Receivers, tmp_path: Path
 ) -> None:
-    slack, webhook = receivers
+    slack, webhook, github = receivers
     webhook.fail_next = 10_000
-    targets = _targets(slack, webhook)
+    targets = _targets(slack, webhook, github)
     incidents = tmp_path / "i.sqlite3"
     first = notify_report(
         _audit(sandbox.url), incidents=incidents, targets=targets, host=sandbox.url
@@ -198,13 +223,13 @@ def test_a_receiver_down_for_a_whole_run_gets_its_messages_next_run(
 
 
 def test_webhooks_verify_with_the_documented_snippet(
-    sandbox: RunningSandbox, receivers: tuple[Receiver, Receiver], tmp_path: Path
+    sandbox: RunningSandbox, receivers: Receivers, tmp_path: Path
 ) -> None:
-    slack, webhook = receivers
+    slack, webhook, github = receivers
     notify_report(
         _audit(sandbox.url),
         incidents=tmp_path / "i.sqlite3",
-        targets=_targets(slack, webhook),
+        targets=_targets(slack, webhook, github),
         host=sandbox.url,
     )
     verify = _documented_verify()
@@ -226,17 +251,17 @@ def test_webhooks_verify_with_the_documented_snippet(
 
 
 def test_secrets_stay_out_of_reprs_errors_and_the_incidents_file(
-    sandbox: RunningSandbox, receivers: tuple[Receiver, Receiver], tmp_path: Path
+    sandbox: RunningSandbox, receivers: Receivers, tmp_path: Path
 ) -> None:
-    slack, webhook = receivers
+    slack, webhook, github = receivers
     webhook.fail_next = 10_000
-    targets = _targets(slack, webhook)
+    targets = _targets(slack, webhook, github)
     incidents = tmp_path / "i.sqlite3"
     result = notify_report(
         _audit(sandbox.url), incidents=incidents, targets=targets, host=sandbox.url
     )
     shown = repr(targets) + repr(result) + incidents.read_bytes().decode("utf-8", "replace")
-    for secret in (SECRET, "secret-path", "/hooks/"):
+    for secret in (SECRET, TOKEN, "secret-path", "/hooks/"):
         assert secret not in shown
 
 
@@ -265,9 +290,9 @@ def _cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProc
 
 
 def test_the_cli_notifies_once_and_manages_incidents(
-    sandbox: RunningSandbox, receivers: tuple[Receiver, Receiver], tmp_path: Path
+    sandbox: RunningSandbox, receivers: Receivers, tmp_path: Path
 ) -> None:
-    slack, webhook = receivers
+    slack, webhook, _ = receivers
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("POSTHOG_", "EVENTSCHEMA_"))},
         "POSTHOG_HOST": sandbox.url,

@@ -93,6 +93,9 @@ _NOTIFY_EXTRAS = {
     "slack_webhook_url": "EVENTSCHEMA_SLACK_WEBHOOK_URL",
     "webhook_url": "EVENTSCHEMA_WEBHOOK_URL",
     "webhook_secret": "EVENTSCHEMA_WEBHOOK_SECRET",
+    "github_repo": "EVENTSCHEMA_GITHUB_REPO",
+    "github_token": "EVENTSCHEMA_GITHUB_TOKEN",
+    "github_api_url": "EVENTSCHEMA_GITHUB_API_URL",
 }
 
 
@@ -150,10 +153,11 @@ class EventSchemaAuditOperator(_PostHogOperator):
             carry 95 % intervals. Default: every event. Offending values in the XCom are always
             fingerprints.
         notify: Keep findings as incidents and message each new, escalated and resolved one
-            once: ``slack``, ``webhook`` or both (``docs/alerts.md``). Their settings come from
+            once: ``slack``, ``webhook``, ``github`` (``docs/alerts.md``). Their settings come from
             the ``notify_conn_id`` connection, else the worker's ``EVENTSCHEMA_*`` variables.
-        notify_conn_id: A connection whose extras hold ``slack_webhook_url``, ``webhook_url``
-            and ``webhook_secret`` (masked in logs).
+        notify_conn_id: A connection whose extras hold ``slack_webhook_url``, ``webhook_url``,
+            ``webhook_secret``, ``github_repo``, ``github_token``, ``github_api_url`` (masked
+            in logs).
         incidents_path: The incidents file (default: ``EVENTSCHEMA_INCIDENTS``, else
             ``.eventschema/incidents.sqlite3``); keep it on storage every run sees.
         fail_task: Fail the task when the audit fails (default). With False the task succeeds

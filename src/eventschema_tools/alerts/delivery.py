@@ -28,12 +28,14 @@ from tenacity import (
     wait_exponential,
 )
 
-from eventschema_tools.alerts.incidents import IncidentStore, OutboxMessage
+from eventschema_tools.alerts.incidents import IncidentStore, OutboxMessage, Transition
 from eventschema_tools.alerts.messages import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     encoded,
+    github_comment,
+    github_issue,
     signature,
     slack_message,
     webhook_payload,
@@ -45,6 +47,7 @@ __all__ = ["ATTEMPTS", "MAX_RETRY_AFTER", "DeliveryReport", "deliver_pending"]
 ATTEMPTS: Final = 3
 """Attempts per message and run."""
 MAX_RETRY_AFTER: Final = 30.0
+GITHUB_API_VERSION: Final = "2022-11-28"
 
 
 class _Retryable(Exception):
@@ -86,20 +89,74 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _send(http: httpx.Client, target: NotifyTarget, body: bytes, delivery: str) -> None:
-    headers = {"Content-Type": "application/json", DELIVERY_HEADER: delivery}
-    if target.secret is not None:
-        stamp = str(int(time.time()))
-        headers[TIMESTAMP_HEADER] = stamp
-        headers[SIGNATURE_HEADER] = signature(target.secret.get_secret_value(), stamp, body)
-    try:
-        response = http.post(target.url.get_secret_value(), content=body, headers=headers)
-    except httpx.TransportError as exc:
-        raise _Retryable(f"no answer ({type(exc).__name__})") from None
+def _checked(response: httpx.Response) -> httpx.Response:
     if response.status_code == 429 or response.status_code >= 500:
         raise _Retryable(f"HTTP {response.status_code}", _retry_after(response))
     if response.status_code >= 400:
         raise _Refused(f"HTTP {response.status_code}")
+    return response
+
+
+def _request(
+    http: httpx.Client, method: str, url: str, body: bytes, headers: dict[str, str]
+) -> httpx.Response:
+    try:
+        return _checked(http.request(method, url, content=body, headers=headers))
+    except httpx.TransportError as exc:
+        raise _Retryable(f"no answer ({type(exc).__name__})") from None
+
+
+def _post(http: httpx.Client, target: NotifyTarget, message: OutboxMessage) -> None:
+    """Slack and webhook: one POST of the message (signed for a webhook)."""
+    incident, transition = message.incident, message.transition
+    payload = (
+        slack_message(incident, transition)
+        if target.kind == "slack"
+        else webhook_payload(incident, transition, sent_at=datetime.now(UTC))
+    )
+    body = encoded(payload)
+    headers = {
+        "Content-Type": "application/json",
+        DELIVERY_HEADER: f"{incident.project_id}-{message.id}",
+    }
+    if target.secret is not None:
+        stamp = str(int(time.time()))
+        headers[TIMESTAMP_HEADER] = stamp
+        headers[SIGNATURE_HEADER] = signature(target.secret.get_secret_value(), stamp, body)
+    _request(http, "POST", target.url.get_secret_value(), body, headers)
+
+
+def _github(
+    http: httpx.Client, target: NotifyTarget, store: IncidentStore, message: OutboxMessage
+) -> None:
+    """GitHub: one issue per incident, created once; later transitions update it (idempotent
+    requests first) and comment on it (last, so a retry never comments twice)."""
+    incident, transition = message.incident, message.transition
+    repo = target.url.get_secret_value()
+    token = target.secret.get_secret_value() if target.secret else ""
+    headers = {
+        "Accept": "application/vnd.github+json",
+        "Authorization": f"Bearer {token}",
+        "X-GitHub-Api-Version": GITHUB_API_VERSION,
+        "Content-Type": "application/json",
+    }
+    issue = github_issue(incident, transition)
+    number = store.ref(incident.id, target.kind)
+    if number is None:
+        created = _request(http, "POST", f"{repo}/issues", encoded(issue), headers)
+        store.set_ref(incident.id, target.kind, str(created.json()["number"]))
+        if transition == Transition.OPENED:
+            return
+        number = store.ref(incident.id, target.kind)
+    state = "closed" if transition == Transition.RESOLVED else "open"
+    update = {**issue, "state": state}
+    if state == "closed":
+        update["state_reason"] = "completed"
+    _request(http, "PATCH", f"{repo}/issues/{number}", encoded(update), headers)
+    if transition == Transition.OPENED and message.incident.episode == 1:
+        return  # the issue was made for this episode: nothing to add
+    comment = encoded(github_comment(incident, transition))
+    _request(http, "POST", f"{repo}/issues/{number}/comments", comment, headers)
 
 
 def deliver_pending(
@@ -147,15 +204,7 @@ def _deliver(
     report: DeliveryReport,
 ) -> str | None:
     """Deliver one message; return the error when it could not be."""
-    now = datetime.now(UTC)
     incident, transition = message.incident, message.transition
-    payload = (
-        slack_message(incident, transition)
-        if target.kind == "slack"
-        else webhook_payload(incident, transition, sent_at=now)
-    )
-    body = encoded(payload)
-    delivery = f"{incident.project_id}-{message.id}"
     retrying = Retrying(
         retry=retry_if_exception(lambda error: isinstance(error, _Retryable)),
         stop=stop_after_attempt(attempts),
@@ -167,7 +216,10 @@ def _deliver(
         for attempt in retrying:
             with attempt:
                 tried += 1
-                _send(http, target, body, delivery)
+                if target.kind == "github":
+                    _github(http, target, store, message)
+                else:
+                    _post(http, target, message)
     except (_Retryable, _Refused) as error:
         store.failed(message, f"{target.kind}: {error}", attempts=tried)
         report.failed.append((incident.id, transition.value, target.kind, str(error)))

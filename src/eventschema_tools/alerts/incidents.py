@@ -84,6 +84,12 @@ CREATE TABLE IF NOT EXISTS outbox (
     delivered_at TEXT,
     UNIQUE (incident_id, episode, transition, target)
 );
+CREATE TABLE IF NOT EXISTS target_refs (
+    incident_id INTEGER NOT NULL REFERENCES incidents (id),
+    target TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    PRIMARY KEY (incident_id, target)
+);
 """
 
 
@@ -497,6 +503,22 @@ class IncidentStore:
                 "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = '' "
                 "WHERE id = ?",
                 (_text(now), message.id),
+            )
+
+    def ref(self, incident_id: int, target: str) -> str | None:
+        """What a target calls the incident (a GitHub issue's number), if it has been told."""
+        row = self._db.execute(
+            "SELECT ref FROM target_refs WHERE incident_id = ? AND target = ?",
+            (incident_id, target),
+        ).fetchone()
+        return str(row["ref"]) if row is not None else None
+
+    def set_ref(self, incident_id: int, target: str, ref: str) -> None:
+        """Remember what a target calls the incident (kept across episodes)."""
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO target_refs (incident_id, target, ref) VALUES (?, ?, ?)",
+                (incident_id, target, ref),
             )
 
     def failed(self, message: OutboxMessage, error: str, *, attempts: int) -> None:

@@ -20,6 +20,7 @@ import json
 from datetime import datetime
 from typing import Any, Final
 
+from eventschema_tools._text import markdown_text
 from eventschema_tools.alerts.incidents import Incident, Transition
 from eventschema_tools.audit.model import Finding, format_rate
 
@@ -28,6 +29,8 @@ __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "encoded",
+    "github_comment",
+    "github_issue",
     "reproduce_query",
     "signature",
     "slack_message",
@@ -197,3 +200,47 @@ def slack_message(incident: Incident, transition: Transition) -> dict[str, Any]:
 def encoded(payload: dict[str, Any]) -> bytes:
     """A payload as the bytes that are sent (and signed)."""
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _title(incident: Incident) -> str:
+    finding = incident.finding
+    where = _where(finding) or f"project {incident.project_id}"
+    return f"[eventschema] {finding.kind.value} {finding.code} on {where}"[:250]
+
+
+def _facts_markdown(incident: Incident, transition: Transition) -> str:
+    finding = incident.finding
+    lines = [markdown_text(finding.message), "", f"- **Rate:** {markdown_text(_rate(finding))}"]
+    if change := _change(finding):
+        lines.append(f"- **Change:** {markdown_text(change)}")
+    lines.append(f"- **In PostHog:** {_link(incident)}")
+    if transition != Transition.RESOLVED and finding.fix:
+        lines.append(f"- **Fix:** {markdown_text(finding.fix)}")
+    if (query := reproduce_query(finding)) and transition != Transition.RESOLVED:
+        lines += ["", "```sql", query, "```"]
+    return "\n".join(lines)
+
+
+def github_issue(incident: Incident, transition: Transition) -> dict[str, Any]:
+    """The issue of an incident: its title, body and labels (created, then kept up to date)."""
+    finding = incident.finding
+    footer = (
+        f"\n\n---\nIncident {incident.id} of project {incident.project_id}, kept by "
+        f"`eventschema audit --notify github` (state: {incident.state.value}). "
+        f"`eventschema incidents ack {incident.id}` to own it."
+    )
+    return {
+        "title": _title(incident),
+        "body": (_facts_markdown(incident, transition) + footer)[:60_000],
+        "labels": ["eventschema", f"severity:{finding.severity.value}"],
+    }
+
+
+def github_comment(incident: Incident, transition: Transition) -> dict[str, Any]:
+    """The comment posted on an incident's issue when it escalates, resolves or comes back."""
+    heading = {
+        Transition.OPENED: "Found again by the audit: reopened.",
+        Transition.ESCALATED: f"Escalated to {incident.severity.value}.",
+        Transition.RESOLVED: f"Resolved: {incident.note or 'the latest audit no longer finds it'}.",
+    }[transition]
+    return {"body": (heading + "\n\n" + _facts_markdown(incident, transition))[:60_000]}

@@ -112,7 +112,8 @@ def audit(
         typer.Option(
             metavar="TARGET",
             help="Keep findings as incidents and message new, escalated and resolved ones to "
-            "TARGET: slack or webhook (repeatable; settings from EVENTSCHEMA_* variables).",
+            "TARGET: slack, webhook or github (repeatable; settings from EVENTSCHEMA_* "
+            "variables).",
         ),
     ] = None,
     incidents: Annotated[

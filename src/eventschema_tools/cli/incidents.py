@@ -126,7 +126,9 @@ def resolve(
     incidents: IncidentsFile = DEFAULT_INCIDENTS,
     notify: Annotated[
         list[str] | None,
-        typer.Option(metavar="TARGET", help="Also tell TARGET (slack, webhook) it is resolved."),
+        typer.Option(
+            metavar="TARGET", help="Also tell TARGET (slack, webhook, github) it is resolved."
+        ),
     ] = None,
     note: Note = "",
 ) -> None:
