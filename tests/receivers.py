@@ -4,6 +4,7 @@ arrives and can fail on cue."""
 from __future__ import annotations
 
 import json
+import socketserver
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,6 +94,70 @@ def receiver() -> Iterator[Receiver]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.base = f"http://127.0.0.1:{server.server_address[1]}"
     state.url = f"{state.base}/hooks/T000/B000/secret-path"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class MailServer:
+    """What a local SMTP server accepted, and how many sessions it refuses with ``451``."""
+
+    host: str
+    port: int
+    mails: list[str] = field(default_factory=list)
+    sessions: int = 0
+    fail_next: int = 0
+
+
+@contextmanager
+def smtp_receiver() -> Iterator[MailServer]:
+    """A plain SMTP server (no TLS) on a free loopback port, for the duration of the block."""
+    state = MailServer("127.0.0.1", 0)
+    lock = threading.Lock()
+
+    class Handler(socketserver.StreamRequestHandler):
+        def reply(self, line: str) -> None:
+            self.wfile.write(line.encode() + b"\r\n")
+
+        def handle(self) -> None:
+            with lock:
+                state.sessions += 1
+                refuse = state.fail_next > 0
+                state.fail_next -= refuse
+            self.reply("220 test ESMTP")
+            while line := self.rfile.readline().decode(errors="replace").strip():
+                verb = line.split(" ", 1)[0].upper()
+                if verb in ("EHLO", "HELO"):
+                    self.reply("250 test")
+                elif verb == "MAIL" and refuse:
+                    self.reply("451 try again later")
+                elif verb in ("MAIL", "RCPT", "RSET", "NOOP"):
+                    self.reply("250 ok")
+                elif verb == "DATA":
+                    self.reply("354 go on")
+                    body = []
+                    while (part := self.rfile.readline().decode(errors="replace")) not in (
+                        ".\r\n",
+                        "",
+                    ):
+                        body.append(part)
+                    with lock:
+                        state.mails.append("".join(body))
+                    self.reply("250 queued")
+                elif verb == "QUIT":
+                    self.reply("221 bye")
+                    return
+                else:
+                    self.reply("502 not implemented")
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

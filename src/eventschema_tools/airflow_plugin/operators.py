@@ -96,6 +96,10 @@ _NOTIFY_EXTRAS = {
     "github_repo": "EVENTSCHEMA_GITHUB_REPO",
     "github_token": "EVENTSCHEMA_GITHUB_TOKEN",
     "github_api_url": "EVENTSCHEMA_GITHUB_API_URL",
+    **{
+        f"smtp_{name}": f"EVENTSCHEMA_SMTP_{name.upper()}"
+        for name in ("host", "port", "security", "user", "password", "from", "to")
+    },
 }
 
 
@@ -153,11 +157,13 @@ class EventSchemaAuditOperator(_PostHogOperator):
             carry 95 % intervals. Default: every event. Offending values in the XCom are always
             fingerprints.
         notify: Keep findings as incidents and message each new, escalated and resolved one
-            once: ``slack``, ``webhook``, ``github`` (``docs/alerts.md``). Their settings come from
-            the ``notify_conn_id`` connection, else the worker's ``EVENTSCHEMA_*`` variables.
+            once: ``slack``, ``webhook``, ``github``, ``email`` (``docs/alerts.md``). Their
+            settings come from the ``notify_conn_id`` connection, else the worker's
+            ``EVENTSCHEMA_*`` variables.
         notify_conn_id: A connection whose extras hold ``slack_webhook_url``, ``webhook_url``,
-            ``webhook_secret``, ``github_repo``, ``github_token``, ``github_api_url`` (masked
-            in logs).
+            ``webhook_secret``, ``github_repo``, ``github_token``, ``github_api_url`` and
+            ``smtp_host``, ``smtp_port``, ``smtp_security``, ``smtp_user``, ``smtp_password``,
+            ``smtp_from``, ``smtp_to`` (masked in logs).
         incidents_path: The incidents file (default: ``EVENTSCHEMA_INCIDENTS``, else
             ``.eventschema/incidents.sqlite3``); keep it on storage every run sees.
         fail_task: Fail the task when the audit fails (default). With False the task succeeds

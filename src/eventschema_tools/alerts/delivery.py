@@ -13,11 +13,14 @@ Nothing secret reaches an error or a log: failures name the target's kind and th
 
 from __future__ import annotations
 
+import smtplib
+import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
+from urllib.parse import urlsplit
 
 import httpx
 from tenacity import (
@@ -33,6 +36,7 @@ from eventschema_tools.alerts.messages import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
+    email_message,
     encoded,
     github_comment,
     github_issue,
@@ -124,6 +128,34 @@ def _post(http: httpx.Client, target: NotifyTarget, message: OutboxMessage) -> N
         headers[TIMESTAMP_HEADER] = stamp
         headers[SIGNATURE_HEADER] = signature(target.secret.get_secret_value(), stamp, body)
     _request(http, "POST", target.url.get_secret_value(), body, headers)
+
+
+def _email(target: NotifyTarget, message: OutboxMessage) -> None:
+    """Email: one mail over SMTP; 4xx answers and lost connections are retried."""
+    incident = message.incident
+    mail = email_message(
+        incident,
+        message.transition,
+        sender=target.sender,
+        recipients=target.recipients,
+        message_id=f"<incident-{incident.project_id}-{message.id}@eventschema>",
+    )
+    where = urlsplit(target.url.get_secret_value())
+    host, port = where.hostname or "", where.port or 587
+    factory = smtplib.SMTP_SSL if target.security == "ssl" else smtplib.SMTP
+    try:
+        with factory(host, port, timeout=20) as smtp:
+            if target.security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if target.user and target.secret is not None:
+                smtp.login(target.user, target.secret.get_secret_value())
+            smtp.send_message(mail)
+    except smtplib.SMTPResponseException as error:
+        if 400 <= error.smtp_code < 500:
+            raise _Retryable(f"SMTP {error.smtp_code}") from None
+        raise _Refused(f"SMTP {error.smtp_code}") from None
+    except (OSError, smtplib.SMTPException) as error:
+        raise _Retryable(f"SMTP: {type(error).__name__}") from None
 
 
 def _github(
@@ -218,6 +250,8 @@ def _deliver(
                 tried += 1
                 if target.kind == "github":
                     _github(http, target, store, message)
+                elif target.kind == "email":
+                    _email(target, message)
                 else:
                     _post(http, target, message)
     except (_Retryable, _Refused) as error:

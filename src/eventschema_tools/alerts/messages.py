@@ -17,10 +17,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from datetime import datetime
+from email.message import EmailMessage
 from typing import Any, Final
 
-from eventschema_tools._text import markdown_text
+from eventschema_tools._text import markdown_text, printable
 from eventschema_tools.alerts.incidents import Incident, Transition
 from eventschema_tools.audit.model import Finding, format_rate
 
@@ -28,6 +30,7 @@ __all__ = [
     "DELIVERY_HEADER",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
+    "email_message",
     "encoded",
     "github_comment",
     "github_issue",
@@ -244,3 +247,38 @@ def github_comment(incident: Incident, transition: Transition) -> dict[str, Any]
         Transition.RESOLVED: f"Resolved: {incident.note or 'the latest audit no longer finds it'}.",
     }[transition]
     return {"body": (heading + "\n\n" + _facts_markdown(incident, transition))[:60_000]}
+
+
+def email_message(
+    incident: Incident,
+    transition: Transition,
+    *,
+    sender: str,
+    recipients: Sequence[str],
+    message_id: str,
+) -> EmailMessage:
+    """A plain-text mail for one transition of one incident."""
+    finding = incident.finding
+    mail = EmailMessage()
+    # Names come from the project: control characters are spelled out (no header injection).
+    mail["Subject"] = printable(
+        f"{_TITLES[transition]}: {finding.severity.value} · {_title(incident)}"
+    )
+    mail["From"] = sender
+    mail["To"] = ", ".join(recipients)
+    mail["Message-ID"] = message_id
+    lines = [finding.message, "", f"Rate: {_rate(finding)}"]
+    if change := _change(finding):
+        lines.append(f"Change: {change}")
+    lines.append(f"In PostHog: {_link(incident)}")
+    if transition != Transition.RESOLVED and finding.fix:
+        lines.append(f"Fix: {finding.fix}")
+    if (query := reproduce_query(finding)) and transition != Transition.RESOLVED:
+        lines += ["", "Reproduce in PostHog's SQL editor:", query]
+    lines += [
+        "",
+        f"Incident {incident.id} of project {incident.project_id} "
+        f"(eventschema incidents ack {incident.id}).",
+    ]
+    mail.set_content("\n".join(lines))
+    return mail

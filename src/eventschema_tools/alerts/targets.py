@@ -9,6 +9,10 @@ Target     Settings
 ``github`` ``EVENTSCHEMA_GITHUB_REPO`` (``owner/name``) and ``EVENTSCHEMA_GITHUB_TOKEN`` (may
            create issues); ``EVENTSCHEMA_GITHUB_API_URL`` for GitHub Enterprise: one issue per
            incident, commented on, closed and reopened
+``email``  ``EVENTSCHEMA_SMTP_HOST``, ``EVENTSCHEMA_SMTP_FROM``, ``EVENTSCHEMA_SMTP_TO`` (comma
+           separated); ``EVENTSCHEMA_SMTP_PORT`` (587), ``EVENTSCHEMA_SMTP_SECURITY``
+           (``starttls``, ``ssl`` or ``none``), ``EVENTSCHEMA_SMTP_USER`` and
+           ``EVENTSCHEMA_SMTP_PASSWORD``: a plain-text mail per transition
 ========== ============================================================================
 
 URLs and secrets are :class:`~pydantic.SecretStr`: no ``repr``, log line or error shows them
@@ -30,8 +34,9 @@ from eventschema_tools.errors import InvalidInputError
 
 __all__ = ["TARGET_KINDS", "NotifyTarget", "notify_targets", "target_kinds"]
 
-TargetKind = Literal["slack", "webhook", "github"]
-TARGET_KINDS: Final[tuple[TargetKind, ...]] = ("slack", "webhook", "github")
+TargetKind = Literal["slack", "webhook", "github", "email"]
+TARGET_KINDS: Final[tuple[TargetKind, ...]] = ("slack", "webhook", "github", "email")
+SmtpSecurity = Literal["starttls", "ssl", "none"]
 _URL_VARIABLES: Final = {
     "slack": "EVENTSCHEMA_SLACK_WEBHOOK_URL",
     "webhook": "EVENTSCHEMA_WEBHOOK_URL",
@@ -49,14 +54,24 @@ class NotifyTarget:
     """One place messages go.
 
     Attributes:
-        kind: ``slack``, ``webhook`` or ``github``.
-        url: Where to POST (secret); for ``github``, the repository's API URL.
-        secret: The HMAC key of a ``webhook`` target, the token of a ``github`` one (secret).
+        kind: ``slack``, ``webhook``, ``github`` or ``email``.
+        url: Where to POST (secret); for ``github``, the repository's API URL; for ``email``,
+            ``smtp://host:port``.
+        secret: The HMAC key of a ``webhook`` target, the token of a ``github`` one, the SMTP
+            password of an ``email`` one (secret).
+        user: The SMTP user (``email``).
+        sender: The From address (``email``).
+        recipients: The To addresses (``email``).
+        security: ``starttls``, ``ssl`` or ``none`` (``email``).
     """
 
     kind: TargetKind
     url: SecretStr = field(repr=False)
     secret: SecretStr | None = field(default=None, repr=False)
+    user: str | None = field(default=None, repr=False)
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    security: SmtpSecurity = "starttls"
 
 
 def target_kinds(names: Sequence[str]) -> list[TargetKind]:
@@ -72,7 +87,7 @@ def target_kinds(names: Sequence[str]) -> list[TargetKind]:
                 f"unknown notify target {raw!r}: choose from {', '.join(TARGET_KINDS)}",
                 [("notify", f"unknown: {raw}")],
             )
-        kinds.append("slack" if raw == "slack" else "webhook" if raw == "webhook" else "github")
+        kinds.append(next(kind for kind in TARGET_KINDS if kind == raw))
     return kinds
 
 
@@ -90,6 +105,9 @@ def notify_targets(
     for kind in target_kinds(names):
         if kind == "github":
             targets.append(_github(env))
+            continue
+        if kind == "email":
+            targets.append(_email(env))
             continue
         variable = _URL_VARIABLES[kind]
         url = env.get(variable, "").strip()
@@ -135,3 +153,53 @@ def _github(env: Mapping[str, str]) -> NotifyTarget:
             f"{_GITHUB_API} is not an http(s) URL", [(_GITHUB_API, "not a URL")]
         )
     return NotifyTarget("github", SecretStr(f"{api.rstrip('/')}/repos/{repo}"), SecretStr(token))
+
+
+_ADDRESS: Final = re.compile(r"^[^@\s,<>]+@[^@\s,<>]+$")
+
+
+def _email(env: Mapping[str, str]) -> NotifyTarget:
+    def need(variable: str, what: str) -> str:
+        value = env.get(variable, "").strip()
+        if not value:
+            raise InvalidInputError(
+                f"the email target needs {variable}: {what}", [(variable, "is not set")]
+            )
+        return value
+
+    host = need("EVENTSCHEMA_SMTP_HOST", "the SMTP server's host name")
+    sender = need("EVENTSCHEMA_SMTP_FROM", "the From address, e.g. alerts@example.com")
+    recipients = tuple(
+        item.strip()
+        for item in need("EVENTSCHEMA_SMTP_TO", "the addresses to mail, comma-separated").split(",")
+        if item.strip()
+    )
+    for address in (sender, *recipients):
+        if not _ADDRESS.match(address):
+            raise InvalidInputError(
+                f"{address!r} is not a mail address (EVENTSCHEMA_SMTP_FROM / EVENTSCHEMA_SMTP_TO)",
+                [("EVENTSCHEMA_SMTP_TO", "not an address")],
+            )
+    security = env.get("EVENTSCHEMA_SMTP_SECURITY", "starttls").strip().lower() or "starttls"
+    if security not in ("starttls", "ssl", "none"):
+        raise InvalidInputError(
+            f"EVENTSCHEMA_SMTP_SECURITY is {security!r}: choose starttls, ssl or none",
+            [("EVENTSCHEMA_SMTP_SECURITY", "unknown")],
+        )
+    default_port = "465" if security == "ssl" else "587"
+    port = env.get("EVENTSCHEMA_SMTP_PORT", default_port).strip() or default_port
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidInputError(
+            f"EVENTSCHEMA_SMTP_PORT is {port!r}: give a port number",
+            [("EVENTSCHEMA_SMTP_PORT", "not a port")],
+        )
+    password = env.get("EVENTSCHEMA_SMTP_PASSWORD", "")
+    return NotifyTarget(
+        "email",
+        SecretStr(f"smtp://{host}:{port}"),
+        SecretStr(password) if password else None,
+        user=env.get("EVENTSCHEMA_SMTP_USER", "").strip() or None,
+        sender=sender,
+        recipients=recipients,
+        security="ssl" if security == "ssl" else "none" if security == "none" else "starttls",
+    )

@@ -112,7 +112,7 @@ def audit(
         typer.Option(
             metavar="TARGET",
             help="Keep findings as incidents and message new, escalated and resolved ones to "
-            "TARGET: slack, webhook or github (repeatable; settings from EVENTSCHEMA_* "
+            "TARGET: slack, webhook, github or email (repeatable; settings from EVENTSCHEMA_* "
             "variables).",
         ),
     ] = None,

@@ -127,7 +127,8 @@ def resolve(
     notify: Annotated[
         list[str] | None,
         typer.Option(
-            metavar="TARGET", help="Also tell TARGET (slack, webhook, github) it is resolved."
+            metavar="TARGET",
+            help="Also tell TARGET (slack, webhook, github, email) it is resolved.",
         ),
     ] = None,
     note: Note = "",
