@@ -16,9 +16,10 @@ from __future__ import annotations
 import smtplib
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -46,7 +47,16 @@ from eventschema_tools.alerts.messages import (
 )
 from eventschema_tools.alerts.targets import NotifyTarget
 
-__all__ = ["ATTEMPTS", "MAX_RETRY_AFTER", "DeliveryReport", "deliver_pending"]
+__all__ = [
+    "ATTEMPTS",
+    "MAX_RETRY_AFTER",
+    "DeliveryError",
+    "DeliveryReport",
+    "deliver_pending",
+    "post_json",
+    "send_mail",
+    "with_retries",
+]
 
 ATTEMPTS: Final = 3
 """Attempts per message and run."""
@@ -54,7 +64,11 @@ MAX_RETRY_AFTER: Final = 30.0
 GITHUB_API_VERSION: Final = "2022-11-28"
 
 
-class _Retryable(Exception):
+class DeliveryError(Exception):
+    """A message could not be delivered; the text names the target's answer, never a secret."""
+
+
+class _Retryable(DeliveryError):
     """A failure worth another attempt (429, 5xx, no connection)."""
 
     def __init__(self, reason: str, wait: float | None = None) -> None:
@@ -62,7 +76,7 @@ class _Retryable(Exception):
         self.wait = wait
 
 
-class _Refused(Exception):
+class _Refused(DeliveryError):
     """A failure another attempt will not fix (4xx other than 429)."""
 
 
@@ -118,11 +132,17 @@ def _post(http: httpx.Client, target: NotifyTarget, message: OutboxMessage) -> N
         if target.kind == "slack"
         else webhook_payload(incident, transition, sent_at=datetime.now(UTC))
     )
-    body = encoded(payload)
-    headers = {
-        "Content-Type": "application/json",
-        DELIVERY_HEADER: f"{incident.project_id}-{message.id}",
-    }
+    post_json(http, target, encoded(payload), f"{incident.project_id}-{message.id}")
+
+
+def post_json(http: httpx.Client, target: NotifyTarget, body: bytes, delivery: str) -> None:
+    """POST ``body`` to a Slack or webhook target (signed for a webhook).
+
+    Raises:
+        DeliveryError: the target refused it or did not answer (``retryable`` says whether
+            another attempt may help).
+    """
+    headers = {"Content-Type": "application/json", DELIVERY_HEADER: delivery}
     if target.secret is not None:
         stamp = str(int(time.time()))
         headers[TIMESTAMP_HEADER] = stamp
@@ -130,16 +150,8 @@ def _post(http: httpx.Client, target: NotifyTarget, message: OutboxMessage) -> N
     _request(http, "POST", target.url.get_secret_value(), body, headers)
 
 
-def _email(target: NotifyTarget, message: OutboxMessage) -> None:
-    """Email: one mail over SMTP; 4xx answers and lost connections are retried."""
-    incident = message.incident
-    mail = email_message(
-        incident,
-        message.transition,
-        sender=target.sender,
-        recipients=target.recipients,
-        message_id=f"<incident-{incident.project_id}-{message.id}@eventschema>",
-    )
+def send_mail(target: NotifyTarget, mail: EmailMessage) -> None:
+    """Send one mail through an email target's SMTP server (4xx answers are retryable)."""
     where = urlsplit(target.url.get_secret_value())
     host, port = where.hostname or "", where.port or 587
     factory = smtplib.SMTP_SSL if target.security == "ssl" else smtplib.SMTP
@@ -156,6 +168,42 @@ def _email(target: NotifyTarget, message: OutboxMessage) -> None:
         raise _Refused(f"SMTP {error.smtp_code}") from None
     except (OSError, smtplib.SMTPException) as error:
         raise _Retryable(f"SMTP: {type(error).__name__}") from None
+
+
+def with_retries(send: Callable[[], None], attempts: int = ATTEMPTS) -> int:
+    """Run ``send`` until it succeeds, retrying retryable failures with backoff.
+
+    Returns:
+        How many attempts it took.
+
+    Raises:
+        DeliveryError: the last failure, when every attempt failed or one was refused.
+    """
+    retrying = Retrying(
+        retry=retry_if_exception(lambda error: isinstance(error, _Retryable)),
+        stop=stop_after_attempt(attempts),
+        wait=_wait,
+        reraise=True,
+    )
+    tried = 0
+    for attempt in retrying:
+        with attempt:
+            tried += 1
+            send()
+    return tried
+
+
+def _email(target: NotifyTarget, message: OutboxMessage) -> None:
+    """Email: one mail per message."""
+    incident = message.incident
+    mail = email_message(
+        incident,
+        message.transition,
+        sender=target.sender,
+        recipients=target.recipients,
+        message_id=f"<incident-{incident.project_id}-{message.id}@eventschema>",
+    )
+    send_mail(target, mail)
 
 
 def _github(
@@ -237,25 +285,21 @@ def _deliver(
 ) -> str | None:
     """Deliver one message; return the error when it could not be."""
     incident, transition = message.incident, message.transition
-    retrying = Retrying(
-        retry=retry_if_exception(lambda error: isinstance(error, _Retryable)),
-        stop=stop_after_attempt(attempts),
-        wait=_wait,
-        reraise=True,
-    )
-    tried = 0
+    tried = [0]
+
+    def send() -> None:
+        tried[0] += 1
+        if target.kind == "github":
+            _github(http, target, store, message)
+        elif target.kind == "email":
+            _email(target, message)
+        else:
+            _post(http, target, message)
+
     try:
-        for attempt in retrying:
-            with attempt:
-                tried += 1
-                if target.kind == "github":
-                    _github(http, target, store, message)
-                elif target.kind == "email":
-                    _email(target, message)
-                else:
-                    _post(http, target, message)
-    except (_Retryable, _Refused) as error:
-        store.failed(message, f"{target.kind}: {error}", attempts=tried)
+        with_retries(send, attempts)
+    except DeliveryError as error:
+        store.failed(message, f"{target.kind}: {error}", attempts=tried[0])
         report.failed.append((incident.id, transition.value, target.kind, str(error)))
         return str(error)
     store.delivered(message, datetime.now(UTC))

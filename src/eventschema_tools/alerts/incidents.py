@@ -84,6 +84,12 @@ CREATE TABLE IF NOT EXISTS outbox (
     delivered_at TEXT,
     UNIQUE (incident_id, episode, transition, target)
 );
+CREATE TABLE IF NOT EXISTS digests (
+    period TEXT NOT NULL,
+    target TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    PRIMARY KEY (period, target)
+);
 CREATE TABLE IF NOT EXISTS target_refs (
     incident_id INTEGER NOT NULL REFERENCES incidents (id),
     target TEXT NOT NULL,
@@ -519,6 +525,21 @@ class IncidentStore:
             self._db.execute(
                 "INSERT OR REPLACE INTO target_refs (incident_id, target, ref) VALUES (?, ?, ?)",
                 (incident_id, target, ref),
+            )
+
+    def digest_sent(self, period: str, target: str) -> bool:
+        """Whether the digest of ``period`` (``2026-11-20``, ``2026-W47``) reached ``target``."""
+        row = self._db.execute(
+            "SELECT 1 FROM digests WHERE period = ? AND target = ?", (period, target)
+        ).fetchone()
+        return row is not None
+
+    def mark_digest(self, period: str, target: str, now: datetime) -> None:
+        """Record that the digest of ``period`` reached ``target``."""
+        with self._db:
+            self._db.execute(
+                "INSERT OR IGNORE INTO digests (period, target, sent_at) VALUES (?, ?, ?)",
+                (period, target, _text(now)),
             )
 
     def failed(self, message: OutboxMessage, error: str, *, attempts: int) -> None:

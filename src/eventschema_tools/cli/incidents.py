@@ -1,6 +1,7 @@
 """``eventschema incidents``: the incidents ``audit --notify`` keeps: list, ack, mute, resolve.
 
-Exit codes: 0 done, 1 error, 2 bad options (unknown incident, a date in the past...).
+Exit codes: 0 done, 1 error (a digest that reached no target), 2 bad options (unknown incident,
+target or period).
 """
 
 from __future__ import annotations
@@ -21,14 +22,16 @@ from eventschema_tools.alerts import (
     notify_targets,
 )
 from eventschema_tools.alerts.delivery import deliver_pending
+from eventschema_tools.alerts.digest import send_digest
 from eventschema_tools.alerts.notify import INCIDENTS_VARIABLE
 from eventschema_tools.audit.model import parse_window
-from eventschema_tools.cli.common import JsonOption, command, console, print_json
+from eventschema_tools.cli.common import JsonOption, command, console, fail, print_json
+from eventschema_tools.errors import InvalidInputError
 
 __all__ = ["register"]
 
 incidents_app = typer.Typer(
-    help="Incidents kept by `audit --notify`: list, acknowledge, mute, resolve.",
+    help="Incidents kept by `audit --notify`: list, acknowledge, mute, resolve, digest.",
     no_args_is_help=True,
 )
 
@@ -145,3 +148,39 @@ def resolve(
         if targets:
             deliver_pending(store, targets)
     console.print(f"incident {incident.id} resolved", highlight=False)
+
+
+@incidents_app.command("digest")
+@command
+def digest(
+    notify: Annotated[
+        list[str],
+        typer.Option(metavar="TARGET", help="Where the digest goes: slack, webhook, email."),
+    ],
+    period: Annotated[
+        str, typer.Option(help="daily or weekly: sent once per UTC day or ISO week.")
+    ] = "daily",
+    incidents: IncidentsFile = DEFAULT_INCIDENTS,
+) -> None:
+    """Send one message listing the open incidents, once per day or week per target."""
+    if period not in ("daily", "weekly"):
+        raise InvalidInputError(
+            f"unknown period {period!r}: choose daily or weekly", [("period", "unknown")]
+        )
+    targets = notify_targets(notify)
+    with IncidentStore.open(incidents) as store:
+        report = send_digest(
+            store,
+            targets,
+            period="daily" if period == "daily" else "weekly",
+            now=datetime.now(UTC),
+        )
+    line = f"digest {report.period}: {report.incidents} open incident(s)"
+    if report.sent:
+        line += f"; sent to {', '.join(report.sent)}"
+    if report.already_sent:
+        line += f"; {', '.join(report.already_sent)} had it already"
+    console.print(line, highlight=False)
+    if report.failed:
+        reasons = "; ".join(f"{kind}: {reason}" for kind, reason in report.failed)
+        fail(f"the digest did not reach {reasons}; run it again to retry")
