@@ -13,8 +13,8 @@ from a fresh working directory holding copies of ``examples/`` and
   guides use becomes this test's sandbox (or the block's own ``eventschema sandbox``, which
   gets a free port), and a server's ``--port`` becomes a free port, so runs never collide.
 - ``python`` blocks are executed with the same environment (they connect with ``from_env()``).
-- ``json`` blocks must parse; ``yaml`` blocks must parse, and plan files and thresholds files
-  must be valid ones.
+- ``json`` blocks must parse; ``yaml`` blocks must parse, and plan files, thresholds files and
+  alert routes files must be valid ones.
 
 A ``bash`` block that cannot run inside a test as written carries a ``docs-test`` directive
 (see ``docs_blocks``): this module checks that the test it names exists and mentions the
@@ -34,6 +34,7 @@ import yaml
 from docs_blocks import ROOT, SHELL_LANGUAGES, blocks_of, directives_without_block, doc_files
 from docs_runner import Outcome, doc_id, run_doc
 
+from eventschema_tools.alerts.routing import load_routes
 from eventschema_tools.audit.thresholds import load_thresholds
 from eventschema_tools.tracking_plan.file import parse_plan
 
@@ -139,6 +140,10 @@ def test_json_and_yaml_blocks_are_valid(doc: Path, tmp_path: Path) -> None:
                 data = yaml.safe_load(block.text)
                 if isinstance(data, dict) and "version" in data:
                     parse_plan(block.text, source=block.where)
+                elif isinstance(data, dict) and "routes" in data:
+                    path = tmp_path / f"routes-{block.line}.yaml"
+                    path.write_text(block.text, encoding="utf-8")
+                    load_routes(path)
                 elif (
                     isinstance(data, dict)
                     and {"default", "events", "stale_after_days"} & set(data)

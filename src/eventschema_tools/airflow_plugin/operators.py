@@ -45,8 +45,8 @@ from eventschema_tools.airflow_plugin._sdk import (
 )
 from eventschema_tools.airflow_plugin.hooks import EventSchemaHook
 from eventschema_tools.airflow_plugin.links import EventSchemaPageLink, publish_schema_page
-from eventschema_tools.alerts import incidents_path, notify_report, notify_targets
-from eventschema_tools.alerts.targets import target_kinds
+from eventschema_tools.alerts import incidents_path, load_routes, notify_report, notify_targets
+from eventschema_tools.alerts.targets import target_names
 from eventschema_tools.audit.model import (
     AuditReport,
     parse_kinds,
@@ -166,6 +166,8 @@ class EventSchemaAuditOperator(_PostHogOperator):
             ``smtp_from``, ``smtp_to`` (masked in logs).
         incidents_path: The incidents file (default: ``EVENTSCHEMA_INCIDENTS``, else
             ``.eventschema/incidents.sqlite3``); keep it on storage every run sees.
+        routes_path: A routes file: which targets each owner's incidents go to (owners from
+            the plan's ``owner:`` entries; ``docs/alerts.md#routing``).
         fail_task: Fail the task when the audit fails (default). With False the task succeeds
             and the report's ``passed`` says how the audit went.
         posthog_conn_id: The ``posthog`` connection.
@@ -185,6 +187,7 @@ class EventSchemaAuditOperator(_PostHogOperator):
         "sample",
         "notify",
         "incidents_path",
+        "routes_path",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"thresholds": "json"}
     result_key = "audit_report"
@@ -203,6 +206,7 @@ class EventSchemaAuditOperator(_PostHogOperator):
         notify: str | Sequence[str] | None = None,
         notify_conn_id: str | None = None,
         incidents_path: str | None = None,
+        routes_path: str | None = None,
         fail_task: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -212,6 +216,7 @@ class EventSchemaAuditOperator(_PostHogOperator):
         self.notify = notify
         self.notify_conn_id = notify_conn_id
         self.incidents_path = incidents_path
+        self.routes_path = routes_path
         self.kinds = kinds
         self.window = window
         self.thresholds = thresholds
@@ -224,13 +229,15 @@ class EventSchemaAuditOperator(_PostHogOperator):
         check_if_final(fail_on, parse_severity)
         check_if_final(thresholds, _thresholds)
         check_if_final(sample, parse_sample)
-        check_if_final(notify, lambda names: target_kinds(as_names(names)))
+        check_if_final(notify, lambda names: target_names(as_names(names)))
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Audit the project, publish the report, write it as Markdown, fail if it failed."""
         with bad_parameters_fail_the_task():
             options = self._settings()
-            targets = notify_targets(as_names(self.notify or []), self._notify_settings())
+            routes = load_routes(self.routes_path) if self.routes_path else None
+            names = [*as_names(self.notify or []), *(routes.names() if routes else [])]
+            targets = notify_targets(names, self._notify_settings())
         with self.client() as client:
             report = run_audit(client, options)
             result = report.model_dump(mode="json")
@@ -242,6 +249,8 @@ class EventSchemaAuditOperator(_PostHogOperator):
                     targets=targets,
                     host=client.host,
                     events=options.events,
+                    plan=options.plan,
+                    routes=routes,
                 )
                 self.log.info(
                     "incidents: %d opened, %d resolved; %d message(s) delivered, %d pending",

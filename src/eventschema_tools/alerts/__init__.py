@@ -21,19 +21,24 @@ from eventschema_tools.alerts.notify import (
     incidents_path,
     notify_report,
 )
+from eventschema_tools.alerts.routing import ROUTES_VARIABLE, Routes, load_routes, owner_of
 from eventschema_tools.alerts.targets import NotifyTarget, notify_targets
 
 __all__ = [
     "DEFAULT_INCIDENTS",
     "INCIDENTS_VARIABLE",
+    "ROUTES_VARIABLE",
     "Incident",
     "IncidentState",
     "IncidentStore",
     "IncidentSummary",
     "NotifyResult",
     "NotifyTarget",
+    "Routes",
     "Transition",
     "incidents_path",
+    "load_routes",
     "notify_report",
     "notify_targets",
+    "owner_of",
 ]

@@ -8,7 +8,7 @@ that failed one message is not tried again in the same run). A message is marked
 only after a 2xx answer, and carries the same ``X-Eventschema-Delivery`` id on every attempt,
 so a receiver can drop the rare duplicate of a request whose answer was lost.
 
-Nothing secret reaches an error or a log: failures name the target's kind and the HTTP status.
+Nothing secret reaches an error or a log: failures name the target and the HTTP status.
 """
 
 from __future__ import annotations
@@ -221,13 +221,13 @@ def _github(
         "Content-Type": "application/json",
     }
     issue = github_issue(incident, transition)
-    number = store.ref(incident.id, target.kind)
+    number = store.ref(incident.id, target.name)
     if number is None:
         created = _request(http, "POST", f"{repo}/issues", encoded(issue), headers)
-        store.set_ref(incident.id, target.kind, str(created.json()["number"]))
+        store.set_ref(incident.id, target.name, str(created.json()["number"]))
         if transition == Transition.OPENED:
             return
-        number = store.ref(incident.id, target.kind)
+        number = store.ref(incident.id, target.name)
     state = "closed" if transition == Transition.RESOLVED else "open"
     update = {**issue, "state": state}
     if state == "closed":
@@ -251,24 +251,24 @@ def deliver_pending(
     Messages for targets not in ``targets`` stay pending (they go out once that target is
     configured again).
     """
-    by_kind: dict[str, NotifyTarget] = {target.kind: target for target in targets}
+    by_name: dict[str, NotifyTarget] = {target.name: target for target in targets}
     report = DeliveryReport()
     down: dict[str, str] = {}
     client = http or httpx.Client(timeout=20, follow_redirects=False)
     try:
         for message in store.pending():
-            target = by_kind.get(message.target)
+            target = by_name.get(message.target)
             if target is None:
                 continue
-            if target.kind in down:
+            if target.name in down:
                 # The target failed a message already: the rest wait for the next run.
                 report.failed.append(
-                    (message.incident.id, message.transition.value, target.kind, down[target.kind])
+                    (message.incident.id, message.transition.value, target.name, down[target.name])
                 )
                 continue
             error = _deliver(store, client, target, message, attempts, report)
             if error is not None:
-                down[target.kind] = error
+                down[target.name] = error
     finally:
         if http is None:
             client.close()
@@ -299,9 +299,9 @@ def _deliver(
     try:
         with_retries(send, attempts)
     except DeliveryError as error:
-        store.failed(message, f"{target.kind}: {error}", attempts=tried[0])
-        report.failed.append((incident.id, transition.value, target.kind, str(error)))
+        store.failed(message, f"{target.name}: {error}", attempts=tried[0])
+        report.failed.append((incident.id, transition.value, target.name, str(error)))
         return str(error)
     store.delivered(message, datetime.now(UTC))
-    report.delivered.append((incident.id, transition.value, target.kind))
+    report.delivered.append((incident.id, transition.value, target.name))
     return None

@@ -137,8 +137,8 @@ def send_digest(
     client = http or httpx.Client(timeout=20, follow_redirects=False)
     try:
         for target in targets:
-            if store.digest_sent(key, target.kind):
-                report.already_sent.append(target.kind)
+            if store.digest_sent(key, target.name):
+                report.already_sent.append(target.name)
                 continue
             try:
                 if target.kind == "email":
@@ -148,10 +148,10 @@ def send_digest(
                     body = encoded(_payload(target, key, incidents))
                     with_retries(lambda: post_json(client, target, body, f"digest-{key}"))  # noqa: B023
             except DeliveryError as error:
-                report.failed.append((target.kind, str(error)))
+                report.failed.append((target.name, str(error)))
                 continue
-            store.mark_digest(key, target.kind, now)
-            report.sent.append(target.kind)
+            store.mark_digest(key, target.name, now)
+            report.sent.append(target.name)
     finally:
         if http is None:
             client.close()

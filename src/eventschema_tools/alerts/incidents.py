@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS incidents (
     id INTEGER PRIMARY KEY,
     project_id TEXT NOT NULL,
     host TEXT NOT NULL,
+    owner TEXT,
     finding_key TEXT NOT NULL,
     kind TEXT NOT NULL,
     code TEXT NOT NULL,
@@ -124,6 +125,7 @@ class Incident:
         id: Its number in the file (what ``incidents ack ID`` takes).
         project_id: The project.
         host: PostHog's address for the project (for links).
+        owner: Who owns it in the tracking plan, if anyone.
         finding: The latest finding behind it.
         state: ``open``, ``acknowledged``, ``muted`` or ``resolved``.
         muted_until: Until when it is muted.
@@ -137,6 +139,7 @@ class Incident:
     id: int
     project_id: str
     host: str
+    owner: str | None
     finding: Finding
     state: IncidentState
     muted_until: datetime | None
@@ -160,6 +163,7 @@ class Incident:
             muted_until=self.muted_until,
             episode=self.episode,
             project_id=self.project_id,
+            owner=self.owner,
             severity=finding.severity,
             kind=finding.kind,
             code=finding.code,
@@ -185,6 +189,7 @@ class IncidentSummary(BaseModel):
     muted_until: datetime | None = None
     episode: int = Field(description="How many times it has opened.")
     project_id: str
+    owner: str | None = Field(default=None, description="Its owner in the tracking plan.")
     severity: Severity
     kind: AuditKind
     code: str
@@ -323,6 +328,7 @@ class IncidentStore:
             id=int(row["id"]),
             project_id=str(row["project_id"]),
             host=str(row["host"]),
+            owner=row["owner"],
             finding=Finding.model_validate_json(str(row["finding"])),
             state=IncidentState(str(row["state"])),
             muted_until=_moment(row["muted_until"]),
@@ -340,9 +346,10 @@ class IncidentStore:
         report: AuditReport,
         *,
         host: str,
-        targets: Sequence[str],
+        targets: Sequence[str] | Callable[[Finding], Sequence[str]],
         now: datetime,
         events: Sequence[str] | None = None,
+        owner: Callable[[Finding], str | None] | None = None,
     ) -> list[tuple[Incident, Transition]]:
         """Update the incidents from an audit report and queue the messages they owe.
 
@@ -354,9 +361,11 @@ class IncidentStore:
         Args:
             report: The audit report.
             host: PostHog's address of the report's project (for links in messages).
-            targets: The targets that get a message for each transition.
+            targets: The targets that get a message for each transition, or a function
+                that names them per finding (``alerts.routing``).
             now: The time of the audit.
             events: The events the audit was limited to, if it was.
+            owner: Who owns each finding (kept with the incident).
 
         Returns:
             Each transition with the incident after it.
@@ -371,7 +380,8 @@ class IncidentStore:
                     continue
                 key = _key(finding)
                 seen.add(key)
-                change = self._observe(project, host, key, finding, now)
+                who = owner(finding) if owner is not None else None
+                change = self._observe(project, host, key, finding, now, who)
                 if change is not None:
                     changes.append(change)
             for incident in self.incidents(
@@ -385,11 +395,19 @@ class IncidentStore:
                 if in_scope and _key(finding) not in seen:
                     changes.append(self._resolve(incident, now, note="not found by the audit"))
             for incident_id, transition in changes:
-                self._queue(self.get(incident_id), transition, targets, now)
+                incident = self.get(incident_id)
+                chosen = targets(incident.finding) if callable(targets) else targets
+                self._queue(incident, transition, chosen, now)
         return [(self.get(incident_id), transition) for incident_id, transition in changes]
 
     def _observe(
-        self, project: str, host: str, key: str, finding: Finding, now: datetime
+        self,
+        project: str,
+        host: str,
+        key: str,
+        finding: Finding,
+        now: datetime,
+        owner: str | None,
     ) -> tuple[int, Transition] | None:
         row = self._db.execute(
             "SELECT id, state, severity, episode FROM incidents WHERE project_id = ? AND "
@@ -399,12 +417,13 @@ class IncidentStore:
         stored = finding.model_dump_json()
         if row is None:
             cursor = self._db.execute(
-                "INSERT INTO incidents (project_id, host, finding_key, kind, code, event, property,"
-                " grp, severity, state, opened_at, last_seen_at, finding) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)",
+                "INSERT INTO incidents (project_id, host, owner, finding_key, kind, code, event,"
+                " property, grp, severity, state, opened_at, last_seen_at, finding) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)",
                 (
                     project,
                     host,
+                    owner,
                     key,
                     finding.kind.value,
                     finding.code,
@@ -427,14 +446,23 @@ class IncidentStore:
         if state == IncidentState.RESOLVED:
             self._db.execute(
                 "UPDATE incidents SET state = 'open', episode = ?, opened_at = ?, "
-                "last_seen_at = ?, resolved_at = NULL, severity = ?, finding = ?, note = '' "
-                "WHERE id = ?",
-                (episode + 1, _text(now), _text(now), finding.severity.value, stored, incident_id),
+                "last_seen_at = ?, resolved_at = NULL, severity = ?, finding = ?, note = '', "
+                "owner = ? WHERE id = ?",
+                (
+                    episode + 1,
+                    _text(now),
+                    _text(now),
+                    finding.severity.value,
+                    stored,
+                    owner,
+                    incident_id,
+                ),
             )
             return incident_id, Transition.OPENED
         self._db.execute(
-            "UPDATE incidents SET last_seen_at = ?, severity = ?, finding = ? WHERE id = ?",
-            (_text(now), finding.severity.value, stored, incident_id),
+            "UPDATE incidents SET last_seen_at = ?, severity = ?, finding = ?, owner = ? "
+            "WHERE id = ?",
+            (_text(now), finding.severity.value, stored, owner, incident_id),
         )
         if finding.severity.rank > Severity(severity).rank:
             return incident_id, Transition.ESCALATED

@@ -130,6 +130,7 @@ def webhook_payload(
             "episode": incident.episode,
             "state": incident.state.value,
             "project_id": incident.project_id,
+            "owner": incident.owner,
             "severity": finding.severity.value,
             "kind": finding.kind.value,
             "code": finding.code,
@@ -165,6 +166,8 @@ def slack_message(incident: Incident, transition: Transition) -> dict[str, Any]:
         f"{finding.code} · {_where(finding) or 'project'}"
     )
     facts = [f"*Rate:* {_mrkdwn(_rate(finding))}"]
+    if incident.owner:
+        facts.append(f"*Owner:* {_mrkdwn(incident.owner)}")
     if change := _change(finding):
         facts.append(f"*Change:* {_mrkdwn(change)}")
     facts.append(f"*Open in PostHog:* <{_link(incident)}|events>")
@@ -214,6 +217,8 @@ def _title(incident: Incident) -> str:
 def _facts_markdown(incident: Incident, transition: Transition) -> str:
     finding = incident.finding
     lines = [markdown_text(finding.message), "", f"- **Rate:** {markdown_text(_rate(finding))}"]
+    if incident.owner:
+        lines.append(f"- **Owner:** {markdown_text(incident.owner)}")
     if change := _change(finding):
         lines.append(f"- **Change:** {markdown_text(change)}")
     lines.append(f"- **In PostHog:** {_link(incident)}")
@@ -268,6 +273,8 @@ def email_message(
     mail["To"] = ", ".join(recipients)
     mail["Message-ID"] = message_id
     lines = [finding.message, "", f"Rate: {_rate(finding)}"]
+    if incident.owner:
+        lines.append(f"Owner: {incident.owner}")
     if change := _change(finding):
         lines.append(f"Change: {change}")
     lines.append(f"In PostHog: {_link(incident)}")

@@ -23,8 +23,11 @@ import httpx
 
 from eventschema_tools.alerts.delivery import DeliveryReport, deliver_pending
 from eventschema_tools.alerts.incidents import IncidentStore, Transition
+from eventschema_tools.alerts.routing import Routes, owner_of
 from eventschema_tools.alerts.targets import NotifyTarget
 from eventschema_tools.audit.model import AuditReport
+from eventschema_tools.errors import InvalidInputError
+from eventschema_tools.tracking_plan.file import TrackingPlan
 
 __all__ = [
     "DEFAULT_INCIDENTS",
@@ -78,6 +81,8 @@ def notify_report(
     targets: Sequence[NotifyTarget],
     host: str,
     events: Sequence[str] | None = None,
+    plan: TrackingPlan | None = None,
+    routes: Routes | None = None,
     now: datetime | None = None,
     http: httpx.Client | None = None,
 ) -> NotifyResult:
@@ -89,13 +94,32 @@ def notify_report(
         targets: Where messages go (from :func:`~eventschema_tools.alerts.notify_targets`).
         host: PostHog's address, for links.
         events: The events the audit was limited to (only their incidents can resolve).
+        plan: The tracking plan, whose ``owner:`` entries own the incidents.
+        routes: Which targets each owner's incidents go to (default: every target); the
+            targets they name must be among ``targets``.
         now: The time of the audit (default: now).
         http: The HTTP client to deliver with (default: a new one).
     """
     moment = now or datetime.now(UTC)
-    names = [target.kind for target in targets]
+    names = [target.name for target in targets]
+    if routes is not None:
+        missing = [name for name in routes.names() if name not in names]
+        if missing:
+            raise InvalidInputError(
+                f"the routes name targets that are not configured: {', '.join(missing)}; "
+                "add them to --notify",
+                [("routes", f"unknown target: {name}") for name in missing],
+            )
+    route = routes.router(plan, names) if routes is not None else names
     with IncidentStore.open(incidents) as store:
-        changes = store.record(report, host=host, targets=names, now=moment, events=events)
+        changes = store.record(
+            report,
+            host=host,
+            targets=route,
+            now=moment,
+            events=events,
+            owner=lambda finding: owner_of(finding, plan),
+        )
         delivery = deliver_pending(store, targets, http=http)
     return NotifyResult(
         path=Path(incidents),

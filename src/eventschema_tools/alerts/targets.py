@@ -15,6 +15,10 @@ Target     Settings
            ``EVENTSCHEMA_SMTP_PASSWORD``: a plain-text mail per transition
 ========== ============================================================================
 
+A target may carry a label after a colon (``slack:billing``): its settings then come from the
+same variables with ``_BILLING`` appended (``EVENTSCHEMA_SLACK_WEBHOOK_URL_BILLING``), so one
+kind of target can reach several channels or teams (see ``alerts.routing``).
+
 URLs and secrets are :class:`~pydantic.SecretStr`: no ``repr``, log line or error shows them
 (a Slack webhook URL is itself a credential).
 """
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 from urllib.parse import urlsplit
@@ -32,7 +36,7 @@ from pydantic import SecretStr
 
 from eventschema_tools.errors import InvalidInputError
 
-__all__ = ["TARGET_KINDS", "NotifyTarget", "notify_targets", "target_kinds"]
+__all__ = ["TARGET_KINDS", "NotifyTarget", "notify_targets", "target_names"]
 
 TargetKind = Literal["slack", "webhook", "github", "email"]
 TARGET_KINDS: Final[tuple[TargetKind, ...]] = ("slack", "webhook", "github", "email")
@@ -55,6 +59,7 @@ class NotifyTarget:
 
     Attributes:
         kind: ``slack``, ``webhook``, ``github`` or ``email``.
+        name: The kind, or ``kind:label`` for a labelled target (what messages are queued to).
         url: Where to POST (secret); for ``github``, the repository's API URL; for ``email``,
             ``smtp://host:port``.
         secret: The HMAC key of a ``webhook`` target, the token of a ``github`` one, the SMTP
@@ -66,6 +71,7 @@ class NotifyTarget:
     """
 
     kind: TargetKind
+    name: str
     url: SecretStr = field(repr=False)
     secret: SecretStr | None = field(default=None, repr=False)
     user: str | None = field(default=None, repr=False)
@@ -74,21 +80,34 @@ class NotifyTarget:
     security: SmtpSecurity = "starttls"
 
 
-def target_kinds(names: Sequence[str]) -> list[TargetKind]:
-    """The target kinds named, each once, in order.
+_LABEL: Final = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_VARIABLE: Final = re.compile(r"\bEVENTSCHEMA_[A-Z_]*[A-Z]\b")
+
+
+def target_names(names: Sequence[str]) -> list[tuple[TargetKind, str]]:
+    """The targets named (``slack``, ``slack:billing``), each once, as ``(kind, label)``.
 
     Raises:
-        InvalidInputError: a name is not a target kind.
+        InvalidInputError: an unknown kind, or a label that is not lower-case letters,
+            digits, ``-`` and ``_``.
     """
-    kinds: list[TargetKind] = []
+    found: list[tuple[TargetKind, str]] = []
     for raw in dict.fromkeys(name.strip().lower() for name in names if name.strip()):
-        if raw not in TARGET_KINDS:
+        kind_text, _, label = raw.partition(":")
+        kind = next((kind for kind in TARGET_KINDS if kind == kind_text), None)
+        if kind is None:
             raise InvalidInputError(
-                f"unknown notify target {raw!r}: choose from {', '.join(TARGET_KINDS)}",
+                f"unknown notify target {raw!r}: choose from {', '.join(TARGET_KINDS)} "
+                "(optionally with a label: slack:billing)",
                 [("notify", f"unknown: {raw}")],
             )
-        kinds.append(next(kind for kind in TARGET_KINDS if kind == raw))
-    return kinds
+        if ":" in raw and not _LABEL.match(label):
+            raise InvalidInputError(
+                f"bad target label in {raw!r}: use lower-case letters, digits, - and _",
+                [("notify", f"bad label: {raw}")],
+            )
+        found.append((kind, label))
+    return found
 
 
 def notify_targets(
@@ -100,40 +119,47 @@ def notify_targets(
         InvalidInputError: an unknown target, a missing or malformed setting (the message names
             the variable, never its value).
     """
-    env = os.environ if environ is None else environ
+    base = os.environ if environ is None else environ
     targets: list[NotifyTarget] = []
-    for kind in target_kinds(names):
-        if kind == "github":
-            targets.append(_github(env))
-            continue
-        if kind == "email":
-            targets.append(_email(env))
-            continue
-        variable = _URL_VARIABLES[kind]
-        url = env.get(variable, "").strip()
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            problem = "is not set" if not url else "is not an http(s) URL"
-            raise InvalidInputError(
-                f"the {kind} target needs {variable}, which {problem}: set it to the "
-                f"{'incoming webhook URL Slack gave you' if kind == 'slack' else 'URL to POST to'}",
-                [(variable, problem)],
-            )
-        secret = None
-        if kind == "webhook":
-            value = env.get(_SECRET_VARIABLE, "")
-            if len(value) < _MIN_SECRET:
-                raise InvalidInputError(
-                    f"the webhook target signs its messages with {_SECRET_VARIABLE}, which must "
-                    f"hold at least {_MIN_SECRET} characters (e.g. `openssl rand -hex 32`)",
-                    [(_SECRET_VARIABLE, "missing or too short")],
-                )
-            secret = SecretStr(value)
-        targets.append(NotifyTarget(kind, SecretStr(url), secret))
+    for kind, label in target_names(names):
+        name = f"{kind}:{label}" if label else kind
+        env = _Labelled(base, label)
+        try:
+            targets.append(_target(kind, name, env))
+        except InvalidInputError as error:
+            raise env.renamed(error) from None
     return targets
 
 
-def _github(env: Mapping[str, str]) -> NotifyTarget:
+def _target(kind: TargetKind, name: str, env: Mapping[str, str]) -> NotifyTarget:
+    if kind == "github":
+        return _github(env, name)
+    if kind == "email":
+        return _email(env, name)
+    variable = _URL_VARIABLES[kind]
+    url = env.get(variable, "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        problem = "is not set" if not url else "is not an http(s) URL"
+        raise InvalidInputError(
+            f"the {kind} target needs {variable}, which {problem}: set it to the "
+            f"{'incoming webhook URL Slack gave you' if kind == 'slack' else 'URL to POST to'}",
+            [(variable, problem)],
+        )
+    secret = None
+    if kind == "webhook":
+        value = env.get(_SECRET_VARIABLE, "")
+        if len(value) < _MIN_SECRET:
+            raise InvalidInputError(
+                f"the webhook target signs its messages with {_SECRET_VARIABLE}, which must "
+                f"hold at least {_MIN_SECRET} characters (e.g. `openssl rand -hex 32`)",
+                [(_SECRET_VARIABLE, "missing or too short")],
+            )
+        secret = SecretStr(value)
+    return NotifyTarget(kind, name, SecretStr(url), secret)
+
+
+def _github(env: Mapping[str, str], name: str) -> NotifyTarget:
     repo = env.get(_GITHUB_REPO, "").strip()
     if not _REPO.match(repo):
         raise InvalidInputError(
@@ -152,13 +178,15 @@ def _github(env: Mapping[str, str]) -> NotifyTarget:
         raise InvalidInputError(
             f"{_GITHUB_API} is not an http(s) URL", [(_GITHUB_API, "not a URL")]
         )
-    return NotifyTarget("github", SecretStr(f"{api.rstrip('/')}/repos/{repo}"), SecretStr(token))
+    return NotifyTarget(
+        "github", name, SecretStr(f"{api.rstrip('/')}/repos/{repo}"), SecretStr(token)
+    )
 
 
 _ADDRESS: Final = re.compile(r"^[^@\s,<>]+@[^@\s,<>]+$")
 
 
-def _email(env: Mapping[str, str]) -> NotifyTarget:
+def _email(env: Mapping[str, str], name: str) -> NotifyTarget:
     def need(variable: str, what: str) -> str:
         value = env.get(variable, "").strip()
         if not value:
@@ -196,6 +224,7 @@ def _email(env: Mapping[str, str]) -> NotifyTarget:
     password = env.get("EVENTSCHEMA_SMTP_PASSWORD", "")
     return NotifyTarget(
         "email",
+        name,
         SecretStr(f"smtp://{host}:{port}"),
         SecretStr(password) if password else None,
         user=env.get("EVENTSCHEMA_SMTP_USER", "").strip() or None,
@@ -203,3 +232,32 @@ def _email(env: Mapping[str, str]) -> NotifyTarget:
         recipients=recipients,
         security="ssl" if security == "ssl" else "none" if security == "none" else "starttls",
     )
+
+
+class _Labelled(Mapping[str, str]):
+    """The settings of a labelled target: ``NAME_LABEL`` read for ``NAME``."""
+
+    def __init__(self, env: Mapping[str, str], label: str) -> None:
+        self._env = env
+        self._suffix = f"_{label.upper().replace('-', '_')}" if label else ""
+
+    def __getitem__(self, key: str) -> str:
+        return self._env[key + self._suffix]
+
+    def __iter__(self) -> Iterator[str]:
+        return (key.removesuffix(self._suffix) for key in self._env if key.endswith(self._suffix))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def renamed(self, error: InvalidInputError) -> InvalidInputError:
+        """``error`` naming this label's variables (``EVENTSCHEMA_SMTP_TO_BILLING``)."""
+        if not self._suffix:
+            return error
+
+        def rename(text: str) -> str:
+            return _VARIABLE.sub(lambda found: found.group(0) + self._suffix, text)
+
+        return InvalidInputError(
+            rename(str(error)), [(rename(field), problem) for field, problem in error.problems]
+        )

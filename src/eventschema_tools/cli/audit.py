@@ -17,7 +17,9 @@ from rich.text import Text
 from eventschema_tools._text import printable
 from eventschema_tools.alerts import (
     DEFAULT_INCIDENTS,
+    ROUTES_VARIABLE,
     NotifyResult,
+    load_routes,
     notify_report,
     notify_targets,
 )
@@ -37,6 +39,7 @@ from eventschema_tools.cli.common import (
     print_json,
     write_stdout,
 )
+from eventschema_tools.errors import InvalidInputError
 
 __all__ = ["register"]
 
@@ -124,6 +127,15 @@ def audit(
             help="The incidents file (SQLite) --notify keeps.",
         ),
     ] = DEFAULT_INCIDENTS,
+    routes: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            envvar=ROUTES_VARIABLE,
+            help="Routes file: which targets each owner's incidents go to (owners from the "
+            "plan's owner: entries).",
+        ),
+    ] = None,
 ) -> None:
     """Audit live events: drift, hygiene, conformance, enforcement and volume."""
     options = audit_options(
@@ -137,13 +149,25 @@ def audit(
         sample=sample,
         show_values=show_values,
     )
-    targets = notify_targets(notify or [])
+    if routes is not None and not notify:
+        raise InvalidInputError(
+            "--routes routes the messages of --notify: name the targets with --notify",
+            [("notify", "missing")],
+        )
+    routing = load_routes(routes) if routes is not None else None
+    targets = notify_targets([*(notify or []), *(routing.names() if routing else [])])
     with client_from(ctx) as client:
         report = run_audit(client, options)
         host = client.host
     if notify:
         result = notify_report(
-            report, incidents=incidents, targets=targets, host=host, events=options.events
+            report,
+            incidents=incidents,
+            targets=targets,
+            host=host,
+            events=options.events,
+            plan=options.plan,
+            routes=routing,
         )
         error_console.print(_notify_summary(result), highlight=False)
     if output is not None:

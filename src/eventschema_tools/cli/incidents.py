@@ -141,7 +141,7 @@ def resolve(
     with IncidentStore.open(incidents) as store:
         incident = store.resolve(
             incident_id,
-            targets=[target.kind for target in targets],
+            targets=[target.name for target in targets],
             now=datetime.now(UTC),
             note=note,
         )

@@ -36,10 +36,11 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -77,6 +78,7 @@ __all__ = [
     "PLAN_VERSION",
     "Acknowledgement",
     "EventSpec",
+    "Owner",
     "PlanDocument",
     "PlanFileError",
     "Problem",
@@ -277,6 +279,44 @@ class Acknowledgement(_Spec):
         return value
 
 
+_OWNER: Final = re.compile(r"^@?[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+_TAG: Final = re.compile(r"^[a-z0-9][a-z0-9_:.-]*$")
+
+
+def _owner(value: str) -> str:
+    if not _OWNER.match(value):
+        raise ValueError(
+            f"owner {value!r} is not a team name (billing-team, org/team) or a handle (@alice)"
+        )
+    return value
+
+
+def _tag(value: str) -> str:
+    if not _TAG.match(value):
+        raise ValueError(f"tag {value!r}: use lower-case letters, digits, -, _, : or .")
+    return value
+
+
+Owner = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_owner),
+]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=50), AfterValidator(_tag)]
+OwnerField: Any = Field(
+    default=None,
+    description="Who answers for it: a team (billing-team) or a handle (@alice); alerts about "
+    "it are routed by this name (docs/alerts.md#routing).",
+)
+TagsField: Any = Field(
+    default_factory=list, description="Labels in lower case (pii, revenue, mobile...)."
+)
+
+
+def _unique_tags(value: list[str]) -> list[str]:
+    return list(dict.fromkeys(value))
+
+
 AllowBreaking: Any = Field(
     default_factory=list,
     description="Breaking or risky changes made on purpose: each names the change kind, "
@@ -291,7 +331,11 @@ class PropertyGroupSpec(_Spec):
     properties: dict[PropertyName, PropertySpec] = Field(
         default_factory=dict, description="Properties by name."
     )
+    owner: Owner | None = OwnerField
+    tags: list[Tag] = TagsField
     allow_breaking: list[Acknowledgement] = AllowBreaking
+
+    _tags = field_validator("tags")(_unique_tags)
 
     @field_validator("description")
     @classmethod
@@ -321,7 +365,11 @@ class EventSpec(_Spec):
         description="PostHog's enforcement_mode: allow (observe) or reject (drop events "
         "missing a required property); leave out to not manage it.",
     )
+    owner: Owner | None = OwnerField
+    tags: list[Tag] = TagsField
     allow_breaking: list[Acknowledgement] = AllowBreaking
+
+    _tags = field_validator("tags")(_unique_tags)
 
     @field_validator("groups")
     @classmethod
@@ -635,6 +683,13 @@ def _acknowledgements(entries: Sequence[Acknowledgement]) -> list[dict[str, Any]
     return [entry.model_dump(mode="json", exclude_none=True) for entry in entries]
 
 
+def _ownership(entry: dict[str, Any], owner: str | None, tags: Sequence[str]) -> None:
+    if owner is not None:
+        entry["owner"] = owner
+    if tags:
+        entry["tags"] = list(tags)
+
+
 def plan_data(plan: TrackingPlan) -> dict[str, Any]:
     """The plan as plain data in file order, with defaults left out (what ``dump_plan`` writes)."""
     groups: dict[str, Any] = {}
@@ -646,6 +701,7 @@ def plan_data(plan: TrackingPlan) -> dict[str, Any]:
         entry["properties"] = {
             prop: property_data(group.properties[prop]) for prop in sorted(group.properties)
         }
+        _ownership(entry, group.owner, group.tags)
         if group.allow_breaking:
             entry["allow_breaking"] = _acknowledgements(group.allow_breaking)
         groups[name] = entry
@@ -657,6 +713,7 @@ def plan_data(plan: TrackingPlan) -> dict[str, Any]:
             event["description"] = spec.description
         if spec.enforcement is not None:
             event["enforcement"] = spec.enforcement.value
+        _ownership(event, spec.owner, spec.tags)
         if spec.allow_breaking:
             event["allow_breaking"] = _acknowledgements(spec.allow_breaking)
         events[name] = event
