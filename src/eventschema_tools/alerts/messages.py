@@ -109,6 +109,25 @@ def _change(finding: Finding) -> str:
     return f"{delta * 100:+.1f} points since the previous audit" if delta else ""
 
 
+def _facts(incident: Incident, transition: Transition) -> list[tuple[str, str]]:
+    """The labelled facts every message carries (the link is labelled "In PostHog")."""
+    finding = incident.finding
+    facts = [("Rate", _rate(finding))]
+    if incident.owner:
+        facts.append(("Owner", incident.owner))
+    if change := _change(finding):
+        facts.append(("Change", change))
+    facts.append(("In PostHog", _link(incident)))
+    if transition != Transition.RESOLVED and finding.fix:
+        facts.append(("Fix", finding.fix))
+    return facts
+
+
+def _query(incident: Incident, transition: Transition) -> str | None:
+    """The HogQL to reproduce, except on resolution."""
+    return reproduce_query(incident.finding) if transition != Transition.RESOLVED else None
+
+
 def _link(incident: Incident) -> str:
     evidence = incident.finding.evidence
     if evidence is not None and evidence.examples:
@@ -165,20 +184,16 @@ def slack_message(incident: Incident, transition: Transition) -> dict[str, Any]:
         f"{_TITLES[transition]}: {finding.severity.value} · {finding.kind.value} "
         f"{finding.code} · {_where(finding) or 'project'}"
     )
-    facts = [f"*Rate:* {_mrkdwn(_rate(finding))}"]
-    if incident.owner:
-        facts.append(f"*Owner:* {_mrkdwn(incident.owner)}")
-    if change := _change(finding):
-        facts.append(f"*Change:* {_mrkdwn(change)}")
-    facts.append(f"*Open in PostHog:* <{_link(incident)}|events>")
-    if transition != Transition.RESOLVED and finding.fix:
-        facts.append(f"*Fix:* {_mrkdwn(finding.fix)}")
+    facts = [
+        f"*{label}:* <{value}|events>" if label == "In PostHog" else f"*{label}:* {_mrkdwn(value)}"
+        for label, value in _facts(incident, transition)
+    ]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
         {"type": "section", "text": {"type": "plain_text", "text": finding.message[:2900]}},
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(facts)[:2900]}},
     ]
-    if (query := reproduce_query(finding)) and transition != Transition.RESOLVED:
+    if query := _query(incident, transition):
         blocks.append(
             {
                 "type": "section",
@@ -215,16 +230,11 @@ def _title(incident: Incident) -> str:
 
 
 def _facts_markdown(incident: Incident, transition: Transition) -> str:
-    finding = incident.finding
-    lines = [markdown_text(finding.message), "", f"- **Rate:** {markdown_text(_rate(finding))}"]
-    if incident.owner:
-        lines.append(f"- **Owner:** {markdown_text(incident.owner)}")
-    if change := _change(finding):
-        lines.append(f"- **Change:** {markdown_text(change)}")
-    lines.append(f"- **In PostHog:** {_link(incident)}")
-    if transition != Transition.RESOLVED and finding.fix:
-        lines.append(f"- **Fix:** {markdown_text(finding.fix)}")
-    if (query := reproduce_query(finding)) and transition != Transition.RESOLVED:
+    lines = [markdown_text(incident.finding.message), ""]
+    for label, value in _facts(incident, transition):
+        shown = value if label == "In PostHog" else markdown_text(value)
+        lines.append(f"- **{label}:** {shown}")
+    if query := _query(incident, transition):
         lines += ["", "```sql", query, "```"]
     return "\n".join(lines)
 
@@ -272,15 +282,9 @@ def email_message(
     mail["From"] = sender
     mail["To"] = ", ".join(recipients)
     mail["Message-ID"] = message_id
-    lines = [finding.message, "", f"Rate: {_rate(finding)}"]
-    if incident.owner:
-        lines.append(f"Owner: {incident.owner}")
-    if change := _change(finding):
-        lines.append(f"Change: {change}")
-    lines.append(f"In PostHog: {_link(incident)}")
-    if transition != Transition.RESOLVED and finding.fix:
-        lines.append(f"Fix: {finding.fix}")
-    if (query := reproduce_query(finding)) and transition != Transition.RESOLVED:
+    lines = [finding.message, ""]
+    lines += [f"{label}: {value}" for label, value in _facts(incident, transition)]
+    if query := _query(incident, transition):
         lines += ["", "Reproduce in PostHog's SQL editor:", query]
     lines += [
         "",
