@@ -45,7 +45,13 @@ from eventschema_tools.airflow_plugin._sdk import (
 )
 from eventschema_tools.airflow_plugin.hooks import EventSchemaHook
 from eventschema_tools.airflow_plugin.links import EventSchemaPageLink, publish_schema_page
-from eventschema_tools.alerts import incidents_path, load_routes, notify_report, notify_targets
+from eventschema_tools.alerts import (
+    incidents_path,
+    load_routes,
+    notify_report,
+    notify_targets,
+    posthog_target_for,
+)
 from eventschema_tools.alerts.targets import target_names
 from eventschema_tools.audit.model import (
     AuditReport,
@@ -157,7 +163,8 @@ class EventSchemaAuditOperator(_PostHogOperator):
             carry 95 % intervals. Default: every event. Offending values in the XCom are always
             fingerprints.
         notify: Keep findings as incidents and message each new, escalated and resolved one
-            once: ``slack``, ``webhook``, ``github``, ``email`` (``docs/alerts.md``). Their
+            once: ``slack``, ``webhook``, ``github``, ``email``, ``posthog`` (back into the
+            audited project: ``docs/alerts.md``). Their
             settings come from the ``notify_conn_id`` connection, else the worker's
             ``EVENTSCHEMA_*`` variables.
         notify_conn_id: A connection whose extras hold ``slack_webhook_url``, ``webhook_url``,
@@ -237,11 +244,18 @@ class EventSchemaAuditOperator(_PostHogOperator):
             options = self._settings()
             routes = load_routes(self.routes_path) if self.routes_path else None
             names = [*as_names(self.notify or []), *(routes.names() if routes else [])]
-            targets = notify_targets(names, self._notify_settings())
+            targets = notify_targets(
+                [name for name in names if not name.startswith("posthog")],
+                self._notify_settings(),
+            )
         with self.client() as client:
             report = run_audit(client, options)
             result = report.model_dump(mode="json")
             self.publish(context, client, result, event=_worst_event(report))
+            if any(kind == "posthog" for kind, _ in target_names(names)):
+                targets = notify_targets(
+                    names, self._notify_settings(), posthog=posthog_target_for(client)
+                )
             if targets:
                 notified = notify_report(
                     report,

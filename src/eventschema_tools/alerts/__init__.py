@@ -20,6 +20,7 @@ from eventschema_tools.alerts.notify import (
     NotifyResult,
     incidents_path,
     notify_report,
+    posthog_target_for,
 )
 from eventschema_tools.alerts.routing import ROUTES_VARIABLE, Routes, load_routes, owner_of
 from eventschema_tools.alerts.targets import NotifyTarget, notify_targets
@@ -41,4 +42,5 @@ __all__ = [
     "notify_report",
     "notify_targets",
     "owner_of",
+    "posthog_target_for",
 ]

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Final
 from urllib.parse import urlsplit
+from uuid import NAMESPACE_URL, uuid5
 
 import httpx
 from tenacity import (
@@ -37,12 +38,14 @@ from eventschema_tools.alerts.messages import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
+    annotation,
     email_message,
     encoded,
     github_comment,
     github_issue,
     signature,
     slack_message,
+    violation_event,
     webhook_payload,
 )
 from eventschema_tools.alerts.targets import NotifyTarget
@@ -52,6 +55,7 @@ __all__ = [
     "MAX_RETRY_AFTER",
     "DeliveryError",
     "DeliveryReport",
+    "capture_host",
     "deliver_pending",
     "post_json",
     "send_mail",
@@ -206,6 +210,36 @@ def _email(target: NotifyTarget, message: OutboxMessage) -> None:
     send_mail(target, mail)
 
 
+def capture_host(host: str) -> str:
+    """Where events are sent for a PostHog app host (PostHog Cloud captures on ``*.i.``)."""
+    parts = urlsplit(host)
+    if parts.hostname in ("us.posthog.com", "eu.posthog.com", "app.posthog.com"):
+        region = "us" if parts.hostname == "app.posthog.com" else parts.hostname.split(".")[0]
+        return f"{parts.scheme}://{region}.i.posthog.com"
+    return host.rstrip("/")
+
+
+def _posthog(http: httpx.Client, target: NotifyTarget, message: OutboxMessage) -> None:
+    """PostHog: a ``$eventschema_violation`` event (its UUID fixed per message, so a retry is
+    the same event), then an annotation on the project (last: it is not idempotent)."""
+    incident, transition = message.incident, message.transition
+    host = target.url.get_secret_value()
+    key = target.secret.get_secret_value() if target.secret else ""
+    auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    project = _request(http, "GET", f"{host}/api/projects/{target.project}/", b"", auth).json()
+    event = violation_event(
+        incident,
+        transition,
+        uuid=str(uuid5(NAMESPACE_URL, f"{host}/{target.project}/{message.id}")),
+    )
+    batch = encoded({"api_key": project["api_token"], "batch": [event]})
+    _request(
+        http, "POST", f"{capture_host(host)}/batch/", batch, {"Content-Type": "application/json"}
+    )
+    note = encoded(annotation(incident, transition))
+    _request(http, "POST", f"{host}/api/projects/{target.project}/annotations/", note, auth)
+
+
 def _github(
     http: httpx.Client, target: NotifyTarget, store: IncidentStore, message: OutboxMessage
 ) -> None:
@@ -293,6 +327,8 @@ def _deliver(
             _github(http, target, store, message)
         elif target.kind == "email":
             _email(target, message)
+        elif target.kind == "posthog":
+            _posthog(http, target, message)
         else:
             _post(http, target, message)
 

@@ -4,7 +4,7 @@
 acknowledged and muted incidents (muted ones marked) to each target once per period: the
 period (``2026-11-20`` or ``2026-W47``, UTC) is recorded per target in the incidents file, so a
 second run in the same period sends nothing. Slack gets Block Kit, a webhook a signed
-``eventschema.digest`` JSON body, email a plain-text mail; GitHub issues have no digest.
+``eventschema.digest`` JSON body, email a plain-text mail; GitHub issues and PostHog have no digest.
 """
 
 from __future__ import annotations
@@ -120,9 +120,9 @@ def send_digest(
     """Send the digest of the open incidents to each target that has not had this period's.
 
     Raises:
-        InvalidInputError: a GitHub target (issues have no digest).
+        InvalidInputError: a GitHub or PostHog target (they have no digest).
     """
-    if any(target.kind == "github" for target in targets):
+    if any(target.kind in ("github", "posthog") for target in targets):
         raise InvalidInputError(
             "the digest goes to slack, webhook or email; GitHub issues are kept up to date "
             "one by one",

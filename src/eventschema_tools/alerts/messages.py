@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any, Final
 
@@ -30,6 +30,8 @@ __all__ = [
     "DELIVERY_HEADER",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
+    "VIOLATION_EVENT",
+    "annotation",
     "email_message",
     "encoded",
     "github_comment",
@@ -37,12 +39,16 @@ __all__ = [
     "reproduce_query",
     "signature",
     "slack_message",
+    "violation_event",
     "webhook_payload",
 ]
 
 SIGNATURE_HEADER: Final = "X-Eventschema-Signature"
 TIMESTAMP_HEADER: Final = "X-Eventschema-Timestamp"
 DELIVERY_HEADER: Final = "X-Eventschema-Delivery"
+VIOLATION_EVENT: Final = "$eventschema_violation"
+"""The event each incident transition is captured as in PostHog (the ``posthog`` target)."""
+_ANNOTATION_LIMIT: Final = 400
 _TITLES: Final = {
     Transition.OPENED: "Opened",
     Transition.ESCALATED: "Escalated",
@@ -293,3 +299,44 @@ def email_message(
     ]
     mail.set_content("\n".join(lines))
     return mail
+
+
+def violation_event(incident: Incident, transition: Transition, *, uuid: str) -> dict[str, Any]:
+    """The ``$eventschema_violation`` event of one transition (a batch item for ``/batch/``)."""
+    finding = incident.finding
+    return {
+        "event": VIOLATION_EVENT,
+        "distinct_id": "eventschema",
+        "uuid": uuid,
+        "timestamp": datetime.now(UTC).isoformat(),
+        "properties": {
+            "transition": transition.value,
+            "incident_id": incident.id,
+            "episode": incident.episode,
+            "severity": finding.severity.value,
+            "audit": finding.kind.value,
+            "code": finding.code,
+            "violating_event": finding.event,
+            "violating_property": finding.property,
+            "property_group": finding.group,
+            "owner": incident.owner,
+            "rate": finding.rates.get("violations"),
+            "message": finding.message,
+            "$process_person_profile": False,
+        },
+    }
+
+
+def annotation(incident: Incident, transition: Transition) -> dict[str, Any]:
+    """The project annotation of one transition (shown on PostHog's charts)."""
+    finding = incident.finding
+    content = (
+        f"eventschema {transition.value}: {finding.severity.value} {finding.kind.value} "
+        f"{finding.code} on {_where(finding) or 'the project'} (incident {incident.id})"
+    )
+    return {
+        "content": printable(content)[:_ANNOTATION_LIMIT],
+        "date_marker": datetime.now(UTC).isoformat(),
+        "scope": "project",
+        "creation_type": "USR",
+    }

@@ -24,8 +24,9 @@ import httpx
 from eventschema_tools.alerts.delivery import DeliveryReport, deliver_pending
 from eventschema_tools.alerts.incidents import IncidentStore, Transition
 from eventschema_tools.alerts.routing import Routes, owner_of
-from eventschema_tools.alerts.targets import NotifyTarget
+from eventschema_tools.alerts.targets import NotifyTarget, posthog_target
 from eventschema_tools.audit.model import AuditReport
+from eventschema_tools.client import EventSchemaClient
 from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.tracking_plan.file import TrackingPlan
 
@@ -35,6 +36,7 @@ __all__ = [
     "NotifyResult",
     "incidents_path",
     "notify_report",
+    "posthog_target_for",
 ]
 
 DEFAULT_INCIDENTS: Final = Path(".eventschema") / "incidents.sqlite3"
@@ -72,6 +74,16 @@ class NotifyResult:
     def resolved(self) -> int:
         """Incidents resolved by this audit."""
         return sum(item == Transition.RESOLVED for _, item in self.transitions)
+
+
+def posthog_target_for(client: EventSchemaClient) -> NotifyTarget:
+    """The ``posthog`` target of the client's project (one request when the project is
+    ``@current``)."""
+    project = client.project_id
+    if project == "@current":
+        project = str(client.project().id)
+    key = client.settings.api_key.get_secret_value() if client.settings.api_key else ""
+    return posthog_target(client.host, key, project)
 
 
 def notify_report(

@@ -13,6 +13,8 @@ Target     Settings
            separated); ``EVENTSCHEMA_SMTP_PORT`` (587), ``EVENTSCHEMA_SMTP_SECURITY``
            (``starttls``, ``ssl`` or ``none``), ``EVENTSCHEMA_SMTP_USER`` and
            ``EVENTSCHEMA_SMTP_PASSWORD``: a plain-text mail per transition
+``posthog`` the audited project's own connection (:func:`posthog_target`): a
+           ``$eventschema_violation`` event and an annotation per transition
 ========== ============================================================================
 
 A target may carry a label after a colon (``slack:billing``): its settings then come from the
@@ -36,10 +38,10 @@ from pydantic import SecretStr
 
 from eventschema_tools.errors import InvalidInputError
 
-__all__ = ["TARGET_KINDS", "NotifyTarget", "notify_targets", "target_names"]
+__all__ = ["TARGET_KINDS", "NotifyTarget", "notify_targets", "posthog_target", "target_names"]
 
-TargetKind = Literal["slack", "webhook", "github", "email"]
-TARGET_KINDS: Final[tuple[TargetKind, ...]] = ("slack", "webhook", "github", "email")
+TargetKind = Literal["slack", "webhook", "github", "email", "posthog"]
+TARGET_KINDS: Final[tuple[TargetKind, ...]] = ("slack", "webhook", "github", "email", "posthog")
 SmtpSecurity = Literal["starttls", "ssl", "none"]
 _URL_VARIABLES: Final = {
     "slack": "EVENTSCHEMA_SLACK_WEBHOOK_URL",
@@ -68,6 +70,7 @@ class NotifyTarget:
         sender: The From address (``email``).
         recipients: The To addresses (``email``).
         security: ``starttls``, ``ssl`` or ``none`` (``email``).
+        project: The project written back to (``posthog``).
     """
 
     kind: TargetKind
@@ -78,6 +81,7 @@ class NotifyTarget:
     sender: str = ""
     recipients: tuple[str, ...] = ()
     security: SmtpSecurity = "starttls"
+    project: str = ""
 
 
 _LABEL: Final = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -111,9 +115,15 @@ def target_names(names: Sequence[str]) -> list[tuple[TargetKind, str]]:
 
 
 def notify_targets(
-    names: Sequence[str], environ: Mapping[str, str] | None = None
+    names: Sequence[str],
+    environ: Mapping[str, str] | None = None,
+    *,
+    posthog: NotifyTarget | None = None,
 ) -> list[NotifyTarget]:
     """The targets named (``["slack", "webhook"]``), with their settings from the environment.
+
+    The ``posthog`` target writes back to the audited project: pass ``posthog`` (from
+    :func:`posthog_target`) when it is named.
 
     Raises:
         InvalidInputError: an unknown target, a missing or malformed setting (the message names
@@ -122,6 +132,15 @@ def notify_targets(
     base = os.environ if environ is None else environ
     targets: list[NotifyTarget] = []
     for kind, label in target_names(names):
+        if kind == "posthog":
+            if posthog is None:
+                raise InvalidInputError(
+                    "the posthog target writes back to the audited project and needs its "
+                    "connection: pass posthog=posthog_target(client)",
+                    [("notify", "posthog without a connection")],
+                )
+            targets.append(posthog)
+            continue
         name = f"{kind}:{label}" if label else kind
         env = _Labelled(base, label)
         try:
@@ -261,3 +280,12 @@ class _Labelled(Mapping[str, str]):
         return InvalidInputError(
             rename(str(error)), [(rename(field), problem) for field, problem in error.problems]
         )
+
+
+def posthog_target(host: str, api_key: str, project_id: str) -> NotifyTarget:
+    """The ``posthog`` target of a project: incidents written back as events and annotations
+    with the project's own connection (the key needs ``project:read`` and
+    ``annotation:write``)."""
+    return NotifyTarget(
+        "posthog", "posthog", SecretStr(host.rstrip("/")), SecretStr(api_key), project=project_id
+    )

@@ -22,8 +22,10 @@ from eventschema_tools.alerts import (
     load_routes,
     notify_report,
     notify_targets,
+    posthog_target_for,
 )
 from eventschema_tools.alerts.notify import INCIDENTS_VARIABLE
+from eventschema_tools.alerts.targets import target_names
 from eventschema_tools.audit.freshness import check_freshness, freshness_options
 from eventschema_tools.audit.report import OutputFormat, render, render_table
 from eventschema_tools.audit.run import audit_options, run_audit
@@ -115,7 +117,8 @@ def audit(
         typer.Option(
             metavar="TARGET",
             help="Keep findings as incidents and message new, escalated and resolved ones to "
-            "TARGET: slack, webhook, github or email (repeatable; settings from EVENTSCHEMA_* "
+            "TARGET: slack, webhook, github, email or posthog (repeatable; settings from "
+            "EVENTSCHEMA_* "
             "variables).",
         ),
     ] = None,
@@ -155,10 +158,15 @@ def audit(
             [("notify", "missing")],
         )
     routing = load_routes(routes) if routes is not None else None
-    targets = notify_targets([*(notify or []), *(routing.names() if routing else [])])
+    names = [*(notify or []), *(routing.names() if routing else [])]
+    writes_back = any(kind == "posthog" for kind, _ in target_names(names))
+    # Every other target's settings are checked before the audit runs.
+    targets = notify_targets([name for name in names if not name.startswith("posthog")])
     with client_from(ctx) as client:
         report = run_audit(client, options)
         host = client.host
+        if writes_back:
+            targets = notify_targets(names, posthog=posthog_target_for(client))
     if notify:
         result = notify_report(
             report,

@@ -23,9 +23,17 @@ from eventschema_tools.alerts import (
 )
 from eventschema_tools.alerts.delivery import deliver_pending
 from eventschema_tools.alerts.digest import send_digest
-from eventschema_tools.alerts.notify import INCIDENTS_VARIABLE
+from eventschema_tools.alerts.notify import INCIDENTS_VARIABLE, posthog_target_for
+from eventschema_tools.alerts.targets import target_names
 from eventschema_tools.audit.model import parse_window
-from eventschema_tools.cli.common import JsonOption, command, console, fail, print_json
+from eventschema_tools.cli.common import (
+    JsonOption,
+    client_from,
+    command,
+    console,
+    fail,
+    print_json,
+)
 from eventschema_tools.errors import InvalidInputError
 
 __all__ = ["register"]
@@ -125,19 +133,25 @@ def mute(
 @incidents_app.command("resolve")
 @command
 def resolve(
+    ctx: typer.Context,
     incident_id: Annotated[int, typer.Argument(metavar="ID", help="The incident's number.")],
     incidents: IncidentsFile = DEFAULT_INCIDENTS,
     notify: Annotated[
         list[str] | None,
         typer.Option(
             metavar="TARGET",
-            help="Also tell TARGET (slack, webhook, github, email) it is resolved.",
+            help="Also tell TARGET (slack, webhook, github, email, posthog) it is resolved.",
         ),
     ] = None,
     note: Note = "",
 ) -> None:
     """Resolve an incident by hand (it opens again if an audit finds it again)."""
-    targets = notify_targets(notify or [])
+    names = notify or []
+    if any(kind == "posthog" for kind, _ in target_names(names)):
+        with client_from(ctx) as client:
+            targets = notify_targets(names, posthog=posthog_target_for(client))
+    else:
+        targets = notify_targets(names)
     with IncidentStore.open(incidents) as store:
         incident = store.resolve(
             incident_id,
@@ -166,6 +180,10 @@ def digest(
     if period not in ("daily", "weekly"):
         raise InvalidInputError(
             f"unknown period {period!r}: choose daily or weekly", [("period", "unknown")]
+        )
+    if any(kind in ("github", "posthog") for kind, _ in target_names(notify)):
+        raise InvalidInputError(
+            "the digest goes to slack, webhook or email", [("notify", "not a digest target")]
         )
     targets = notify_targets(notify)
     with IncidentStore.open(incidents) as store:

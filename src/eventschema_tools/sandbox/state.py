@@ -12,8 +12,9 @@ store, authentication, rate limits and faults through it::
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
-from typing import Final, cast
+from typing import Any, Final, cast
 
 from starlette.requests import Request
 
@@ -74,6 +75,9 @@ class Sandbox:
         self._projects_by_token = {project.api_token: project for project in config.projects}
         self.day_to_send = False
         """True while a `demo-day` seed's events wait to be sent once the server listens."""
+        # Annotations live in memory only (routes/annotation.py): per project, in order made.
+        self.annotations: dict[int, list[dict[str, Any]]] = {}
+        self.annotations_lock = threading.Lock()
         if config.seed is not None:
             loaded = load_seed(
                 config.seed, self.store, config.projects[0].id, self.user.id, self.events

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute
 from eventschema_tools.sandbox.events import capture, query
 from eventschema_tools.sandbox.http.routes import (
     admin,
+    annotation,
     event_definitions,
     event_schemas,
     personal_api_keys,
@@ -26,6 +27,7 @@ _MODULE_ROUTES: tuple[Callable[[], list[BaseRoute]], ...] = (
     event_definitions.routes,
     property_groups.routes,
     event_schemas.routes,
+    annotation.routes,
     query.routes,
     capture.routes,
     admin.routes,
