@@ -6,12 +6,14 @@ few captured events; the expected rates are counted here from the events sent.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 from airflow_test_helpers import RecordingTaskInstance
+from receivers import receiver
 
 from eventschema_tools import EventSchemaClient, PropertyInput
 from eventschema_tools.airflow_plugin.links import SCHEMA_PAGE_XCOM_KEY
@@ -184,3 +186,26 @@ def test_bad_wait_settings_fail_when_the_dag_is_parsed(
 ) -> None:
     with pytest.raises(InvalidInputError, match=message):
         EventSchemaConformanceSensor(task_id="gate", events="a", **arguments)
+
+
+@pytest.mark.usefixtures("posthog_conn", "checkout_events")
+def test_pokes_that_notify_send_each_incident_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with receiver() as webhook:
+        monkeypatch.setenv("EVENTSCHEMA_WEBHOOK_URL", webhook.url)
+        monkeypatch.setenv("EVENTSCHEMA_WEBHOOK_SECRET", "sensor-webhook-secret-0123456789")
+        sensor = EventSchemaConformanceSensor(
+            task_id="gate",
+            events="checkout_started",
+            notify="webhook",
+            incidents_path=str(tmp_path / "incidents.sqlite3"),
+        )
+        for _ in range(3):
+            assert not sensor.poke({"ti": RecordingTaskInstance()}).is_done
+        sent = [item.json()["incident"] for item in webhook.accepted]
+    assert sent
+    assert len({item["id"] for item in sent}) == len(sent)
+    assert [(item["event"], item["code"]) for item in sent] == [
+        ("checkout_started", "below_threshold")
+    ]

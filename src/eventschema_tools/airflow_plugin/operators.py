@@ -28,6 +28,11 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
 from eventschema_tools._files import write_atomically
+from eventschema_tools.airflow_plugin._alerts import (
+    NOTIFY_TEMPLATE_FIELDS,
+    check_notify,
+    prepare_alerts,
+)
 from eventschema_tools.airflow_plugin._params import (
     as_names,
     bad_parameters_fail_the_task,
@@ -37,22 +42,12 @@ from eventschema_tools.airflow_plugin._params import (
 from eventschema_tools.airflow_plugin._sdk import (
     AirflowException,
     AirflowFailException,
-    BaseHook,
     BaseOperator,
     Context,
     XComArg,
-    mask_secret,
 )
 from eventschema_tools.airflow_plugin.hooks import EventSchemaHook
 from eventschema_tools.airflow_plugin.links import EventSchemaPageLink, publish_schema_page
-from eventschema_tools.alerts import (
-    incidents_path,
-    load_routes,
-    notify_report,
-    notify_targets,
-    posthog_target_for,
-)
-from eventschema_tools.alerts.targets import target_names
 from eventschema_tools.audit.model import (
     AuditReport,
     parse_kinds,
@@ -92,21 +87,6 @@ __all__ = [
     "EventSchemaAuditOperator",
     "InferTrackingPlanOperator",
 ]
-
-
-# Extras of a notify connection, and the settings they stand for.
-_NOTIFY_EXTRAS = {
-    "slack_webhook_url": "EVENTSCHEMA_SLACK_WEBHOOK_URL",
-    "webhook_url": "EVENTSCHEMA_WEBHOOK_URL",
-    "webhook_secret": "EVENTSCHEMA_WEBHOOK_SECRET",
-    "github_repo": "EVENTSCHEMA_GITHUB_REPO",
-    "github_token": "EVENTSCHEMA_GITHUB_TOKEN",
-    "github_api_url": "EVENTSCHEMA_GITHUB_API_URL",
-    **{
-        f"smtp_{name}": f"EVENTSCHEMA_SMTP_{name.upper()}"
-        for name in ("host", "port", "security", "user", "password", "from", "to")
-    },
-}
 
 
 class _PostHogOperator(BaseOperator):
@@ -192,9 +172,7 @@ class EventSchemaAuditOperator(_PostHogOperator):
         "history_dir",
         "report_path",
         "sample",
-        "notify",
-        "incidents_path",
-        "routes_path",
+        *NOTIFY_TEMPLATE_FIELDS,
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"thresholds": "json"}
     result_key = "audit_report"
@@ -236,61 +214,26 @@ class EventSchemaAuditOperator(_PostHogOperator):
         check_if_final(fail_on, parse_severity)
         check_if_final(thresholds, _thresholds)
         check_if_final(sample, parse_sample)
-        check_if_final(notify, lambda names: target_names(as_names(names)))
+        check_if_final(notify, check_notify)
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Audit the project, publish the report, write it as Markdown, fail if it failed."""
         with bad_parameters_fail_the_task():
             options = self._settings()
-            routes = load_routes(self.routes_path) if self.routes_path else None
-            names = [*as_names(self.notify or []), *(routes.names() if routes else [])]
-            targets = notify_targets(
-                [name for name in names if not name.startswith("posthog")],
-                self._notify_settings(),
+            alerts = prepare_alerts(
+                self.notify, self.notify_conn_id, self.incidents_path, self.routes_path
             )
         with self.client() as client:
             report = run_audit(client, options)
             result = report.model_dump(mode="json")
             self.publish(context, client, result, event=_worst_event(report))
-            if any(kind == "posthog" for kind, _ in target_names(names)):
-                targets = notify_targets(
-                    names, self._notify_settings(), posthog=posthog_target_for(client)
-                )
-            if targets:
-                notified = notify_report(
-                    report,
-                    incidents=self.incidents_path or incidents_path(),
-                    targets=targets,
-                    host=client.host,
-                    events=options.events,
-                    plan=options.plan,
-                    routes=routes,
-                )
-                self.log.info(
-                    "incidents: %d opened, %d resolved; %d message(s) delivered, %d pending",
-                    notified.opened,
-                    notified.resolved,
-                    len(notified.delivery.delivered),
-                    len(notified.delivery.failed),
-                )
+            if alerts is not None:
+                alerts.send(client, report, events=options.events, plan=options.plan, log=self.log)
         if self.report_path:
             _write_text(self.report_path, render_markdown(report))
         if not report.passed and self.fail_task:
             raise AirflowFailException(_audit_failure(report, self.result_key))
         return result
-
-    def _notify_settings(self) -> Mapping[str, str] | None:
-        """The targets' settings from ``notify_conn_id`` (None: the environment)."""
-        if not self.notify_conn_id:
-            return None
-        extras = BaseHook.get_connection(self.notify_conn_id).extra_dejson
-        settings = {}
-        for key, variable in _NOTIFY_EXTRAS.items():
-            value = str(extras.get(key) or "")
-            if value:
-                mask_secret(value)
-                settings[variable] = value
-        return settings
 
     def _settings(self) -> AuditOptions:
         return audit_settings(

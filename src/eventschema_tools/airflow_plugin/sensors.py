@@ -31,6 +31,11 @@ from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import Any
 
+from eventschema_tools.airflow_plugin._alerts import (
+    NOTIFY_TEMPLATE_FIELDS,
+    check_notify,
+    prepare_alerts,
+)
 from eventschema_tools.airflow_plugin._params import (
     bad_parameters_fail_the_task,
     check_if_final,
@@ -50,10 +55,11 @@ from eventschema_tools.audit.gate import (
     ConformanceGate,
     EventStatus,
     GateOptions,
-    check_conformance,
     gate_options,
+    judge,
 )
 from eventschema_tools.audit.model import parse_window
+from eventschema_tools.audit.run import run_audit
 from eventschema_tools.errors import InvalidInputError
 
 __all__ = ["EventFreshnessSensor", "EventSchemaConformanceSensor"]
@@ -122,6 +128,12 @@ class EventSchemaConformanceSensor(_EventSensor):
         window: How far back each poke looks: ``30m``, ``1h``, ``1d``...
         min_events: The fewest events in the window needed to judge an event.
         plan_path: Judge against this tracking plan's schemas instead of the live project's.
+        notify: Keep each poke's findings as incidents and message new, escalated and resolved
+            ones once (``slack``, ``webhook``, ``github``, ``email``, ``posthog``; as on
+            :class:`~eventschema_tools.airflow_plugin.operators.EventSchemaAuditOperator`).
+        notify_conn_id: A connection whose extras hold the targets' settings.
+        incidents_path: The incidents file; keep it on storage every run sees.
+        routes_path: A routes file: which targets each owner's incidents go to.
         posthog_conn_id: The ``posthog`` connection.
         project_id: A project to use instead of the connection's.
         poke_interval: Seconds between pokes (default 300): a number, a ``timedelta``, or a
@@ -139,6 +151,7 @@ class EventSchemaConformanceSensor(_EventSensor):
         "plan_path",
         "poke_interval",
         "timeout",
+        *NOTIFY_TEMPLATE_FIELDS,
     )
 
     def __init__(
@@ -149,9 +162,18 @@ class EventSchemaConformanceSensor(_EventSensor):
         window: str = "1h",
         min_events: int = 1,
         plan_path: str | None = None,
+        notify: str | Sequence[str] | None = None,
+        notify_conn_id: str | None = None,
+        incidents_path: str | None = None,
+        routes_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.notify = notify
+        self.notify_conn_id = notify_conn_id
+        self.incidents_path = incidents_path
+        self.routes_path = routes_path
+        check_if_final(notify, check_notify)
         self.events = events
         self.threshold = threshold
         self.window = window
@@ -165,9 +187,23 @@ class EventSchemaConformanceSensor(_EventSensor):
         """Measure the events once; done when all of them are healthy."""
         with bad_parameters_fail_the_task():
             options = self._options(plan=self.plan_path)
+            alerts = prepare_alerts(
+                self.notify, self.notify_conn_id, self.incidents_path, self.routes_path
+            )
         with self.hook().get_conn() as client, bad_parameters_fail_the_task():
-            gate = check_conformance(client, options)
+            report = run_audit(client, options.audit)
+            gate = judge(report, options)
             publish_schema_page(context, client, _first_unhealthy(gate))
+            if alerts is not None:
+                # Incidents for the events under the threshold, on top of the audit's findings.
+                findings = [*report.findings, *gate.findings()]
+                alerts.send(
+                    client,
+                    report.model_copy(update={"findings": findings}),
+                    events=options.audit.events,
+                    plan=options.audit.plan,
+                    log=self.log,
+                )
         self.log.info("Conformance: %s", gate.summary())
         if any(item.status is EventStatus.NO_SCHEMA for item in gate.events):
             raise AirflowFailException(f"cannot judge conformance: {gate.summary()}")

@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from eventschema_tools.audit.model import AuditKind, AuditReport, parse_window
+from eventschema_tools.audit.model import (
+    AuditKind,
+    AuditReport,
+    Finding,
+    Severity,
+    format_rate,
+    parse_window,
+)
 from eventschema_tools.audit.run import AuditOptions, audit_options, run_audit, run_audit_async
 from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.tracking_plan.file import TrackingPlan
@@ -104,6 +111,27 @@ class ConformanceGate(BaseModel):
     def summary(self) -> str:
         """One line per event, e.g. ``checkout_completed: 98.0% of 500 conform (healthy)``."""
         return "; ".join(_describe(item) for item in self.events)
+
+    def findings(self) -> list[Finding]:
+        """An error finding (``below_threshold``, of the enforcement audit) per event under the
+        threshold: what alerts keep as incidents while the gate waits."""
+        return [
+            Finding(
+                severity=Severity.ERROR,
+                kind=AuditKind.ENFORCEMENT,
+                code="below_threshold",
+                event=item.event,
+                counts={"events": item.events, "conforming": item.conforming},
+                rates={"violations": 1 - (item.rate or 0.0)},
+                message=f"Only {format_rate(item.rate or 0.0)} of {item.events} "
+                f'"{item.event}" events in the last {self.window} conform; the gate needs '
+                f"{format_rate(self.threshold)}.",
+                fix="Fix the missing or mistyped required properties the audit lists for "
+                "this event; the gate passes once enough events conform.",
+            )
+            for item in self.events
+            if item.status is EventStatus.BELOW_THRESHOLD
+        ]
 
 
 @dataclass(frozen=True)
