@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alerts_helpers import report_of
 from receivers import receiver, smtp_receiver
 
 from eventschema_tools.alerts import IncidentStore, notify_targets
 from eventschema_tools.alerts.digest import period_key, send_digest
-from eventschema_tools.audit.model import AuditKind, AuditReport, AuditWindow, Finding, Severity
+from eventschema_tools.audit.model import AuditKind, Finding, Severity
 from eventschema_tools.errors import InvalidInputError
 
 NOW = datetime(2026, 11, 20, 6, tzinfo=UTC)
@@ -32,17 +33,11 @@ def _finding(event: str, severity: Severity) -> Finding:
 
 
 def _fill(path: Path) -> None:
-    report = AuditReport(
-        generated_at=NOW,
-        project_id="1",
-        kinds=[AuditKind.VOLUME],
-        source="plan",
-        window=AuditWindow(label="24h", seconds=86400, since=NOW, until=NOW),
-        fail_on=Severity.ERROR,
-        passed=False,
-        counts_by_severity={},
-        queries=1,
-        findings=[_finding("checkout", Severity.ERROR), _finding("signup", Severity.WARNING)],
+    report = report_of(
+        _finding("checkout", Severity.ERROR),
+        _finding("signup", Severity.WARNING),
+        at=NOW,
+        kinds=(AuditKind.VOLUME,),
     )
     with IncidentStore.open(path) as store:
         store.record(report, host="https://us.posthog.com", targets=[], now=NOW)

@@ -9,29 +9,15 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
+from alerts_helpers import report_of
 from receivers import MailServer, smtp_receiver
 
 from eventschema_tools.alerts import notify_report, notify_targets
-from eventschema_tools.audit.model import AuditKind, AuditReport, AuditWindow, Finding, Severity
+from eventschema_tools.audit.model import AuditKind, Finding, Severity
 from eventschema_tools.errors import InvalidInputError
 
 NOW = datetime(2026, 11, 20, 6, tzinfo=UTC)
 PASSWORD = "smtp-password-0123456789"
-
-
-def _report(*findings: Finding, at: datetime = NOW) -> AuditReport:
-    return AuditReport(
-        generated_at=at,
-        project_id="1",
-        kinds=[AuditKind.CONFORMANCE],
-        source="plan",
-        window=AuditWindow(label="24h", seconds=86400, since=at, until=at),
-        fail_on=Severity.ERROR,
-        passed=not findings,
-        counts_by_severity={},
-        queries=2,
-        findings=list(findings),
-    )
 
 
 BROKEN = Finding(
@@ -69,10 +55,10 @@ def test_one_mail_per_transition_even_after_refusals(mail: MailServer, tmp_path:
     for minute in range(3):
         at = NOW + timedelta(minutes=minute)
         notify_report(
-            _report(BROKEN, at=at), incidents=incidents, targets=targets, host="h", now=at
+            report_of(BROKEN, at=at), incidents=incidents, targets=targets, host="h", now=at
         )
     later = NOW + timedelta(hours=1)
-    notify_report(_report(at=later), incidents=incidents, targets=targets, host="h", now=later)
+    notify_report(report_of(at=later), incidents=incidents, targets=targets, host="h", now=later)
     assert mail.sessions == 4  # 2 refused, the opening, the resolution
     opened, resolved = (message_from_string(text, policy=default) for text in mail.mails)
     assert opened["Subject"].startswith("Opened: error")

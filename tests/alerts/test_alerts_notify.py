@@ -4,7 +4,6 @@ repeated runs, failing receivers and fixes; signatures verified with the documen
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -14,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alerts_helpers import cli_environment, demo_client
 from receivers import Received, Receiver, receiver
 
-from eventschema_tools import EventSchemaClient
 from eventschema_tools.alerts import (
     IncidentState,
     IncidentStore,
@@ -27,7 +26,7 @@ from eventschema_tools.alerts import (
 from eventschema_tools.audit.model import AuditReport
 from eventschema_tools.audit.run import audit_options, run_audit
 from eventschema_tools.errors import InvalidInputError
-from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox, run_sandbox
+from eventschema_tools.sandbox import RunningSandbox
 from eventschema_tools.tracking_plan import apply, compute_plan
 from eventschema_tools.tracking_plan.file import load_plan
 
@@ -79,26 +78,9 @@ def _targets(slack: Receiver, webhook: Receiver, github: Receiver) -> list[Notif
     return notify_targets(["slack", "webhook", "github"], _settings(slack, webhook, github))
 
 
-@pytest.fixture
-def sandbox() -> Iterator[RunningSandbox]:
-    with run_sandbox(seed="demo", rate_limiting=False) as running:
-        yield running
-
-
-def _client(url: str) -> EventSchemaClient:
-    return EventSchemaClient(
-        api_key=DEMO_API_KEY,
-        project_id=1,
-        host=url,
-        rate_limit="off",
-        query_rate_limit="off",
-        max_retries=0,
-    )
-
-
 def _audit(url: str) -> AuditReport:
     # Drift, and conformance of one event: every kind of incident, at a test's pace.
-    with _client(url) as client:
+    with demo_client(url) as client:
         options = audit_options(plan=PLAN, kinds="drift,conformance", events="member_invited")
         return run_audit(client, options)
 
@@ -144,7 +126,7 @@ def test_ten_audits_send_each_message_once_and_a_fix_resolves_in_one_run(
     assert drift
 
     # The fix: apply the plan. The next audit resolves what the plan fixed, in one run.
-    with _client(sandbox.url) as client:
+    with demo_client(sandbox.url) as client:
         apply(client, compute_plan(client, load_plan(PLAN), create_events=True))
     before = len(webhook.accepted)
     fixed = _audit(sandbox.url)
@@ -293,15 +275,12 @@ def test_the_cli_notifies_once_and_manages_incidents(
     sandbox: RunningSandbox, receivers: Receivers, tmp_path: Path
 ) -> None:
     slack, webhook, _ = receivers
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("POSTHOG_", "EVENTSCHEMA_"))},
-        "POSTHOG_HOST": sandbox.url,
-        "POSTHOG_PERSONAL_API_KEY": DEMO_API_KEY,
-        "POSTHOG_PROJECT_ID": "1",
-        "EVENTSCHEMA_SLACK_WEBHOOK_URL": slack.url,
-        "EVENTSCHEMA_WEBHOOK_URL": webhook.url,
-        "EVENTSCHEMA_WEBHOOK_SECRET": SECRET,
-    }
+    env = cli_environment(
+        sandbox.url,
+        EVENTSCHEMA_SLACK_WEBHOOK_URL=slack.url,
+        EVENTSCHEMA_WEBHOOK_URL=webhook.url,
+        EVENTSCHEMA_WEBHOOK_SECRET=SECRET,
+    )
     audit = (
         "audit",
         "--plan",

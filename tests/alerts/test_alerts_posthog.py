@@ -2,42 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from alerts_helpers import cli_environment, demo_client
 
-from eventschema_tools import EventSchemaClient
 from eventschema_tools.alerts import notify_report, notify_targets, posthog_target_for
 from eventschema_tools.alerts.delivery import capture_host
 from eventschema_tools.audit.run import audit_options, run_audit
 from eventschema_tools.errors import InvalidInputError
-from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox, run_sandbox
+from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN = ROOT / "examples" / "tracking-plan.yaml"
 COUNT = "SELECT count() FROM events WHERE event = '$eventschema_violation'"
-
-
-@pytest.fixture
-def sandbox() -> Iterator[RunningSandbox]:
-    with run_sandbox(seed="demo", rate_limiting=False) as running:
-        yield running
-
-
-def _client(url: str) -> EventSchemaClient:
-    return EventSchemaClient(
-        api_key=DEMO_API_KEY,
-        project_id=1,
-        host=url,
-        rate_limit="off",
-        query_rate_limit="off",
-        max_retries=0,
-    )
 
 
 def _annotations(url: str) -> list[dict[str, object]]:
@@ -58,7 +39,7 @@ def test_capture_hosts() -> None:
 def test_each_transition_is_one_event_and_one_annotation(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    with _client(sandbox.url) as client:
+    with demo_client(sandbox.url) as client:
         targets = notify_targets(["posthog"], {}, posthog=posthog_target_for(client))
         options = audit_options(plan=PLAN, kinds="drift")
         for _ in range(3):
@@ -83,12 +64,7 @@ def test_the_posthog_target_needs_the_audited_connection() -> None:
 
 
 def test_the_cli_writes_back(sandbox: RunningSandbox, tmp_path: Path) -> None:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("POSTHOG_", "EVENTSCHEMA_"))},
-        "POSTHOG_HOST": sandbox.url,
-        "POSTHOG_PERSONAL_API_KEY": DEMO_API_KEY,
-        "POSTHOG_PROJECT_ID": "1",
-    }
+    env = cli_environment(sandbox.url)
     command = [sys.executable, "-m", "eventschema_tools.cli.main", "audit", "--plan", str(PLAN)]
     done = subprocess.run(
         [*command, "--kinds", "drift", "--notify", "posthog"],

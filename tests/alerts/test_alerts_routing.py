@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
+from alerts_helpers import demo_client, report_of
 from receivers import receiver
 
-from eventschema_tools import EventSchemaClient
 from eventschema_tools.alerts import load_routes, notify_report, notify_targets, owner_of
-from eventschema_tools.audit.model import AuditKind, AuditReport, AuditWindow, Finding, Severity
+from eventschema_tools.audit.model import AuditKind, Finding, Severity
 from eventschema_tools.audit.run import audit_options, run_audit
 from eventschema_tools.errors import InvalidInputError
-from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox, run_sandbox
+from eventschema_tools.sandbox import RunningSandbox
 from eventschema_tools.tracking_plan.file import PlanFileError, load_plan, parse_plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,12 +65,6 @@ def test_bad_routes_files_are_refused(tmp_path: Path) -> None:
         load_routes(path)
 
 
-@pytest.fixture
-def sandbox() -> Iterator[RunningSandbox]:
-    with run_sandbox(seed="demo", rate_limiting=False) as running:
-        yield running
-
-
 def test_each_owner_gets_only_its_incidents(sandbox: RunningSandbox, tmp_path: Path) -> None:
     plan_path = _owned_plan(tmp_path)
     routes = tmp_path / "routes.yaml"
@@ -87,14 +79,7 @@ def test_each_owner_gets_only_its_incidents(sandbox: RunningSandbox, tmp_path: P
                 "EVENTSCHEMA_WEBHOOK_SECRET_GROWTH": SECRET + "-growth",
             },
         )
-        with EventSchemaClient(
-            api_key=DEMO_API_KEY,
-            project_id=1,
-            host=sandbox.url,
-            rate_limit="off",
-            query_rate_limit="off",
-            max_retries=0,
-        ) as client:
+        with demo_client(sandbox.url) as client:
             options = audit_options(
                 plan=plan_path, kinds="drift,conformance", events="member_invited"
             )
@@ -120,28 +105,13 @@ def test_each_owner_gets_only_its_incidents(sandbox: RunningSandbox, tmp_path: P
     assert any(item["owner"] == "@alice" for item in to_shared)  # owned, but not routed
 
 
-def _report() -> AuditReport:
-    now = datetime.now(UTC)
-    return AuditReport(
-        generated_at=now,
-        project_id="1",
-        kinds=[AuditKind.CONFORMANCE],
-        source="plan",
-        window=AuditWindow(label="24h", seconds=86400, since=now, until=now),
-        fail_on=Severity.ERROR,
-        passed=True,
-        counts_by_severity={},
-        queries=0,
-    )
-
-
 def test_routes_must_name_configured_targets(tmp_path: Path) -> None:
     routes = tmp_path / "routes.yaml"
     routes.write_text("routes:\n  growth: [slack:growth]\n", "utf-8")
     targets = notify_targets(["slack"], {"EVENTSCHEMA_SLACK_WEBHOOK_URL": "https://h.test/x"})
     with pytest.raises(InvalidInputError, match="slack:growth"):
         notify_report(
-            _report(),
+            report_of(),
             incidents=tmp_path / "i.sqlite3",
             targets=targets,
             host="h",
