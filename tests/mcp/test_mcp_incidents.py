@@ -91,6 +91,7 @@ async def test_lists_the_projects_open_incidents_without_values(
         ("member_invited", "open")
     ]
     assert "twelve" not in str(answer)
+    assert b"twelve" not in path.read_bytes()  # the file keeps no offending values either
     resolved = await structured_answer(client, TOOL, {"states": ["resolved"]})
     assert resolved["incidents"] == []
 

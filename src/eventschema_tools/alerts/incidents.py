@@ -215,6 +215,15 @@ class OutboxMessage:
     attempts: int
 
 
+def _without_values(finding: Finding) -> Finding:
+    """The finding as kept on disk: its evidence without offending values (an audit run with
+    ``--show-values`` must not leave them in the incidents file)."""
+    if finding.evidence is None or not finding.evidence.values:
+        return finding
+    evidence = finding.evidence.model_copy(update={"values": [], "values_shown": False})
+    return finding.model_copy(update={"evidence": evidence})
+
+
 def _key(finding: Finding) -> str:
     return json.dumps(list(finding.key))
 
@@ -414,7 +423,7 @@ class IncidentStore:
             "finding_key = ?",
             (project, key),
         ).fetchone()
-        stored = finding.model_dump_json()
+        stored = _without_values(finding).model_dump_json()
         if row is None:
             cursor = self._db.execute(
                 "INSERT INTO incidents (project_id, host, owner, finding_key, kind, code, event,"
