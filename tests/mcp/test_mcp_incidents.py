@@ -100,5 +100,5 @@ async def test_without_a_file_it_says_how_to_make_one(client: Client, tmp_path: 
     answer = await structured_answer(client, TOOL, {})
 
     assert answer["incidents"] == []
-    assert "audit --notify" in answer["note"]
+    assert "--notify" in answer["note"]
     assert not (tmp_path / "incidents.sqlite3").exists()

@@ -184,7 +184,7 @@ class IncidentSummary(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: int = Field(description="Its number (`eventschema incidents ack ID`).")
+    id: int = Field(description="Its number, as the incidents ack command takes it.")
     state: IncidentState
     muted_until: datetime | None = None
     episode: int = Field(description="How many times it has opened.")

@@ -216,7 +216,7 @@ def slack_message(incident: Incident, transition: Transition) -> dict[str, Any]:
                 {
                     "type": "mrkdwn",
                     "text": f"incident {incident.id} · project {incident.project_id} · "
-                    f"`eventschema incidents ack {incident.id}`",
+                    f"eventschema incidents ack {incident.id}",
                 }
             ],
         }
@@ -250,8 +250,8 @@ def github_issue(incident: Incident, transition: Transition) -> dict[str, Any]:
     finding = incident.finding
     footer = (
         f"\n\n---\nIncident {incident.id} of project {incident.project_id}, kept by "
-        f"`eventschema audit --notify github` (state: {incident.state.value}). "
-        f"`eventschema incidents ack {incident.id}` to own it."
+        f"eventschema's audit (state: {incident.state.value}); "
+        f"eventschema incidents ack {incident.id} to own it."
     )
     return {
         "title": _title(incident),

@@ -624,7 +624,7 @@ async def list_incidents(
         return IncidentList(
             path=str(path),
             incidents=[],
-            note="No incidents file yet: `eventschema audit --notify TARGET` creates it.",
+            note="No incidents file yet: an audit run with --notify creates it.",
         )
     chosen = states or [state for state in IncidentState if state != IncidentState.RESOLVED]
     project = str(catalog.client.project_id)
