@@ -8,26 +8,17 @@ connection. Everything but that connection is checked before the first request.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 from eventschema_tools.airflow_plugin._params import as_names
 from eventschema_tools.airflow_plugin._sdk import BaseHook, mask_secret
-from eventschema_tools.alerts import (
-    NotifyTarget,
-    Routes,
-    incidents_path,
-    load_routes,
-    notify_report,
-    notify_targets,
-    posthog_target_for,
-)
+from eventschema_tools.alerts.notify import Alerting, alerting
 from eventschema_tools.alerts.targets import target_names
 from eventschema_tools.audit.model import AuditReport
 from eventschema_tools.client import EventSchemaClient
 from eventschema_tools.tracking_plan.file import TrackingPlan
 
-__all__ = ["NOTIFY_TEMPLATE_FIELDS", "Alerts", "check_notify", "prepare_alerts"]
+__all__ = ["NOTIFY_TEMPLATE_FIELDS", "check_notify", "prepare_alerts", "send_alerts"]
 
 NOTIFY_TEMPLATE_FIELDS: Final = ("notify", "incidents_path", "routes_path")
 
@@ -64,61 +55,33 @@ def _connection_settings(conn_id: str | None) -> Mapping[str, str] | None:
     return settings
 
 
-@dataclass(frozen=True)
-class Alerts:
-    """A task's checked alert settings, ready to notify after an audit."""
-
-    names: list[str]
-    targets: list[NotifyTarget]
-    settings: Mapping[str, str] | None
-    routes: Routes | None
-    incidents: str
-
-    def send(
-        self,
-        client: EventSchemaClient,
-        report: AuditReport,
-        *,
-        events: Sequence[str] | None,
-        plan: TrackingPlan | None,
-        log: Any,
-    ) -> None:
-        """Record the report's incidents and deliver what they owe."""
-        targets = self.targets
-        if any(kind == "posthog" for kind, _ in target_names(self.names)):
-            targets = notify_targets(self.names, self.settings, posthog=posthog_target_for(client))
-        notified = notify_report(
-            report,
-            incidents=self.incidents,
-            targets=targets,
-            host=client.host,
-            events=events,
-            plan=plan,
-            routes=self.routes,
-        )
-        log.info(
-            "incidents: %d opened, %d resolved; %d message(s) delivered, %d pending",
-            notified.opened,
-            notified.resolved,
-            len(notified.delivery.delivered),
-            len(notified.delivery.failed),
-        )
-
-
 def prepare_alerts(
     notify: Any, notify_conn_id: str | None, incidents: str | None, routes_path: str | None
-) -> Alerts | None:
+) -> Alerting | None:
     """The rendered alert settings, checked (``None`` when the task notifies no one)."""
-    routes = load_routes(routes_path) if routes_path else None
-    names = [*as_names(notify or []), *(routes.names() if routes else [])]
-    if not names:
-        return None
-    settings = _connection_settings(notify_conn_id)
-    others = [name for name in names if not name.startswith("posthog")]
-    return Alerts(
-        names=names,
-        targets=notify_targets(others, settings),
-        settings=settings,
-        routes=routes,
-        incidents=incidents or str(incidents_path()),
+    return alerting(
+        as_names(notify or []),
+        routes=routes_path or None,
+        incidents=incidents or None,
+        settings=_connection_settings(notify_conn_id),
+    )
+
+
+def send_alerts(
+    alerts: Alerting,
+    client: EventSchemaClient,
+    report: AuditReport,
+    *,
+    events: Sequence[str] | None,
+    plan: TrackingPlan | None,
+    log: Any,
+) -> None:
+    """Record the report's incidents, deliver what they owe, and log how it went."""
+    notified = alerts.notify(client, report, events=events, plan=plan)
+    log.info(
+        "incidents: %d opened, %d resolved; %d message(s) delivered, %d pending",
+        notified.opened,
+        notified.resolved,
+        len(notified.delivery.delivered),
+        len(notified.delivery.failed),
     )

@@ -32,6 +32,7 @@ from eventschema_tools.airflow_plugin._alerts import (
     NOTIFY_TEMPLATE_FIELDS,
     check_notify,
     prepare_alerts,
+    send_alerts,
 )
 from eventschema_tools.airflow_plugin._params import (
     as_names,
@@ -228,7 +229,9 @@ class EventSchemaAuditOperator(_PostHogOperator):
             result = report.model_dump(mode="json")
             self.publish(context, client, result, event=_worst_event(report))
             if alerts is not None:
-                alerts.send(client, report, events=options.events, plan=options.plan, log=self.log)
+                send_alerts(
+                    alerts, client, report, events=options.events, plan=options.plan, log=self.log
+                )
         if self.report_path:
             _write_text(self.report_path, render_markdown(report))
         if not report.passed and self.fail_task:

@@ -35,6 +35,7 @@ from eventschema_tools.airflow_plugin._alerts import (
     NOTIFY_TEMPLATE_FIELDS,
     check_notify,
     prepare_alerts,
+    send_alerts,
 )
 from eventschema_tools.airflow_plugin._params import (
     bad_parameters_fail_the_task,
@@ -197,7 +198,8 @@ class EventSchemaConformanceSensor(_EventSensor):
             if alerts is not None:
                 # Incidents for the events under the threshold, on top of the audit's findings.
                 findings = [*report.findings, *gate.findings()]
-                alerts.send(
+                send_alerts(
+                    alerts,
                     client,
                     report.model_copy(update={"findings": findings}),
                     events=options.audit.events,

@@ -258,10 +258,10 @@ def _github(
     number = store.ref(incident.id, target.name)
     if number is None:
         created = _request(http, "POST", f"{repo}/issues", encoded(issue), headers)
-        store.set_ref(incident.id, target.name, str(created.json()["number"]))
+        number = str(created.json()["number"])
+        store.set_ref(incident.id, target.name, number)
         if transition == Transition.OPENED:
             return
-        number = store.ref(incident.id, target.name)
     state = "closed" if transition == Transition.RESOLVED else "open"
     update = {**issue, "state": state}
     if state == "closed":

@@ -59,7 +59,6 @@ def period_key(period: Period, now: datetime) -> str:
 
 def _line(incident: Incident) -> str:
     finding = incident.finding
-    where = ".".join(part for part in (finding.event or finding.group, finding.property) if part)
     muted = (
         f" (muted until {incident.muted_until:%Y-%m-%d})"
         if incident.state == IncidentState.MUTED and incident.muted_until
@@ -69,7 +68,7 @@ def _line(incident: Incident) -> str:
     )
     return printable(
         f"#{incident.id} {finding.severity.value} {finding.kind.value} {finding.code} "
-        f"{where}{muted}: {finding.message}"
+        f"{finding.where}{muted}: {finding.message}"
     )
 
 

@@ -403,11 +403,11 @@ class IncidentStore:
                 )
                 if in_scope and _key(finding) not in seen:
                     changes.append(self._resolve(incident, now, note="not found by the audit"))
-            for incident_id, transition in changes:
-                incident = self.get(incident_id)
+            after = [(self.get(incident_id), transition) for incident_id, transition in changes]
+            for incident, transition in after:
                 chosen = targets(incident.finding) if callable(targets) else targets
                 self._queue(incident, transition, chosen, now)
-        return [(self.get(incident_id), transition) for incident_id, transition in changes]
+        return after
 
     def _observe(
         self,

@@ -179,16 +179,12 @@ def _mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _where(finding: Finding) -> str:
-    return ".".join(part for part in (finding.event or finding.group, finding.property) if part)
-
-
 def slack_message(incident: Incident, transition: Transition) -> dict[str, Any]:
     """A Slack incoming-webhook body (Block Kit) for one transition of one incident."""
     finding = incident.finding
     title = (
         f"{_TITLES[transition]}: {finding.severity.value} · {finding.kind.value} "
-        f"{finding.code} · {_where(finding) or 'project'}"
+        f"{finding.code} · {finding.where or 'project'}"
     )
     facts = [
         f"*{label}:* <{value}|events>" if label == "In PostHog" else f"*{label}:* {_mrkdwn(value)}"
@@ -231,7 +227,7 @@ def encoded(payload: dict[str, Any]) -> bytes:
 
 def _title(incident: Incident) -> str:
     finding = incident.finding
-    where = _where(finding) or f"project {incident.project_id}"
+    where = finding.where or f"project {incident.project_id}"
     return f"[eventschema] {finding.kind.value} {finding.code} on {where}"[:250]
 
 
@@ -332,7 +328,7 @@ def annotation(incident: Incident, transition: Transition) -> dict[str, Any]:
     finding = incident.finding
     content = (
         f"eventschema {transition.value}: {finding.severity.value} {finding.kind.value} "
-        f"{finding.code} on {_where(finding) or 'the project'} (incident {incident.id})"
+        f"{finding.code} on {finding.where or 'the project'} (incident {incident.id})"
     )
     return {
         "content": printable(content)[:_ANNOTATION_LIMIT],

@@ -23,8 +23,13 @@ import httpx
 
 from eventschema_tools.alerts.delivery import DeliveryReport, deliver_pending
 from eventschema_tools.alerts.incidents import IncidentStore, Transition
-from eventschema_tools.alerts.routing import Routes, owner_of
-from eventschema_tools.alerts.targets import NotifyTarget, posthog_target
+from eventschema_tools.alerts.routing import Routes, load_routes, owner_of
+from eventschema_tools.alerts.targets import (
+    NotifyTarget,
+    notify_targets,
+    posthog_target,
+    target_names,
+)
 from eventschema_tools.audit.model import AuditReport
 from eventschema_tools.client import EventSchemaClient
 from eventschema_tools.errors import InvalidInputError
@@ -33,7 +38,9 @@ from eventschema_tools.tracking_plan.file import TrackingPlan
 __all__ = [
     "DEFAULT_INCIDENTS",
     "INCIDENTS_VARIABLE",
+    "Alerting",
     "NotifyResult",
+    "alerting",
     "incidents_path",
     "notify_report",
     "posthog_target_for",
@@ -137,4 +144,85 @@ def notify_report(
         path=Path(incidents),
         transitions=[(incident.id, transition) for incident, transition in changes],
         delivery=delivery,
+    )
+
+
+@dataclass(frozen=True)
+class Alerting:
+    """One run's alert settings, checked before the audit: targets, routes, incidents file.
+
+    Attributes:
+        names: Every target named, by ``--notify`` and by the routes.
+        settings: Where the targets' settings come from (``None``: the environment).
+        routes: Which targets each owner's incidents go to.
+        incidents: The incidents file.
+        targets: The targets other than ``posthog``, whose settings are checked already.
+    """
+
+    names: list[str]
+    settings: Mapping[str, str] | None
+    routes: Routes | None
+    incidents: Path
+    targets: list[NotifyTarget]
+
+    @property
+    def writes_back(self) -> bool:
+        """Whether the ``posthog`` target is named (it needs the audited connection)."""
+        return any(kind == "posthog" for kind, _ in target_names(self.names))
+
+    def targets_for(self, client: EventSchemaClient) -> list[NotifyTarget]:
+        """Every target, the ``posthog`` one built from ``client``."""
+        if not self.writes_back:
+            return self.targets
+        return notify_targets(self.names, self.settings, posthog=posthog_target_for(client))
+
+    def notify(
+        self,
+        client: EventSchemaClient,
+        report: AuditReport,
+        *,
+        events: Sequence[str] | None = None,
+        plan: TrackingPlan | None = None,
+    ) -> NotifyResult:
+        """:func:`notify_report` with these settings, after an audit made with ``client``."""
+        return notify_report(
+            report,
+            incidents=self.incidents,
+            targets=self.targets_for(client),
+            host=client.host,
+            events=events,
+            plan=plan,
+            routes=self.routes,
+        )
+
+
+def alerting(
+    notify: Sequence[str],
+    *,
+    routes: str | Path | None = None,
+    incidents: str | Path | None = None,
+    settings: Mapping[str, str] | None = None,
+) -> Alerting | None:
+    """Check alert settings before anything is sent (``None`` when no target is named).
+
+    Args:
+        notify: The targets named (``slack``, ``webhook:growth``, ``posthog``...).
+        routes: A routes file; the targets it names are added.
+        incidents: The incidents file (default: :func:`incidents_path`).
+        settings: The targets' settings (default: the environment).
+
+    Raises:
+        InvalidInputError: an unknown target, a missing or malformed setting, a bad routes file.
+    """
+    routing = load_routes(routes) if routes is not None else None
+    names = [*notify, *(routing.names() if routing else [])]
+    if not names:
+        return None
+    others = [name for name in names if not name.startswith("posthog")]
+    return Alerting(
+        names=names,
+        settings=settings,
+        routes=routing,
+        incidents=Path(incidents) if incidents is not None else incidents_path(),
+        targets=notify_targets(others, settings),
     )

@@ -38,6 +38,7 @@ __all__ = [
     "EvidenceContext",
     "decode_evidence",
     "fingerprint",
+    "map_counts",
     "regression",
     "version_order",
 ]
@@ -114,12 +115,12 @@ def decode_evidence(
 ) -> Evidence | None:
     """The evidence of one property (slot ``slot`` of a conformance row), or ``None`` when no
     row broke it."""
-    violations = _counts(row.get(f"release_violations_{slot}"))
+    violations = map_counts(row.get(f"release_violations_{slot}"))
     if not violations:
         return None
-    events = _counts(row.get("release_events"))
+    events = map_counts(row.get("release_events"))
     first_seen = {
-        key: _moment(value) for key, value in _counts(row.get("release_first_seen")).items()
+        key: _moment(value) for key, value in map_counts(row.get("release_first_seen")).items()
     }
     versions = _version_rates(events, violations, first_seen)
     raw_values = sorted(str(value) for value in _items(row.get(f"values_{slot}")))[:MAX_VALUES]
@@ -254,8 +255,14 @@ def _example(text: str, context: EvidenceContext) -> ExampleEvent | None:
     )
 
 
-def _counts(value: object) -> dict[str, int]:
-    """A ``sumMap``/``minMap`` answer (``[keys, values]``) as a dict."""
+def map_counts(value: object) -> dict[str, int]:
+    """A ``sumMap``/``minMap`` answer as a dict: ``[keys, values]``, an object, or either as
+    JSON text."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
     if isinstance(value, Mapping):
         return {str(key): int(count) for key, count in value.items()}
     if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:

@@ -242,6 +242,12 @@ class Finding(_Model):
     evidence: Evidence | None = None
 
     @builtins.property
+    def where(self) -> str:
+        """What it is about, as reports show it: ``event.property``, ``group.property``, or
+        ``""`` for the project."""
+        return ".".join(part for part in (self.event or self.group, self.property) if part)
+
+    @builtins.property
     def key(self) -> tuple[str, str, str, str, str]:
         """What identifies "the same finding" across runs: kind, code, event, property, group."""
         return (self.kind, self.code, self.event or "", self.property or "", self.group or "")

@@ -79,6 +79,7 @@ __all__ = [
     "event_volume_query",
     "property_breakdown_chunks",
     "property_breakdown_query",
+    "ratio_clause",
     "re2_problem",
     "sample_clause",
     "sample_ratio",
@@ -385,8 +386,12 @@ def sample_clause(sample: float | None) -> str:
     """`` SAMPLE n/d`` for a share of people in (0, 1), or ``""`` to read every event."""
     if sample is None or sample >= 1:
         return ""
-    numerator, denominator = sample_ratio(sample)
-    return f" SAMPLE {numerator}/{denominator}"
+    return ratio_clause(sample_ratio(sample))
+
+
+def ratio_clause(ratio: tuple[int, int] | None) -> str:
+    """`` SAMPLE n/d`` for a ratio from :func:`sample_ratio`, or ``""`` for none."""
+    return f" SAMPLE {ratio[0]}/{ratio[1]}" if ratio is not None else ""
 
 
 def sample_ratio(rate: float) -> tuple[int, int]:

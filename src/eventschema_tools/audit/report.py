@@ -179,9 +179,7 @@ def _findings_table(findings: Iterable[Finding], *, with_changes: bool) -> Table
     if with_changes:
         table.add_column("Since last")
     for finding in findings:
-        where = ".".join(
-            part for part in (finding.event or finding.group, finding.property) if part
-        )
+        where = finding.where
         what = Text(printable(finding.message + _interval(finding)))
         if finding.fix and finding.severity != Severity.INFO:
             what.append("\n→ " + printable(finding.fix), style="italic")

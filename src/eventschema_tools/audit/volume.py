@@ -33,7 +33,6 @@ Everything else is computed here, without I/O (:func:`volume_findings`):
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Final
 
-from eventschema_tools.audit.evidence import RELEASE_KEY
+from eventschema_tools.audit.evidence import RELEASE_KEY, map_counts
 from eventschema_tools.audit.expectations import EventExpectation
 from eventschema_tools.audit.model import AuditKind, Finding, Severity, format_rate
 from eventschema_tools.audit.queries import (
@@ -168,7 +167,7 @@ def decode_volume(
         row = rows.get(name, {})
         history = EventVolumeHistory(
             event=name,
-            hourly={int(key): count for key, count in _pairs(row.get("hourly")).items()},
+            hourly={int(key): count for key, count in map_counts(row.get("hourly")).items()},
             recent_releases=_releases(row.get("recent_releases")),
             earlier_releases=_releases(row.get("earlier_releases")),
         )
@@ -182,25 +181,10 @@ def decode_volume(
     return histories
 
 
-def _pairs(value: object) -> dict[str, int]:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return {}
-    if isinstance(value, Mapping):
-        return {str(key): int(count) for key, count in value.items()}
-    if isinstance(value, Sequence) and len(value) == 2:
-        keys, counts = value
-        if isinstance(keys, Sequence) and isinstance(counts, Sequence):
-            return {str(key): int(count) for key, count in zip(keys, counts, strict=False)}
-    return {}
-
-
 def _releases(value: object) -> dict[str, int]:
     """Counts per ``lib lib_version`` (app versions folded in), from a release map."""
     folded: dict[str, int] = {}
-    for key, count in _pairs(value).items():
+    for key, count in map_counts(value).items():
         lib, version = ([*key.split("|"), "", ""])[:2]
         label = f"{lib} {version}".strip()
         if label:
@@ -215,7 +199,6 @@ def _releases(value: object) -> dict[str, int]:
 class _Prediction:
     expected: float
     sigma: float
-    weeks: int
 
     def z(self, observed: float) -> float:
         return (observed - self.expected) / self.sigma
@@ -229,16 +212,17 @@ def _predict(
     guesses = []
     for week in range(1, BASELINE_WEEKS + 1):
         shift = start + week * WEEK_HOURS
-        count = event.between(shift, hours)
-        rest = total.between(shift, hours) - count
-        if total.between(shift, hours) == 0:
+        everything = total.between(shift, hours)
+        if everything == 0:
             continue  # the project had no traffic yet: no history for that week
+        count = event.between(shift, hours)
+        rest = everything - count
         guesses.append(count / rest * rest_now if rest > 0 and rest_now > 0 else float(count))
     if len(guesses) < _MIN_WEEKS:
         return None
     centre = median(guesses)
     spread = _MAD_SCALE * median(abs(guess - centre) for guess in guesses)
-    return _Prediction(centre, max(spread, math.sqrt(max(centre, 1.0))), len(guesses))
+    return _Prediction(centre, max(spread, math.sqrt(max(centre, 1.0))))
 
 
 def volume_findings(

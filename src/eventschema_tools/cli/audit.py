@@ -17,15 +17,11 @@ from rich.text import Text
 from eventschema_tools._text import printable
 from eventschema_tools.alerts import (
     DEFAULT_INCIDENTS,
+    INCIDENTS_VARIABLE,
     ROUTES_VARIABLE,
     NotifyResult,
-    load_routes,
-    notify_report,
-    notify_targets,
-    posthog_target_for,
+    alerting,
 )
-from eventschema_tools.alerts.notify import INCIDENTS_VARIABLE
-from eventschema_tools.alerts.targets import target_names
 from eventschema_tools.audit.freshness import check_freshness, freshness_options
 from eventschema_tools.audit.report import OutputFormat, render, render_table
 from eventschema_tools.audit.run import audit_options, run_audit
@@ -157,27 +153,12 @@ def audit(
             "--routes routes the messages of --notify: name the targets with --notify",
             [("notify", "missing")],
         )
-    routing = load_routes(routes) if routes is not None else None
-    names = [*(notify or []), *(routing.names() if routing else [])]
-    writes_back = any(kind == "posthog" for kind, _ in target_names(names))
-    # Every other target's settings are checked before the audit runs.
-    targets = notify_targets([name for name in names if not name.startswith("posthog")])
+    alerts = alerting(notify or [], routes=routes, incidents=incidents) if notify else None
     with client_from(ctx) as client:
         report = run_audit(client, options)
-        host = client.host
-        if writes_back:
-            targets = notify_targets(names, posthog=posthog_target_for(client))
-    if notify:
-        result = notify_report(
-            report,
-            incidents=incidents,
-            targets=targets,
-            host=host,
-            events=options.events,
-            plan=options.plan,
-            routes=routing,
-        )
-        error_console.print(_notify_summary(result), highlight=False)
+        if alerts is not None:
+            result = alerts.notify(client, report, events=options.events, plan=options.plan)
+            error_console.print(_notify_summary(result), highlight=False)
     if output is not None:
         output.write_text(render(report, output_format), encoding="utf-8")
         verdict = "passed" if report.passed else "failed"

@@ -23,7 +23,7 @@ from eventschema_tools.alerts import (
 )
 from eventschema_tools.alerts.delivery import deliver_pending
 from eventschema_tools.alerts.digest import send_digest
-from eventschema_tools.alerts.notify import INCIDENTS_VARIABLE, posthog_target_for
+from eventschema_tools.alerts.notify import INCIDENTS_VARIABLE, alerting
 from eventschema_tools.alerts.targets import target_names
 from eventschema_tools.audit.model import parse_window
 from eventschema_tools.cli.common import (
@@ -87,14 +87,11 @@ def list_incidents(
         state = item.state.value
         if item.muted_until is not None and item.state == IncidentState.MUTED:
             state += f" until {item.muted_until:%Y-%m-%d}"
-        where = ".".join(
-            part for part in (finding.event or finding.group, finding.property) if part
-        )
         table.add_row(
             str(item.id),
             state,
             finding.severity.value,
-            Text(printable(where)),
+            Text(printable(finding.where)),
             Text(printable(finding.message)),
         )
     console.print(table)
@@ -146,12 +143,11 @@ def resolve(
     note: Note = "",
 ) -> None:
     """Resolve an incident by hand (it opens again if an audit finds it again)."""
-    names = notify or []
-    if any(kind == "posthog" for kind, _ in target_names(names)):
+    alerts = alerting(notify or [], incidents=incidents)
+    targets = alerts.targets if alerts is not None else []
+    if alerts is not None and alerts.writes_back:
         with client_from(ctx) as client:
-            targets = notify_targets(names, posthog=posthog_target_for(client))
-    else:
-        targets = notify_targets(names)
+            targets = alerts.targets_for(client)
     with IncidentStore.open(incidents) as store:
         incident = store.resolve(
             incident_id,

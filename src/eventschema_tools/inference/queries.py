@@ -27,6 +27,7 @@ from eventschema_tools.audit.queries import (
     NUMBER_LITERAL,
     NUMBER_TYPES,
     HogQLQuery,
+    ratio_clause,
     sample_ratio,
 )
 from eventschema_tools.models import HogQLResult
@@ -144,7 +145,7 @@ def profile_query(
         f"max(if(jt IN {NUMBER_TYPES}, JSONExtractFloat(properties, key),"
         f" if({string}, toFloat64OrNull(text), NULL))) AS high",
     ]
-    sampling = f" SAMPLE {sample[0]}/{sample[1]}" if sample is not None else ""
+    sampling = ratio_clause(sample)
     query = (
         "SELECT " + ",\n  ".join(columns) + f"\nFROM events{sampling}\n"
         f"WHERE event IN {{events}} AND {_WINDOW}\n"
