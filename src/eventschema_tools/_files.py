@@ -3,8 +3,9 @@
 A path can name a FIFO (opening it waits for a writer forever), a device such as ``/dev/zero``
 (reading it never ends) or a file far larger than any plan, thresholds or pairs file. Every
 input file is read here: opened without blocking, checked to be a regular file on the open
-descriptor (so the file checked is the file read), and read up to a cap. Files the tools
-write for users (plans) are written here too, in one step.
+descriptor (so the file checked is the file read), and read up to a cap. Small YAML settings
+files (thresholds, alert routes) are read into their models here too, and the files the tools
+write for users (plans) are written here, in one step.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
 
 from eventschema_tools.errors import InvalidInputError
 
@@ -22,6 +26,7 @@ __all__ = [
     "RefusedFile",
     "read_capped",
     "read_input_text",
+    "read_settings_file",
     "write_atomically",
 ]
 
@@ -34,6 +39,9 @@ _FILE_KINDS: Final = (
     (stat.S_ISBLK, "a block device"),
     (stat.S_ISSOCK, "a socket"),
 )
+
+
+Settings = TypeVar("Settings", bound=BaseModel)
 
 
 class RefusedFile(Exception):
@@ -102,6 +110,42 @@ def read_input_text(path: str | Path, what: str, limit: int = MAX_INPUT_BYTES) -
     except UnicodeDecodeError as exc:
         raise InvalidInputError(
             f"{what} {source} is not UTF-8 text ({exc.reason})", [(what, "encoding")]
+        ) from None
+
+
+def read_settings_file(
+    path: str | Path, model: type[Settings], *, what: str, field: str, hint: str = ""
+) -> Settings:
+    """Read a small YAML (or JSON) settings file into ``model`` (an empty file is ``{}``).
+
+    Args:
+        path: The file.
+        model: The settings' model.
+        what: What the file is, for messages (``thresholds file``).
+        field: The problem field named when the whole file is wrong (``thresholds``).
+        hint: Added to the message of an invalid file (the choices, say).
+
+    Raises:
+        InvalidInputError: unreadable, not YAML, or invalid; the message names each problem.
+    """
+    source = str(path)
+    text = read_input_text(path, what)
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInputError(
+            f"{what} {source} is not valid YAML: {exc}", [(field, "not YAML")]
+        ) from None
+    try:
+        return model.model_validate(data or {})
+    except ValidationError as exc:
+        problems = [
+            (".".join(str(part) for part in error["loc"]) or field, error["msg"])
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+        summary = "; ".join(f"{where}: {message}" for where, message in problems)
+        raise InvalidInputError(
+            f"invalid {what} {source}: {summary}{f' ({hint})' if hint else ''}", problems
         ) from None
 
 

@@ -18,15 +18,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from eventschema_tools._files import read_input_text
+from eventschema_tools._files import read_settings_file
 from eventschema_tools.alerts.targets import target_names
 from eventschema_tools.audit.model import Finding
-from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.tracking_plan.file import Owner, TrackingPlan
 
 __all__ = ["ROUTES_VARIABLE", "Routes", "load_routes", "owner_of"]
@@ -99,22 +96,7 @@ def load_routes(path: str | Path) -> Routes:
     Raises:
         InvalidInputError: unreadable, not YAML, an unknown key, a bad owner or target name.
     """
-    source = str(path)
-    text = read_input_text(path, "routes file")
-    try:
-        data: Any = yaml.safe_load(text) or {}
-        parsed = _RoutesFile.model_validate(data)
-    except yaml.YAMLError as error:
-        raise InvalidInputError(
-            f"routes file {source} is not valid YAML: {error}", [("routes", "not YAML")]
-        ) from None
-    except ValidationError as error:
-        problems = [
-            (".".join(str(part) for part in item["loc"]) or "routes", item["msg"])
-            for item in error.errors(include_url=False, include_input=False)
-        ]
-        listed = "; ".join(f"{where}: {what}" for where, what in problems)
-        raise InvalidInputError(f"routes file {source}: {listed}", problems) from None
+    parsed = read_settings_file(path, _RoutesFile, what="routes file", field="routes")
     owners = {owner: tuple(names) for owner, names in parsed.routes.items()}
     routes = Routes(owners, tuple(parsed.default) if parsed.default is not None else None)
     target_names(routes.names())  # every name must be a target

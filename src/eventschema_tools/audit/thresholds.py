@@ -21,14 +21,12 @@ can be overridden per event, one field at a time. A thresholds file (YAML or JSO
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from eventschema_tools._files import read_input_text
+from eventschema_tools._files import read_settings_file
 from eventschema_tools.audit.model import Severity
-from eventschema_tools.errors import InvalidInputError
 
 __all__ = ["METRICS", "Limit", "RateLimits", "Thresholds", "VolumeLimits", "load_thresholds"]
 
@@ -168,24 +166,10 @@ def load_thresholds(path: str | Path) -> Thresholds:
         InvalidInputError: the file cannot be read, is not YAML, or holds an unknown metric, a
             limit outside 0..1 or another mistake; the message names each problem.
     """
-    source = str(path)
-    text = read_input_text(path, "thresholds file")
-    try:
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInputError(
-            f"thresholds file {source} is not valid YAML: {exc}", [("thresholds", "not YAML")]
-        ) from None
-    try:
-        return Thresholds.model_validate(data or {})
-    except ValidationError as exc:
-        problems = [
-            (".".join(str(part) for part in error["loc"]) or "thresholds", error["msg"])
-            for error in exc.errors(include_url=False, include_input=False)
-        ]
-        summary = "; ".join(f"{where}: {message}" for where, message in problems)
-        raise InvalidInputError(
-            f"invalid thresholds file {source}: {summary} (metrics: {', '.join(METRICS)}; "
-            "limits are fractions from 0 to 1)",
-            problems,
-        ) from None
+    return read_settings_file(
+        path,
+        Thresholds,
+        what="thresholds file",
+        field="thresholds",
+        hint=f"metrics: {', '.join(METRICS)}; limits are fractions from 0 to 1",
+    )
