@@ -1,25 +1,12 @@
-"""Helpers of the alert tests: a client of the demo project, and reports built by hand."""
+"""Helpers of the alert tests: reports built by hand, and the CLI's environment."""
 
 from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
 
-from eventschema_tools import EventSchemaClient
 from eventschema_tools.audit.model import AuditKind, AuditReport, AuditWindow, Finding, Severity
 from eventschema_tools.sandbox import DEMO_API_KEY
-
-
-def demo_client(url: str) -> EventSchemaClient:
-    """A client of the sandbox's demo project, without pacing or retries."""
-    return EventSchemaClient(
-        api_key=DEMO_API_KEY,
-        project_id=1,
-        host=url,
-        rate_limit="off",
-        query_rate_limit="off",
-        max_retries=0,
-    )
 
 
 def report_of(

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alerts_helpers import cli_environment, demo_client
+from alerts_helpers import cli_environment
 from receivers import Received, Receiver, receiver
+from sandbox_clients import demo_client
 
 from eventschema_tools.alerts import (
     IncidentState,

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from alerts_helpers import cli_environment, demo_client
+from alerts_helpers import cli_environment
+from sandbox_clients import demo_client
 
 from eventschema_tools.alerts import notify_report, notify_targets, posthog_target_for
 from eventschema_tools.alerts.delivery import capture_host

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from alerts_helpers import demo_client, report_of
+from alerts_helpers import report_of
 from receivers import receiver
+from sandbox_clients import demo_client
 
 from eventschema_tools.alerts import load_routes, notify_report, notify_targets, owner_of
 from eventschema_tools.audit.model import AuditKind, Finding, Severity

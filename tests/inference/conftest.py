@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from infer_helpers import SEED, connect
+from infer_helpers import SEED
+from sandbox_clients import demo_client as connect
 
 from eventschema_tools.sandbox import RunningSandbox, run_sandbox
 

@@ -8,8 +8,8 @@ import math
 from pathlib import Path
 
 import pytest
-from infer_helpers import connect
 from query_counting import counting_client
+from sandbox_clients import demo_client as connect
 
 from eventschema_tools.audit.run import audit_options, run_audit
 from eventschema_tools.inference import Inference, infer_options, infer_plan

@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from infer_helpers import connect
 from query_counting import counting_client
+from sandbox_clients import demo_client as connect
 
 from eventschema_tools import AsyncEventSchemaClient, EventSchemaClient
 from eventschema_tools.errors import BadRequestError, InvalidInputError, NoEventsError
