@@ -26,9 +26,21 @@ $(SARIF_SCHEMA): $(STAMP)
 		&& tar xzmf microsoft-sarif-multitool-linux-*.tgz --strip-components=1 package/sarif-2.1.0.json; \
 		rm -f microsoft-sarif-multitool-linux-*.tgz; }
 
+# The TypeScript compiler and the SDKs' type declarations, which tests compile generated
+# TypeScript against (`tsc --strict`) and run it with posthog-node. Without npm those tests skip
+# and say why; the Python half still runs.
+CODEGEN_NODE := $(VENV)/share/codegen-node
+CODEGEN_PACKAGES := typescript@7.0.2 posthog-js@1.449.2 posthog-node@5.74.0
+CODEGEN_STAMP := $(CODEGEN_NODE)/.installed
+
+$(CODEGEN_STAMP): $(STAMP)
+	mkdir -p $(CODEGEN_NODE)
+	-cd $(CODEGEN_NODE) && npm install --silent --no-save --no-package-lock --no-audit --no-fund \
+		$(CODEGEN_PACKAGES) && touch .installed
+
 install: $(STAMP)
 
-test: $(STAMP) $(SARIF_SCHEMA)
+test: $(STAMP) $(SARIF_SCHEMA) $(CODEGEN_STAMP)
 	$(BIN)/python -m pytest
 
 package-check: $(STAMP)

@@ -26,6 +26,7 @@ from eventschema_tools.airflow_plugin.operators import (
     BulkBindEventSchemasOperator,
     EventSchemaAuditOperator,
 )
+from eventschema_tools.codegen import generate_code_from_live
 from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.sandbox import DEMO_API_KEY, FaultConfig, RunningSandbox
 from eventschema_tools.tracking_plan import pull
@@ -422,6 +423,30 @@ def test_drift_audit_that_fails_pushes_the_report_links_the_event_and_fails(
         f"{sandbox_url}/project/1/data-management/events/{checkout.id}"
     )
     assert "checkout\\_completed" in report_path.read_text(encoding="utf-8")
+
+
+@pytest.mark.usefixtures("posthog_conn")
+def test_drift_against_generated_code_fails_when_a_schema_it_was_typed_for_goes(
+    ti: RecordingTaskInstance, client: EventSchemaClient, tmp_path: Path
+) -> None:
+    generate_code_from_live(client, language="python").write(tmp_path / "analytics")
+    op = EventSchemaAuditOperator(
+        task_id="audit",
+        generated_path="{{ params.generated }}",
+        kinds="drift",
+        fail_on="warning",
+    )
+    op.render_template_fields({"params": {"generated": str(tmp_path / "analytics")}})
+    assert op.execute({"ti": ti})["findings"] == []
+
+    checkout = client.event_definitions.get_by_name("checkout_completed")
+    for schema in client.event_schemas.list(event_definition=checkout.id):
+        client.event_schemas.delete(schema.id)
+    with pytest.raises(AirflowFailException, match="schema audit failed"):
+        op.execute({"ti": ti})
+    (finding,) = ti.xcom["audit_report"]["findings"]
+    assert (finding["code"], finding["event"]) == ("generated_schema_missing", "checkout_completed")
+    assert "posthog_typed.py types" in finding["message"]
 
 
 @pytest.mark.usefixtures("posthog_conn")

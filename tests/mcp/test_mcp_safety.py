@@ -186,6 +186,7 @@ async def test_read_only_mode_registers_no_write_tool(
             "check_event_freshness",
             "list_incidents",
             "infer_tracking_plan",
+            "generate_event_helpers",
         }
         result = await client.call_tool(
             "delete_event_schema", {"schema_id": str(seeded["schema"].id), "confirm": True}

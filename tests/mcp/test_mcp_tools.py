@@ -32,6 +32,7 @@ READ_TOOLS = {
     "check_event_freshness",
     "list_incidents",
     "infer_tracking_plan",
+    "generate_event_helpers",
 }
 WRITE_TOOLS = {
     "create_event_schema",

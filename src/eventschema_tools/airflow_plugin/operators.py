@@ -131,9 +131,12 @@ class EventSchemaAuditOperator(_PostHogOperator):
     Args:
         plan_path: Tracking-plan file: needed for ``drift``; with it, conformance checks the
             plan's schemas and value rules instead of the live project's.
+        generated_path: Code from ``eventschema codegen`` (its folder, module or manifest):
+            ``drift`` also reports where PostHog's schemas differ from what the code expects
+            (``docs/codegen.md#drift``); drift then needs no plan.
         kinds: Audits to run, a list or ``"drift,hygiene"``: ``drift``, ``hygiene``,
             ``conformance``, ``enforcement``, ``volume``. Default: all (``drift`` only with a
-            plan).
+            plan or generated code).
         window: How far back to look at live events: ``30m``, ``24h``, ``7d``...
         thresholds: The rates at which findings become warnings or errors: a mapping shaped like
             a thresholds file, or the path of one (YAML or JSON).
@@ -166,6 +169,7 @@ class EventSchemaAuditOperator(_PostHogOperator):
     template_fields: Collection[str] = (
         *_PostHogOperator.template_fields,
         "plan_path",
+        "generated_path",
         "kinds",
         "window",
         "thresholds",
@@ -182,6 +186,7 @@ class EventSchemaAuditOperator(_PostHogOperator):
         self,
         *,
         plan_path: str | None = None,
+        generated_path: str | None = None,
         kinds: str | Sequence[str] | None = None,
         window: str = "24h",
         thresholds: Mapping[str, Any] | str | None = None,
@@ -198,6 +203,7 @@ class EventSchemaAuditOperator(_PostHogOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.plan_path = plan_path
+        self.generated_path = generated_path
         self.sample = sample
         self.notify = notify
         self.notify_conn_id = notify_conn_id
@@ -241,6 +247,7 @@ class EventSchemaAuditOperator(_PostHogOperator):
     def _settings(self) -> AuditOptions:
         return audit_settings(
             plan=self.plan_path,
+            generated=self.generated_path,
             kinds=self.kinds,
             window=self.window,
             thresholds=_thresholds(self.thresholds),

@@ -111,12 +111,16 @@ class PropertyShape:
         type: One of PostHog's five types.
         required: Whether events must carry it.
         rules: The plan's value rules (empty for live groups).
+        optional_in_types: Required at runtime but optional in generated types.
+        description: What the property means.
     """
 
     name: str
     type: str
     required: bool = False
     rules: ValueRules = field(default_factory=ValueRules)
+    optional_in_types: bool = False
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,9 @@ class PropertyExpectation:
         required: Whether the event must carry it (non-null).
         rules: Value rules (merged: every rule of every group applies).
         groups: The groups that declare it, sorted.
+        optional_in_types: Required, but only where every requiring group marks it optional in
+            generated types (super properties the SDK sets).
+        description: The first non-blank description of the declaring groups, in group order.
     """
 
     name: str
@@ -172,6 +179,8 @@ class PropertyExpectation:
     required: bool
     rules: ValueRules = field(default_factory=ValueRules)
     groups: tuple[str, ...] = ()
+    optional_in_types: bool = False
+    description: str = ""
 
     @property
     def mask(self) -> int:
@@ -247,12 +256,17 @@ def _merge(name: str, found: list[tuple[str, PropertyShape]]) -> PropertyExpecta
         minimum=max(minimums) if minimums else None,
         maximum=min(maximums) if maximums else None,
     )
+    required = any(shape.required for shape in shapes)
+    required_in_types = any(shape.required and not shape.optional_in_types for shape in shapes)
+    ordered = sorted(found, key=lambda item: item[0])
     return PropertyExpectation(
         name=name,
         types=frozenset(shape.type for shape in shapes),
-        required=any(shape.required for shape in shapes),
+        required=required,
         rules=rules,
         groups=tuple(sorted({group for group, _ in found})),
+        optional_in_types=required and not required_in_types,
+        description=next((shape.description for _, shape in ordered if shape.description), ""),
     )
 
 
@@ -269,7 +283,14 @@ def state_from_plan(plan: TrackingPlan, live: LiveState | None = None) -> Schema
         name: GroupShape(
             name,
             tuple(
-                PropertyShape(prop_name, prop.type.value, prop.required, _rules(prop.rules))
+                PropertyShape(
+                    prop_name,
+                    prop.type.value,
+                    prop.required,
+                    _rules(prop.rules),
+                    optional_in_types=prop.optional_in_types,
+                    description=prop.description,
+                )
                 for prop_name, prop in sorted(spec.properties.items())
             ),
         )
@@ -301,7 +322,13 @@ def state_from_live(live: LiveState) -> SchemaState:
             group.name: GroupShape(
                 group.name,
                 tuple(
-                    PropertyShape(prop.name, prop.property_type.value, prop.is_required)
+                    PropertyShape(
+                        prop.name,
+                        prop.property_type.value,
+                        prop.is_required,
+                        optional_in_types=prop.is_optional_in_types,
+                        description=prop.description,
+                    )
                     for prop in sorted(group.properties, key=lambda item: item.name)
                 ),
             )

@@ -94,6 +94,8 @@ from eventschema_tools.audit.rules import (
 from eventschema_tools.audit.thresholds import Thresholds, load_thresholds
 from eventschema_tools.audit.volume import decode_volume, volume_findings, volume_queries
 from eventschema_tools.catalog.resolve import close_names
+from eventschema_tools.codegen.drift import generated_drift_findings
+from eventschema_tools.codegen.output import CodegenManifest, read_manifest
 from eventschema_tools.errors import InvalidInputError, UnknownNameError
 from eventschema_tools.tracking_plan import LiveState, diff
 from eventschema_tools.tracking_plan.file import TrackingPlan, load_plan
@@ -138,6 +140,8 @@ class AuditOptions:
         events: Only these bound events are measured (``None``: every bound event).
         sample: Read this share of people with HogQL's ``SAMPLE`` (``None``: every event).
         show_values: Put raw offending values in the evidence instead of fingerprints.
+        generated: The manifest of generated code the drift audit also compares with the
+            project (``eventschema codegen``), if any.
     """
 
     kinds: tuple[AuditKind, ...]
@@ -151,6 +155,7 @@ class AuditOptions:
     events: tuple[str, ...] | None = None
     sample: float | None = None
     show_values: bool = False
+    generated: CodegenManifest | None = None
 
 
 def audit_options(
@@ -164,6 +169,7 @@ def audit_options(
     events: str | Sequence[str] | None = None,
     sample: float | str | None = None,
     show_values: bool = False,
+    generated: CodegenManifest | str | Path | None = None,
 ) -> AuditOptions:
     """Validate audit settings; every mistake is reported before anything is sent.
 
@@ -179,6 +185,8 @@ def audit_options(
         sample: Read this share (0-1] of the people with HogQL's ``SAMPLE``; every rate then
             carries a 95 % interval and is graded on the interval (see ``docs/audits.md``).
         show_values: Show offending values raw in the evidence (default: fingerprints).
+        generated: Generated code (its manifest, module or folder) whose expectations the
+            drift audit compares with the live project too; drift then needs no plan.
 
     Raises:
         InvalidInputError: unknown kinds, a bad window or severity, drift without a plan, a
@@ -202,11 +210,17 @@ def audit_options(
         plan = load_plan(plan)
     if plan is not None:
         _check_patterns(plan)
-    if plan is None and AuditKind.DRIFT in chosen:
+    manifest = (
+        read_manifest(Path(generated))
+        if generated is not None and not isinstance(generated, CodegenManifest)
+        else generated
+    )
+    if plan is None and manifest is None and AuditKind.DRIFT in chosen:
         if kinds:
             raise InvalidInputError(
-                "the drift audit compares a tracking plan with the project: give a plan "
-                "(--plan FILE), or leave drift out of --kinds",
+                "the drift audit compares a tracking plan (or generated code) with the project: "
+                "give a plan (--plan FILE) or generated code (--generated DIR), or leave drift "
+                "out of --kinds",
                 [("kinds", "drift needs a plan")],
             )
         chosen = [kind for kind in chosen if kind != AuditKind.DRIFT]
@@ -231,6 +245,7 @@ def audit_options(
         events=_event_names(events),
         sample=parse_sample(sample),
         show_values=bool(show_values),
+        generated=manifest,
     )
 
 
@@ -349,6 +364,8 @@ def _audit_steps(
         findings.extend(
             drift_findings(changes, live, options.plan.property_groups, options.plan.events)
         )
+    if AuditKind.DRIFT in kinds and options.generated is not None:
+        findings.extend(generated_drift_findings(options.generated, live))
 
     volumes: list[EventVolume] | None = None
     if AuditKind.HYGIENE in kinds:

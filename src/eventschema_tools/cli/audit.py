@@ -65,7 +65,7 @@ def audit(
         str | None,
         typer.Option(
             help="Audits to run, comma-separated: drift,hygiene,conformance,enforcement,volume "
-            "(default: all; drift needs --plan)."
+            "(default: all; drift needs --plan or --generated)."
         ),
     ] = None,
     window: Annotated[str, typer.Option(help="How far back to look: 30m, 24h, 7d, 2w.")] = "24h",
@@ -108,6 +108,14 @@ def audit(
             "fingerprint).",
         ),
     ] = False,
+    generated: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="PATH",
+            help="Code from eventschema codegen (its folder, module or manifest): the drift "
+            "audit also reports where PostHog's schemas differ from what the code expects.",
+        ),
+    ] = None,
     notify: Annotated[
         list[str] | None,
         typer.Option(
@@ -147,6 +155,7 @@ def audit(
         events=events,
         sample=sample,
         show_values=show_values,
+        generated=generated,
     )
     if routes is not None and not notify:
         raise InvalidInputError(

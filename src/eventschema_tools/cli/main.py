@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from eventschema_tools._version import __version__
-from eventschema_tools.cli import audit, auth, crud, incidents, infer, plan, sandbox
+from eventschema_tools.cli import audit, auth, codegen, crud, incidents, infer, plan, sandbox
 from eventschema_tools.cli.common import Connection, exit_with_error
 
 app = typer.Typer(
@@ -71,6 +71,7 @@ crud.register(app)
 auth.register(app)
 plan.register(app)
 infer.register(app)
+codegen.register(app)
 audit.register(app)
 incidents.register(app)
 sandbox.register(app)

@@ -48,6 +48,7 @@ from eventschema_tools.catalog.views import (
     GroupView,
     UnbindOutcome,
 )
+from eventschema_tools.codegen import generate_code, generate_code_from_live_async
 from eventschema_tools.errors import (
     APIConnectionError,
     BadRequestError,
@@ -716,6 +717,61 @@ async def infer_tracking_plan(
     return InferredPlan.of(await infer_plan_async(catalog.client, options))
 
 
+class GeneratedHelpers(BaseModel):
+    """What ``generate_event_helpers`` returns: the module ``eventschema codegen`` would write."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    language: Literal["typescript", "python"]
+    sdk: str = Field(description="The SDK the helpers call.")
+    module: str = Field(description="The file name to save the code as.")
+    events: int = Field(description="Events with a helper.")
+    schema_hash: str = Field(description="Digest of the schemas the code expects.")
+    code: str = Field(description="The module's source text.")
+
+
+@_guarded
+async def generate_event_helpers(
+    catalog: InjectedCatalog,
+    language: Annotated[
+        Literal["typescript", "python"], Field(description="The language of the helpers.")
+    ],
+    sdk: Annotated[
+        Literal["posthog-js", "posthog-node", "posthog"] | None,
+        Field(
+            description="The SDK the helpers call: posthog-js (default) or posthog-node for "
+            "TypeScript, posthog for Python."
+        ),
+    ] = None,
+    plan_yaml: Annotated[
+        str | None,
+        Field(
+            max_length=1_000_000,
+            description="A tracking plan (YAML or JSON text) to generate from; omit to "
+            "generate from the live project's schemas.",
+        ),
+    ] = None,
+) -> GeneratedHelpers:
+    """Generate typed capture helpers, one per event, over the official PostHog SDK: property
+    types per group, required and optional properties, enum rules as literal types, and
+    development-mode checks of min/max and patterns. From plan_yaml nothing is read from
+    PostHog; without it the live project's schemas are used. Returns the source text to save
+    under the module name; changes nothing. The command line also writes the manifest the
+    drift audit reads (`eventschema codegen --help`)."""
+    if plan_yaml:
+        code = generate_code(parse_plan(plan_yaml, "<plan_yaml>"), language=language, sdk=sdk)
+    else:
+        code = await generate_code_from_live_async(catalog.client, language=language, sdk=sdk)
+    return GeneratedHelpers(
+        language=code.language,
+        sdk=code.sdk,
+        module=code.module,
+        events=code.event_count,
+        schema_hash=code.manifest.schema_hash,
+        code=code.files[code.module],
+    )
+
+
 # --- tools: event definitions ------------------------------------------------------------------
 
 
@@ -799,4 +855,5 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(check_event_freshness, "Check that events are arriving", writes=False),
     ToolSpec(list_incidents, "List open schema incidents", writes=False),
     ToolSpec(infer_tracking_plan, "Infer a tracking plan from live events", writes=False),
+    ToolSpec(generate_event_helpers, "Generate typed capture helpers", writes=False),
 )
