@@ -18,6 +18,7 @@ GUIDES = (
     "alerts",
     "review",
     "infer",
+    "codegen",
     "mcp",
     "airflow",
     "sandbox",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Final
 
@@ -243,6 +243,21 @@ def expectations(state: SchemaState, events: Iterable[str] | None = None) -> lis
 
 
 def _merge(name: str, found: list[tuple[str, PropertyShape]]) -> PropertyExpectation:
+    if len(found) == 1:
+        # Most properties come from one group: the general merge below gives the same result.
+        group, shape = found[0]
+        rules = shape.rules
+        if rules.enum is not None:
+            rules = replace(rules, enum=tuple(sorted(set(rules.enum))))
+        return PropertyExpectation(
+            name=name,
+            types=frozenset((shape.type,)),
+            required=shape.required,
+            rules=rules,
+            groups=(group,),
+            optional_in_types=shape.required and shape.optional_in_types,
+            description=shape.description,
+        )
     shapes = [shape for _, shape in found]
     enums = [set(shape.rules.enum) for shape in shapes if shape.rules.enum is not None]
     regexes = sorted({shape.rules.regex for shape in shapes if shape.rules.regex is not None})

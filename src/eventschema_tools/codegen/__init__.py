@@ -121,16 +121,15 @@ def generate_code(
         if chosen == "typescript"
         else render_python(spec, header)
     )
-    manifest = CodegenManifest(
-        language=chosen,
-        sdk=chosen_sdk,
-        module=module,
-        source=origin,
-        schema_hash=spec.schema_hash,
-        events={
-            event: {name: ExpectedProperty(**prop) for name, prop in props.items()}
-            for event, props in spec.expects().items()
-        },
+    manifest = CodegenManifest.model_validate(
+        {
+            "language": chosen,
+            "sdk": chosen_sdk,
+            "module": module,
+            "source": origin,
+            "schema_hash": spec.schema_hash,
+            "events": spec.expects,
+        }
     )
     manifest_name = module.rsplit(".", 1)[0] + MANIFEST_SUFFIX
     return GeneratedCode(

@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Final
 
 from eventschema_tools.audit.expectations import (
@@ -36,6 +37,7 @@ __all__ = [
     "code_spec",
     "number_text",
     "plan_for_codegen",
+    "property_note",
     "rules_sentence",
     "sentence",
 ]
@@ -121,6 +123,7 @@ class CodeSpec:
     events: tuple[EventCode, ...]
     groups: tuple[GroupCode, ...]
 
+    @cached_property
     def expects(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Per event, per property: the types and required flag the code relies on."""
         return {
@@ -128,10 +131,10 @@ class CodeSpec:
             for event in self.events
         }
 
-    @property
+    @cached_property
     def schema_hash(self) -> str:
         """A digest of :meth:`expects`: equal for two generations that rely on the same schemas."""
-        text = json.dumps(self.expects(), sort_keys=True, separators=(",", ":"))
+        text = json.dumps(self.expects, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -139,12 +142,21 @@ def code_spec(plan: TrackingPlan) -> CodeSpec:
     """The events and groups of ``plan`` as generated code sees them (pure)."""
     state = state_from_plan(plan)
     merged = {item.event: item for item in expectations(state, plan.events)}
+    # Events share groups, so the same merged property comes back many times.
+    known: dict[PropertyExpectation, PropertyCode] = {}
+
+    def of(prop: PropertyExpectation) -> PropertyCode:
+        found = known.get(prop)
+        if found is None:
+            found = known[prop] = _from_expectation(prop)
+        return found
+
     events = tuple(
         EventCode(
             name=name,
             description=plan.events[name].description or "",
             groups=tuple(plan.events[name].groups),
-            properties=tuple(_from_expectation(prop) for prop in merged[name].properties),
+            properties=tuple(of(prop) for prop in merged[name].properties),
         )
         for name in sorted(plan.events)
     )
@@ -243,3 +255,14 @@ def rules_sentence(prop: PropertyCode) -> str:
         if said or pattern
         else ""
     )
+
+
+def property_note(prop: PropertyCode) -> str:
+    """A property's doc comment: its description, whether the SDK sends it, its value rules."""
+    parts = [sentence(prop.description)] if prop.description else []
+    if prop.sent_by_sdk:
+        parts.append("Required; usually set by the SDK as a super property.")
+    rules = rules_sentence(prop)
+    if rules:
+        parts.append(rules)
+    return " ".join(parts)

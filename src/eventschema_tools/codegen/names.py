@@ -14,6 +14,7 @@ from __future__ import annotations
 import keyword
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Final
 
 __all__ = ["PYTHON_RESERVED", "TYPESCRIPT_RESERVED", "Namer", "camel", "pascal", "snake", "words"]
@@ -91,6 +92,7 @@ def words(name: str) -> list[str]:
     ]
 
 
+@lru_cache(maxsize=8192)
 def snake(name: str, *, empty: str = "event") -> str:
     """``name`` in snake_case; ``empty`` stands in for a name with no letters or digits."""
     joined = "_".join(words(name)) or empty

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Final
 
 from eventschema_tools.codegen.model import (
@@ -23,7 +24,7 @@ from eventschema_tools.codegen.model import (
     GroupCode,
     PropertyCode,
     number_text,
-    rules_sentence,
+    property_note,
     sentence,
 )
 from eventschema_tools.codegen.names import PYTHON_RESERVED, Namer, pascal, snake
@@ -105,6 +106,7 @@ from posthog.args import OptionalCaptureArgs
 from typing_extensions import Required, Unpack"""
 
 
+@lru_cache(maxsize=4096)
 def _str(text: str) -> str:
     # JSON's escapes are Python's too; ensure_ascii=False keeps astral characters whole
     # (JSON would split them into surrogate pairs, which Python reads as two characters).
@@ -137,6 +139,7 @@ def _doc(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
 
 
+@lru_cache(maxsize=4096)
 def _annotation(prop: PropertyCode) -> str:
     if prop.enum is not None and all(isinstance(value, str | int) for value in prop.enum):
         # Literal takes text and whole numbers only; other enums stay plain and are checked.
@@ -201,7 +204,7 @@ def _helper_docstring(event: EventCode, named: Sequence[tuple[PropertyCode, str]
     if event.description:
         lines += ["", f"Captures {event.name!r}."]
     lines += ["", "Args:"]
-    lines += [f"    {param}: {_argument_text(prop)}" for prop, param in named]
+    lines += [f"    {param}: {_argument_text(prop, param)}" for prop, param in named]
     lines += [
         "    extra_properties: Properties outside the plan, sent as they are.",
         "    **kwargs: The SDK's capture arguments (distinct_id, timestamp, groups...).",
@@ -213,15 +216,11 @@ def _helper_docstring(event: EventCode, named: Sequence[tuple[PropertyCode, str]
     return f'    """{text.lstrip()}\n    """\n'
 
 
-def _argument_text(prop: PropertyCode) -> str:
-    parts = [sentence(prop.description) if prop.description else f"{prop.name!r}."]
-    if prop.name != snake(prop.name, empty="prop"):
-        parts.append(f"(sent as {prop.name!r})")
-    if prop.sent_by_sdk:
-        parts.append("Required, usually set by the SDK as a super property.")
-    rules = rules_sentence(prop)
-    if rules:
-        parts.append(rules)
+@lru_cache(maxsize=4096)
+def _argument_text(prop: PropertyCode, param: str) -> str:
+    parts = [property_note(prop) or f"The {prop.name!r} property."]
+    if param != prop.name:
+        parts.append(f"Sent as {prop.name!r}.")
     return " ".join(parts)
 
 

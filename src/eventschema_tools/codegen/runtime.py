@@ -38,13 +38,17 @@ class RuleTable:
 
     def __init__(self, spec: CodeSpec) -> None:
         self._names: dict[Rule, str] = {}
+        by_property: dict[PropertyCode, str] = {}
         self.events: list[tuple[str, list[tuple[str, str]]]] = []
         for event in spec.events:
-            refs = [(prop.name, self._name(Rule.of(prop))) for prop in event.properties]
+            refs = []
+            for prop in event.properties:
+                name = by_property.get(prop)
+                if name is None:
+                    rule = Rule.of(prop)
+                    name = by_property[prop] = self._names.setdefault(rule, f"R{len(self._names)}")
+                refs.append((prop.name, name))
             self.events.append((event.name, refs))
-
-    def _name(self, rule: Rule) -> str:
-        return self._names.setdefault(rule, f"R{len(self._names)}")
 
     @property
     def rules(self) -> Sequence[tuple[str, Rule]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Final, Literal
 
 from eventschema_tools.codegen.model import (
@@ -23,7 +24,7 @@ from eventschema_tools.codegen.model import (
     GroupCode,
     PropertyCode,
     number_text,
-    rules_sentence,
+    property_note,
     sentence,
 )
 from eventschema_tools.codegen.names import TYPESCRIPT_RESERVED, Namer, pascal
@@ -93,6 +94,7 @@ _IMPORTS: Final[dict[TypeScriptSdk, str]] = {
 }
 
 
+@lru_cache(maxsize=4096)
 def _str(text: str) -> str:
     # JSON string literals are valid TypeScript string literals with the same value.
     return json.dumps(text, ensure_ascii=False)
@@ -126,20 +128,16 @@ def _type(prop: PropertyCode) -> str:
 
 
 def _members(properties: Sequence[PropertyCode], indent: str) -> str:
-    return "".join(
-        _doc(_property_doc(prop), indent)
+    return "".join(_member(prop, indent) for prop in properties)
+
+
+@lru_cache(maxsize=4096)
+def _member(prop: PropertyCode, indent: str) -> str:
+    # Events share groups: the same member comes back once per event that has it.
+    return (
+        _doc(property_note(prop), indent)
         + f"{indent}{_str(prop.name)}{'' if prop.required else '?'}: {_type(prop)}\n"
-        for prop in properties
     )
-
-
-def _property_doc(prop: PropertyCode) -> str:
-    parts = [sentence(prop.description)] if prop.description else []
-    if prop.sent_by_sdk:
-        parts.append("Required; usually set by the SDK as a super property.")
-    if prop.has_rules and rules_sentence(prop):
-        parts.append(rules_sentence(prop))
-    return " ".join(parts)
 
 
 def _group_interface(group: GroupCode, name: str) -> str:
