@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from codegen_helpers import awkward_plan, example_plan
 
+from eventschema_tools.codegen import generate_code
 from eventschema_tools.codegen.model import code_spec, rules_sentence
 from eventschema_tools.codegen.names import PYTHON_RESERVED, Namer, camel, pascal, snake
+from eventschema_tools.tracking_plan.file import parse_plan
 
 
 @pytest.mark.parametrize(
@@ -86,3 +90,15 @@ def test_the_schema_hash_moves_only_with_what_the_code_expects() -> None:
         update={"events": {k: v for k, v in plan.events.items() if k != "user_logged_in"}}
     )
     assert code_spec(fewer).schema_hash != code_spec(plan).schema_hash
+
+
+def test_a_plan_without_events_still_generates_a_module(tmp_path: Path) -> None:
+    plan = parse_plan("version: 1\n", "<empty>")
+    for language in ("typescript", "python"):
+        code = generate_code(plan, language=language)
+        assert code.event_count == 0
+        assert code.manifest.events == {}
+    generate_code(plan, language="python").write(tmp_path)
+    assert "_RULES: Final[Mapping[str, Mapping[str, _Rule]]] = {\n}" in (
+        tmp_path / "posthog_typed.py"
+    ).read_text(encoding="utf-8")

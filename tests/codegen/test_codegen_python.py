@@ -16,7 +16,7 @@ import pytest
 from codegen_helpers import awkward_plan, example_plan
 
 from eventschema_tools.codegen import generate_code
-from eventschema_tools.tracking_plan.file import TrackingPlan
+from eventschema_tools.tracking_plan.file import TrackingPlan, parse_plan
 
 # Each line marked `# type: ignore[...]` must be an error (mypy --strict warns about unused
 # ignores), so the types are shown to refuse these calls.
@@ -206,6 +206,26 @@ def test_checks_raise_on_a_violation_and_send_nothing(
         typed.capture_user_logged_in(client, **arguments)
     assert raised.value.violation.rule == rule
     assert client.calls == []
+
+
+def test_a_union_with_object_is_checked_without_hashing_the_value(tmp_path: Path) -> None:
+    plan = parse_plan(
+        "version: 1\nproperty_groups:\n"
+        "  a: {properties: {tier: {type: String, rules: {enum: [gold]}}}}\n"
+        "  b: {properties: {tier: {type: Object}}}\n"
+        "events: {upgraded: {groups: [a, b]}}\n",
+        "<union>",
+    )
+    module = load_module(tmp_path, plan, "posthog_typed_union")
+    try:
+        module.configure_checks(enabled=True)
+        client = RecordingClient()
+        module.capture_upgraded(client, tier={"level": 1})
+        with pytest.raises(module.SchemaViolationError, match="'silver' is not one of gold"):
+            module.capture_upgraded(client, tier="silver")
+        assert len(client.calls) == 1
+    finally:
+        del sys.modules["posthog_typed_union"]
 
 
 def test_pattern_and_required_checks(typed: ModuleType) -> None:

@@ -374,7 +374,8 @@ def _problem(rule: _Rule, value: object) -> tuple[str, str] | None:
     is_bool = isinstance(value, bool)
     if not isinstance(value, rule.types) or (is_bool and bool not in rule.types):
         return "type", f"must be {rule.type_names}, got {type(value).__name__}"
-    if rule.enum is not None and not is_bool and value not in rule.enum:
+    listable = isinstance(value, str | int | float) and not is_bool
+    if rule.enum is not None and listable and value not in rule.enum:
         allowed = ", ".join(sorted(str(item) for item in rule.enum))
         return "enum", f"{_shown(value)} is not one of {allowed}"
     if rule.pattern is not None and isinstance(value, str) and not rule.pattern.search(value):
