@@ -42,6 +42,7 @@ from eventschema_tools.tracking_plan import (
 
 __all__ = [
     "conformance_findings",
+    "drift_finding",
     "drift_findings",
     "enforcement_findings",
     "hygiene_findings",
@@ -98,7 +99,7 @@ def drift_findings(
             notice.kind, notice.kind
         )
         findings.append(
-            _drift(
+            drift_finding(
                 Severity.WARNING if notice.blocking else Severity.INFO,
                 code,
                 f"{notice.subject}: {notice.reason}.",
@@ -115,7 +116,7 @@ def drift_findings(
         bound = sorted(item.name for item in group.events if item.name in planned_events)
         for event in bound:
             findings.append(
-                _drift(
+                drift_finding(
                     Severity.WARNING,
                     "extra_binding",
                     f'Group "{group.name}" is bound to "{event}" in PostHog but is not in the '
@@ -128,7 +129,7 @@ def drift_findings(
             )
         if not bound:
             findings.append(
-                _drift(
+                drift_finding(
                     Severity.INFO,
                     "unmanaged_group",
                     f'Group "{group.name}" exists in PostHog but not in the tracking plan.',
@@ -147,7 +148,7 @@ def _subjects(groups: set[str], events: set[str]) -> dict[str, dict[str, str]]:
     return found
 
 
-def _drift(
+def drift_finding(
     severity: Severity,
     code: str,
     message: str,
@@ -176,7 +177,7 @@ _APPLY: Final = "Run `eventschema apply --plan FILE` to make PostHog match the p
 def _change_findings(change: object) -> list[Finding]:
     if isinstance(change, CreateGroup):
         return [
-            _drift(
+            drift_finding(
                 Severity.ERROR,
                 "missing_group",
                 f'Group "{change.group}" is in the plan but not in PostHog.',
@@ -188,7 +189,7 @@ def _change_findings(change: object) -> list[Finding]:
         return _group_update_findings(change)
     if isinstance(change, DeleteGroup):
         return [
-            _drift(
+            drift_finding(
                 Severity.WARNING,
                 "extra_group",
                 f'Group "{change.group}" was created by this plan but is no longer in it '
@@ -200,7 +201,7 @@ def _change_findings(change: object) -> list[Finding]:
         ]
     if isinstance(change, CreateBinding):
         return [
-            _drift(
+            drift_finding(
                 Severity.ERROR,
                 "missing_binding",
                 f'Group "{change.group}" should be bound to "{change.event}" but is not.',
@@ -211,7 +212,7 @@ def _change_findings(change: object) -> list[Finding]:
         ]
     if isinstance(change, DeleteBinding):
         return [
-            _drift(
+            drift_finding(
                 Severity.WARNING,
                 "extra_binding",
                 f'Group "{change.group}" is bound to "{change.event}" in PostHog but not in '
@@ -226,7 +227,7 @@ def _change_findings(change: object) -> list[Finding]:
         return _event_update_findings(change)
     if isinstance(change, CreateEvent):
         return [
-            _drift(
+            drift_finding(
                 Severity.WARNING,
                 "missing_event",
                 f'Event "{change.event}" is in the plan but PostHog has no definition for it.',
@@ -238,10 +239,10 @@ def _change_findings(change: object) -> list[Finding]:
 
 
 def _group_update_findings(change: UpdateGroup) -> list[Finding]:
-    findings = [_property_drift(change.group, item) for item in change.property_changes]
+    findings = [_propertydrift_finding(change.group, item) for item in change.property_changes]
     if change.description is not None and change.description_before != change.description_after:
         findings.append(
-            _drift(
+            drift_finding(
                 Severity.INFO,
                 "group_description",
                 f'Group "{change.group}" has another description in PostHog.',
@@ -252,10 +253,10 @@ def _group_update_findings(change: UpdateGroup) -> list[Finding]:
     return findings
 
 
-def _property_drift(group: str, item: PropertyChange) -> Finding:
+def _propertydrift_finding(group: str, item: PropertyChange) -> Finding:
     before, after = item.before, item.after
     if before is None and after is not None:
-        return _drift(
+        return drift_finding(
             Severity.ERROR,
             "property_missing",
             f'Property "{item.name}" ({after.property_type.value}) of group "{group}" is in '
@@ -265,7 +266,7 @@ def _property_drift(group: str, item: PropertyChange) -> Finding:
             prop=item.name,
         )
     if after is None and before is not None:
-        return _drift(
+        return drift_finding(
             Severity.WARNING,
             "property_extra",
             f'Property "{item.name}" ({before.property_type.value}) of group "{group}" is in '
@@ -291,7 +292,7 @@ def _property_drift(group: str, item: PropertyChange) -> Finding:
         after.property_type,
         after.is_required,
     )
-    return _drift(
+    return drift_finding(
         Severity.ERROR if essential else Severity.INFO,
         "property_differs",
         f'Property "{item.name}" of group "{group}" differs: {"; ".join(differences)}.',
@@ -306,7 +307,7 @@ def _event_update_findings(change: UpdateEvent) -> list[Finding]:
     if change.enforcement_mode is not None:
         before = change.enforcement_before.value if change.enforcement_before else "allow"
         findings.append(
-            _drift(
+            drift_finding(
                 Severity.WARNING,
                 "enforcement_differs",
                 f'Event "{change.event}" has enforcement "{before}" in PostHog, '
@@ -317,7 +318,7 @@ def _event_update_findings(change: UpdateEvent) -> list[Finding]:
         )
     if change.description is not None:
         findings.append(
-            _drift(
+            drift_finding(
                 Severity.INFO,
                 "event_description",
                 f'Event "{change.event}" has another description in PostHog.',

@@ -17,7 +17,8 @@ from eventschema_tools.audit.expectations import (
     expectations,
     state_from_live,
 )
-from eventschema_tools.audit.model import AuditKind, Finding, Severity
+from eventschema_tools.audit.model import Finding, Severity
+from eventschema_tools.audit.rules import drift_finding
 from eventschema_tools.codegen.output import CodegenManifest, ExpectedProperty
 from eventschema_tools.tracking_plan import LiveState
 
@@ -46,7 +47,7 @@ def generated_drift_findings(manifest: CodegenManifest, live: LiveState) -> list
         if schema is None or not schema.properties:
             if expected and event in known:
                 findings.append(
-                    _finding(
+                    drift_finding(
                         Severity.WARNING,
                         "generated_schema_missing",
                         f'{module} types {len(expected)} properties of "{event}", but PostHog '
@@ -60,7 +61,7 @@ def generated_drift_findings(manifest: CodegenManifest, live: LiveState) -> list
         findings.extend(_event_findings(module, event, expected, schema))
     for event in sorted(set(state.bound_events) - set(manifest.events)):
         findings.append(
-            _finding(
+            drift_finding(
                 Severity.INFO,
                 "generated_event_missing",
                 f'PostHog has a schema for "{event}"; {module} has no helper for it.',
@@ -83,7 +84,7 @@ def _event_findings(
         if sent is None:
             if prop.required:
                 findings.append(
-                    _finding(
+                    drift_finding(
                         severity,
                         "generated_required_unknown",
                         f'PostHog requires "{prop.name}" on "{event}"; {module} never sends '
@@ -96,7 +97,7 @@ def _event_findings(
             continue
         if prop.required and not sent.required:
             findings.append(
-                _finding(
+                drift_finding(
                     severity,
                     "generated_required_optional",
                     f'PostHog requires "{prop.name}" on "{event}"; {module} lets callers leave '
@@ -109,7 +110,7 @@ def _event_findings(
         refused = [kind for kind in sent.types if kind not in prop.types]
         if refused:
             findings.append(
-                _finding(
+                drift_finding(
                     severity,
                     "generated_type_mismatch",
                     f'{module} sends "{prop.name}" on "{event}" as {" or ".join(refused)}; '
@@ -122,7 +123,7 @@ def _event_findings(
     declared = schema.names
     for name in sorted(set(expected) - declared):
         findings.append(
-            _finding(
+            drift_finding(
                 Severity.INFO,
                 "generated_property_undeclared",
                 f'{module} types "{name}" on "{event}"; PostHog\'s schema does not declare it.',
@@ -132,23 +133,3 @@ def _event_findings(
             )
         )
     return findings
-
-
-def _finding(
-    severity: Severity,
-    code: str,
-    message: str,
-    fix: str,
-    *,
-    event: str,
-    prop: str | None = None,
-) -> Finding:
-    return Finding(
-        severity=severity,
-        kind=AuditKind.DRIFT,
-        code=code,
-        event=event,
-        property=prop,
-        message=message,
-        fix=fix,
-    )

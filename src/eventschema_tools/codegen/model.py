@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Final
 
 from eventschema_tools.audit.expectations import (
@@ -35,9 +35,11 @@ __all__ = [
     "GroupCode",
     "PropertyCode",
     "code_spec",
+    "literal",
     "number_text",
     "plan_for_codegen",
     "property_note",
+    "quoted",
     "rules_sentence",
     "sentence",
 ]
@@ -266,3 +268,18 @@ def property_note(prop: PropertyCode) -> str:
     if rules:
         parts.append(rules)
     return " ".join(parts)
+
+
+@lru_cache(maxsize=4096)
+def quoted(text: str) -> str:
+    """``text`` as a string literal both Python and TypeScript read back as ``text``.
+
+    JSON's escapes are valid in both; ``ensure_ascii=False`` keeps astral characters whole
+    (JSON would split them into surrogate pairs, which Python reads as two characters).
+    """
+    return json.dumps(text, ensure_ascii=False)
+
+
+def literal(value: EnumValue) -> str:
+    """An enum value as a literal in either language: quoted text or a plain number."""
+    return quoted(value) if isinstance(value, str) else number_text(value)

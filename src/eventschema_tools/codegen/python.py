@@ -12,19 +12,19 @@ time in development mode; see ``docs/codegen.md``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Final
 
 from eventschema_tools.codegen.model import (
     CodeSpec,
-    EnumValue,
     EventCode,
     GroupCode,
     PropertyCode,
+    literal,
     number_text,
     property_note,
+    quoted,
     sentence,
 )
 from eventschema_tools.codegen.names import PYTHON_RESERVED, Namer, pascal, snake
@@ -106,17 +106,6 @@ from posthog.args import OptionalCaptureArgs
 from typing_extensions import Required, Unpack"""
 
 
-@lru_cache(maxsize=4096)
-def _str(text: str) -> str:
-    # JSON's escapes are Python's too; ensure_ascii=False keeps astral characters whole
-    # (JSON would split them into surrogate pairs, which Python reads as two characters).
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _literal(value: EnumValue) -> str:
-    return _str(value) if isinstance(value, str) else number_text(value)
-
-
 def _comment(text: str) -> str:
     return " ".join(text.split())
 
@@ -143,9 +132,9 @@ def _doc(text: str) -> str:
 def _annotation(prop: PropertyCode) -> str:
     if prop.enum is not None and all(isinstance(value, str | int) for value in prop.enum):
         # Literal takes text and whole numbers only; other enums stay plain and are checked.
-        literal = "Literal[" + ", ".join(_literal(value) for value in prop.enum) + "]"
+        choices = "Literal[" + ", ".join(literal(value) for value in prop.enum) + "]"
         rest = [_TYPES[kind] for kind in prop.types if kind not in _literal_types(prop)]
-        return " | ".join([literal, *rest])
+        return " | ".join([choices, *rest])
     return " | ".join(_TYPES[kind] for kind in prop.types)
 
 
@@ -166,8 +155,8 @@ def _group_class(group: GroupCode, name: str) -> str:
         return f'class {name}(TypedDict, total=False):\n    """{_doc(title)}"""\n\n' + (
             body or "    pass\n"
         )
-    items = "".join(f"        {_str(field)}: {annotation},\n" for field, annotation in fields)
-    opening = f"# {_comment(title)}\n{name} = TypedDict(\n    {_str(name)},\n    {{\n"
+    items = "".join(f"        {quoted(field)}: {annotation},\n" for field, annotation in fields)
+    opening = f"# {_comment(title)}\n{name} = TypedDict(\n    {quoted(name)},\n    {{\n"
     return opening + items + "    },\n    total=False,\n)\n"
 
 
@@ -186,10 +175,10 @@ def _helper(event: EventCode, name: str) -> str:
     body = ["properties: dict[str, Any] = dict(extra_properties or {})"]
     for prop, param in named:
         if prop.required:
-            body.append(f"properties[{_str(prop.name)}] = {param}")
+            body.append(f"properties[{quoted(prop.name)}] = {param}")
         else:
-            body += [f"if {param} is not None:", f"    properties[{_str(prop.name)}] = {param}"]
-    body.append(f"return _capture(client, {_str(event.name)}, properties, kwargs)")
+            body += [f"if {param} is not None:", f"    properties[{quoted(prop.name)}] = {param}"]
+    body.append(f"return _capture(client, {quoted(event.name)}, properties, kwargs)")
     return (
         f"def {name}(\n"
         + "\n".join(signature)
@@ -235,24 +224,30 @@ _PYTHON_TYPES: Final = {
 
 def _rule_value(rule: Rule) -> str:
     types = ", ".join(_PYTHON_TYPES[kind] for kind in rule.types)
-    args = [f"({types})" if "," in types else f"({types},)", _str(" or ".join(rule.types))]
-    if rule.required:
-        args.append("required=True")
-    if rule.enum is not None:
-        args.append("enum=frozenset({" + ", ".join(_literal(value) for value in rule.enum) + "})")
-    if rule.pattern is not None:
-        args.append(f"pattern=re.compile({_str(rule.pattern)})")
-    if rule.minimum is not None:
-        args.append(f"minimum={number_text(rule.minimum)}")
-    if rule.maximum is not None:
-        args.append(f"maximum={number_text(rule.maximum)}")
+    args = [f"({types})" if "," in types else f"({types},)", quoted(" or ".join(rule.types))]
+    for key, value in rule.parts():
+        if key == "enum":
+            assert isinstance(value, tuple)
+            args.append("enum=frozenset({" + ", ".join(literal(item) for item in value) + "})")
+        elif key == "pattern":
+            args.append(f"pattern=re.compile({quoted(str(value))})")
+        elif key == "required":
+            args.append("required=True")
+        else:
+            assert isinstance(value, int | float)
+            args.append(f"{_PYTHON_BOUNDS[key]}={number_text(value)}")
     return "_Rule(" + ", ".join(args) + ")"
+
+
+_PYTHON_BOUNDS: Final = {"min": "minimum", "max": "maximum"}
 
 
 def _rule_table(table: RuleTable) -> str:
     rules = "".join(f"_{name}: Final = {_rule_value(rule)}\n" for name, rule in table.rules)
     events = "".join(
-        f"    {event!r}: {{" + ", ".join(f"{prop!r}: _{rule}" for prop, rule in refs) + "},\n"
+        f"    {quoted(event)}: {{"
+        + ", ".join(f"{quoted(prop)}: _{rule}" for prop, rule in refs)
+        + "},\n"
         for event, refs in table.events
     )
     return (

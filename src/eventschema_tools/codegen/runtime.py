@@ -27,6 +27,20 @@ class Rule:
     minimum: float | None
     maximum: float | None
 
+    def parts(self) -> list[tuple[str, object]]:
+        """The set fields after the types, in order: ``required``, ``enum``, ``pattern``,
+        ``min``, ``max`` (each generator spells them in its own syntax)."""
+        found: list[tuple[str, object]] = [("required", True)] if self.required else []
+        for key, value in (
+            ("enum", self.enum),
+            ("pattern", self.pattern),
+            ("min", self.minimum),
+            ("max", self.maximum),
+        ):
+            if value is not None:
+                found.append((key, value))
+        return found
+
     @classmethod
     def of(cls, prop: PropertyCode) -> Rule:
         """The rule of ``prop``."""

@@ -12,19 +12,19 @@ cannot say (min/max, patterns). ``docs/codegen.md`` lists the differences.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Final, Literal
 
 from eventschema_tools.codegen.model import (
     CodeSpec,
-    EnumValue,
     EventCode,
     GroupCode,
     PropertyCode,
+    literal,
     number_text,
     property_note,
+    quoted,
     sentence,
 )
 from eventschema_tools.codegen.names import TYPESCRIPT_RESERVED, Namer, pascal
@@ -94,12 +94,6 @@ _IMPORTS: Final[dict[TypeScriptSdk, str]] = {
 }
 
 
-@lru_cache(maxsize=4096)
-def _str(text: str) -> str:
-    # JSON string literals are valid TypeScript string literals with the same value.
-    return json.dumps(text, ensure_ascii=False)
-
-
 def _comment_text(text: str) -> str:
     return " ".join(text.replace("*/", "*\\/").split())
 
@@ -115,16 +109,12 @@ def _doc(text: str, indent: str) -> str:
     return f"{indent}/** {_comment_text(sentence(text))} */\n" if text.strip() else ""
 
 
-def _literal(value: EnumValue) -> str:
-    return _str(value) if isinstance(value, str) else number_text(value)
-
-
 def _type(prop: PropertyCode) -> str:
     if prop.enum is None:
         return " | ".join(_TYPES[kind] for kind in prop.types)
     literal_kind = PropertyType.NUMERIC.value if prop.types == ("Numeric",) else "String"
     rest = [_TYPES[kind] for kind in prop.types if kind != literal_kind]
-    return " | ".join([*(_literal(value) for value in prop.enum), *rest])
+    return " | ".join([*(literal(value) for value in prop.enum), *rest])
 
 
 def _members(properties: Sequence[PropertyCode], indent: str) -> str:
@@ -136,12 +126,12 @@ def _member(prop: PropertyCode, indent: str) -> str:
     # Events share groups: the same member comes back once per event that has it.
     return (
         _doc(property_note(prop), indent)
-        + f"{indent}{_str(prop.name)}{'' if prop.required else '?'}: {_type(prop)}\n"
+        + f"{indent}{quoted(prop.name)}{'' if prop.required else '?'}: {_type(prop)}\n"
     )
 
 
 def _group_interface(group: GroupCode, name: str) -> str:
-    title = f"Properties of the group {_str(group.name)}" + (
+    title = f"Properties of the group {quoted(group.name)}" + (
         f": {sentence(group.description)}" if group.description else "."
     )
     return _doc(title, "") + f"export interface {name} {{\n{_members(group.properties, '  ')}}}"
@@ -150,7 +140,7 @@ def _group_interface(group: GroupCode, name: str) -> str:
 def _event_schemas(events: Sequence[EventCode]) -> str:
     body = "".join(
         _doc(event.description, "  ")
-        + f"  {_str(event.name)}: "
+        + f"  {quoted(event.name)}: "
         + (
             f"{{\n{_members(event.properties, '    ')}  }}\n"
             if event.properties
@@ -172,25 +162,26 @@ _OPEN_PROPERTIES: Final = "Record<string, unknown>\n"
 
 
 def _rule_value(rule: Rule) -> str:
-    fields = [f"types: [{', '.join(_str(kind) for kind in rule.types)}]"]
-    if rule.required:
-        fields.append("required: true")
-    if rule.enum is not None:
-        fields.append(f"enum: [{', '.join(_literal(value) for value in rule.enum)}]")
-    if rule.pattern is not None:
-        fields.append(f"pattern: {_str(rule.pattern)}")
-    if rule.minimum is not None:
-        fields.append(f"min: {number_text(rule.minimum)}")
-    if rule.maximum is not None:
-        fields.append(f"max: {number_text(rule.maximum)}")
+    fields = [f"types: [{', '.join(quoted(kind) for kind in rule.types)}]"]
+    for key, value in rule.parts():
+        if key == "enum":
+            assert isinstance(value, tuple)
+            fields.append(f"enum: [{', '.join(literal(item) for item in value)}]")
+        elif key == "pattern":
+            fields.append(f"pattern: {quoted(str(value))}")
+        elif key == "required":
+            fields.append("required: true")
+        else:
+            assert isinstance(value, int | float)
+            fields.append(f"{key}: {number_text(value)}")
     return "{ " + ", ".join(fields) + " }"
 
 
 def _rule_table(table: RuleTable) -> str:
     rules = "".join(f"const {name}: Rule = {_rule_value(rule)}\n" for name, rule in table.rules)
     events = "".join(
-        f"  {_str(event)}: {{ "
-        + ", ".join(f"{_str(prop)}: {rule}" for prop, rule in refs)
+        f"  {quoted(event)}: {{ "
+        + ", ".join(f"{quoted(prop)}: {rule}" for prop, rule in refs)
         + (" },\n" if refs else "},\n")
         for event, refs in table.events
     )
@@ -204,11 +195,11 @@ def _rule_table(table: RuleTable) -> str:
 
 
 def _helper(event: EventCode, name: str, sdk: TypeScriptSdk) -> str:
-    schema = f"EventSchemas[{_str(event.name)}]"
+    schema = f"EventSchemas[{quoted(event.name)}]"
     summary = sentence(event.description) if event.description else ""
     lines = [summary, ""] if summary else []
     lines.append(
-        f"Captures {_str(event.name)}; in development the plan's value rules are checked first."
+        f"Captures {quoted(event.name)}; in development the plan's value rules are checked first."
     )
     doc = _block_comment(lines, indent="")
     if sdk == "posthog-js":
@@ -219,7 +210,7 @@ def _helper(event: EventCode, name: str, sdk: TypeScriptSdk) -> str:
             "  options?: CaptureOptions,\n"
             "  client: PostHog = posthog,\n"
             "): CaptureResult | undefined {\n"
-            f"  return captureEvent({_str(event.name)}, properties, options, client)\n"
+            f"  return captureEvent({quoted(event.name)}, properties, options, client)\n"
             "}"
         )
     message = f"CaptureMessage<{schema}>"
@@ -230,7 +221,7 @@ def _helper(event: EventCode, name: str, sdk: TypeScriptSdk) -> str:
         passed = "message"
     return (
         f"{doc}\nexport function {name}(client: PostHog, message: {message}): void {{\n"
-        f"  captureEvent(client, {_str(event.name)}, {passed})\n"
+        f"  captureEvent(client, {quoted(event.name)}, {passed})\n"
         "}"
     )
 
