@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-__all__ = ["listed", "markdown_text", "percent", "printable"]
+__all__ = ["listed", "markdown_text", "name_words", "percent", "printable"]
 
 _BIDI: Final = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 # C0 controls, DEL, C1 controls (0x9B is a one-byte CSI), the bidi marks and overrides, and the
@@ -67,3 +67,16 @@ def listed(names: Sequence[str], shown: int = 5) -> str:
         return "none"
     head = ", ".join(names[:shown])
     return head + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+_SEPARATOR: Final = re.compile(r"[^0-9A-Za-z]+")
+# A lower-case letter or digit followed by an upper-case one starts a new word (camelCase).
+_CASE_BREAK: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def name_words(name: str) -> list[str]:
+    """The words of an event or property name, lower case: runs of ASCII letters and digits,
+    split again at camelCase (``userEmail_2`` → ``user``, ``email``, ``2``)."""
+    return [
+        word.lower() for part in _SEPARATOR.split(name) for word in _CASE_BREAK.split(part) if word
+    ]

@@ -29,6 +29,7 @@ from eventschema_tools.airflow_plugin.operators import (
 from eventschema_tools.codegen import generate_code_from_live
 from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.sandbox import DEMO_API_KEY, FaultConfig, RunningSandbox
+from eventschema_tools.sandbox.storage.simulated_day import PLANTED_PII
 from eventschema_tools.tracking_plan import pull
 from eventschema_tools.tracking_plan.file import dump_plan
 
@@ -447,6 +448,23 @@ def test_drift_against_generated_code_fails_when_a_schema_it_was_typed_for_goes(
     (finding,) = ti.xcom["audit_report"]["findings"]
     assert (finding["code"], finding["event"]) == ("generated_schema_missing", "checkout_completed")
     assert "posthog_typed.py types" in finding["message"]
+
+
+@pytest.mark.usefixtures("posthog_conn")
+def test_a_privacy_audit_fails_on_personal_data_and_pushes_masked_values_only(
+    ti: RecordingTaskInstance,
+) -> None:
+    op = EventSchemaAuditOperator(task_id="privacy", kinds="privacy")
+
+    with pytest.raises(AirflowFailException, match="schema audit failed"):
+        op.execute({"ti": ti})
+
+    report = ti.xcom["audit_report"]
+    assert {(f["event"], f["property"], f["code"]) for f in report["findings"]} == PLANTED_PII
+    pushed = json.dumps(report)
+    assert "**** **** **** 4242" in pushed
+    assert "4242 4242 4242 4242" not in pushed
+    assert "jane.doe" not in pushed
 
 
 @pytest.mark.usefixtures("posthog_conn")

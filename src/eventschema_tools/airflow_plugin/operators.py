@@ -135,8 +135,8 @@ class EventSchemaAuditOperator(_PostHogOperator):
             ``drift`` also reports where PostHog's schemas differ from what the code expects
             (``docs/codegen.md#drift``); drift then needs no plan.
         kinds: Audits to run, a list or ``"drift,hygiene"``: ``drift``, ``hygiene``,
-            ``conformance``, ``enforcement``, ``volume``. Default: all (``drift`` only with a
-            plan or generated code).
+            ``conformance``, ``enforcement``, ``volume``, ``privacy``. Default: all but
+            ``privacy`` (``drift`` only with a plan or generated code).
         window: How far back to look at live events: ``30m``, ``24h``, ``7d``...
         thresholds: The rates at which findings become warnings or errors: a mapping shaped like
             a thresholds file, or the path of one (YAML or JSON).

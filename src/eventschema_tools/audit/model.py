@@ -52,7 +52,7 @@ _WINDOW_PATTERN: Final = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 
 
 class AuditKind(StrEnum):
-    """The five audits.
+    """The six audits.
 
     * ``drift``: the tracking plan against the live project (groups, properties, bindings,
       enforcement modes).
@@ -63,6 +63,8 @@ class AuditKind(StrEnum):
     * ``enforcement``: what ``reject`` enforcement would have dropped over the window.
     * ``volume``: planned events that stopped, dropped or spiked against the same hours of the
       previous three weeks, and optional properties whose carry rate fell.
+    * ``privacy``: personal data in any property of any event (names and values), and the
+      plan's forbidden properties; only when asked for (it reads every property).
     """
 
     DRIFT = "drift"
@@ -70,6 +72,7 @@ class AuditKind(StrEnum):
     CONFORMANCE = "conformance"
     ENFORCEMENT = "enforcement"
     VOLUME = "volume"
+    PRIVACY = "privacy"
 
 
 class Severity(StrEnum):
@@ -443,14 +446,15 @@ def parse_sample(value: float | str | None) -> float | None:
 
 
 def parse_kinds(text: str | list[str] | None) -> list[AuditKind]:
-    """Parse audit kinds given as ``"drift,hygiene"`` or a list; ``None`` or empty means all.
+    """Parse audit kinds given as ``"drift,hygiene"`` or a list; ``None`` or empty means all
+    but ``privacy``, which reads every property of every event and runs only when named.
 
     Returns:
         The kinds, each once, in the canonical order (drift, hygiene, conformance, enforcement,
-        volume).
+        volume, privacy).
 
     Raises:
-        InvalidInputError: a name is not one of the five kinds.
+        InvalidInputError: a name is not one of the six kinds.
     """
     items = text.split(",") if isinstance(text, str) else list(text or [])
     names = [item.strip().lower() for item in items if item.strip()]
@@ -463,7 +467,7 @@ def parse_kinds(text: str | list[str] | None) -> list[AuditKind]:
             f"{', '.join(kind.value for kind in AuditKind)} (comma-separated)",
             [("kinds", f"unknown: {name}") for name in unknown],
         )
-    chosen = set(names) or known
+    chosen = set(names) or known - {AuditKind.PRIVACY.value}
     return [kind for kind in AuditKind if kind.value in chosen]
 
 

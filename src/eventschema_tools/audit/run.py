@@ -1,4 +1,4 @@
-"""Schema audits: drift, hygiene, conformance, enforcement and volume, in a few HogQL queries.
+"""Schema audits: drift, hygiene, conformance, enforcement, volume and privacy, in few queries.
 
 Example::
 
@@ -10,7 +10,7 @@ Example::
         report = run_audit(client, options)
     print(report.passed, len(report.findings))
 
-The five audits (:class:`AuditKind`):
+The six audits (:class:`AuditKind`):
 
 * **drift**: the tracking plan against the live project (needs a plan): missing or extra groups,
   property differences, missing or extra bindings, enforcement differences.
@@ -24,6 +24,8 @@ The five audits (:class:`AuditKind`):
 * **enforcement**: what ``reject`` enforcement would have dropped, per event (count and share).
 * **volume**: planned events that stopped, fell or spiked against the same hours of the three
   weeks before, and optional properties whose carry rate fell (``audit.volume``).
+* **privacy** (only when named): personal data in any property of any event, and the plan's
+  forbidden properties, one query per 200 event names (``audit.privacy``).
 
 With a plan, conformance and enforcement check the plan's schemas (with its value rules);
 without one, the live project's. Everything the audit decides is pure (``audit_rules``,
@@ -66,6 +68,12 @@ from eventschema_tools.audit.model import (
     parse_sample,
     parse_severity,
     parse_window,
+)
+from eventschema_tools.audit.privacy import (
+    PropertyValues,
+    decode_privacy,
+    privacy_findings,
+    privacy_queries,
 )
 from eventschema_tools.audit.queries import (
     MAX_ROWS,
@@ -443,6 +451,14 @@ def _audit_steps(
                 now=now,
             )
         )
+
+    if AuditKind.PRIVACY in kinds:
+        names = options.events or tuple(event.name for event in live.events)
+        seen: list[PropertyValues] = []
+        for query, _ in privacy_queries(names, seconds, sample=sample):
+            seen.extend(decode_privacy((yield query)))
+            queries += 1
+        findings.extend(privacy_findings(seen, options.plan, options.window_label))
 
     ordered = sort_findings(findings)
     return AuditReport(

@@ -64,8 +64,8 @@ def audit(
     kinds: Annotated[
         str | None,
         typer.Option(
-            help="Audits to run, comma-separated: drift,hygiene,conformance,enforcement,volume "
-            "(default: all; drift needs --plan or --generated)."
+            help="Audits to run, comma-separated: drift,hygiene,conformance,enforcement,volume,"
+            "privacy (default: all but privacy; drift needs --plan or --generated)."
         ),
     ] = None,
     window: Annotated[str, typer.Option(help="How far back to look: 30m, 24h, 7d, 2w.")] = "24h",
@@ -144,7 +144,7 @@ def audit(
         ),
     ] = None,
 ) -> None:
-    """Audit live events: drift, hygiene, conformance, enforcement and volume."""
+    """Audit live events: drift, hygiene, conformance, enforcement, volume and privacy."""
     options = audit_options(
         plan=plan_file(plan, earlier_plan),
         kinds=kinds,

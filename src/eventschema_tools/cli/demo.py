@@ -237,6 +237,8 @@ def _hints(plan: Path) -> Iterator[str]:
     yield f"  eventschema apply --plan {plan} --yes"
     yield f"  eventschema audit --plan {plan} --format markdown   # for Slack or a pull request"
     yield f"  eventschema audit --plan {plan} --fail-on warning --history-dir .audits   # for CI"
+    yield "  eventschema audit --kinds privacy   # personal data in any event, values masked"
+    yield f"  eventschema codegen --lang typescript --plan {plan} --out analytics   # typed helpers"
     yield "Let an AI assistant read and propose schema changes (MCP, same environment):"
     yield "  eventschema-mcp"
     yield "Schedule audits and conformance gates in Airflow:"

@@ -12,16 +12,14 @@ empty, and number the second and later of names that come out the same (``_2``, 
 from __future__ import annotations
 
 import keyword
-import re
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Final
 
+from eventschema_tools._text import name_words as words
+
 __all__ = ["PYTHON_RESERVED", "TYPESCRIPT_RESERVED", "Namer", "camel", "pascal", "snake", "words"]
 
-_SEPARATOR: Final = re.compile(r"[^0-9A-Za-z]+")
-# A lower-case letter or digit followed by an upper-case one starts a new word (camelCase).
-_CASE_BREAK: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 PYTHON_RESERVED: Final = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
 TYPESCRIPT_RESERVED: Final = frozenset(
@@ -83,13 +81,6 @@ TYPESCRIPT_RESERVED: Final = frozenset(
         "await",
     ]
 )
-
-
-def words(name: str) -> list[str]:
-    """The words of ``name``: runs of ASCII letters and digits, split again at camelCase."""
-    return [
-        word.lower() for part in _SEPARATOR.split(name) for word in _CASE_BREAK.split(part) if word
-    ]
 
 
 @lru_cache(maxsize=8192)

@@ -47,7 +47,8 @@ class PropertyEvidence(_Model):
         maximum: Largest numeric value seen, if numeric.
         pattern: A known shape every value has, as a regular expression, if any.
         shape: The shape's name (``ISO currency``, ``UUID``, ``ISO date``...), if any.
-        possible_pii: Email-like values were seen: values are never sampled into the plan.
+        possible_pii: Personal data was seen (an email-like value, a personal-looking name or a
+            value the privacy audit's detectors match): values are never copied into the plan.
         group: The group the property is proposed in.
     """
 

@@ -13,7 +13,8 @@ The thresholds, all documented in ``docs/infer.md``:
   string values; ISO currency and UUID become a pattern rule, ISO dates make the type DateTime.
 * **min**: ``0`` for a Numeric property that was never negative (observed maxima only grow, so
   the range is evidence, not a rule).
-* **possible PII**: any email-like value; such values are never copied into the plan.
+* **possible PII**: any email-like value, a name that looks personal (``personal_data``) or a
+  value the privacy audit's detectors match; such values are never copied into the plan.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from eventschema_tools.audit.privacy import personal_kind
 from eventschema_tools.inference.model import PropertyEvidence
 from eventschema_tools.inference.queries import ENUM_MAX_VALUES, SHAPES, KeyProfile
 from eventschema_tools.models import PropertyType
 from eventschema_tools.tracking_plan.file import PropertySpec, ValueRules
+from eventschema_tools.tracking_plan.personal_data import pii_name_term
 
 __all__ = [
     "ENUM_MIN_EVENTS_PER_VALUE",
@@ -47,7 +50,11 @@ def property_evidence(profile: KeyProfile, volume: int, required_share: float) -
     present = profile.present
     kind, parsed = _type(profile)
     shape = _shape(profile)
-    possible_pii = profile.shapes.get("email", 0) > 0
+    possible_pii = (
+        profile.shapes.get("email", 0) > 0
+        or pii_name_term(profile.key) is not None
+        or any(personal_kind(value) is not None for value in profile.values)
+    )
     few = 0 < profile.distinct_strings <= ENUM_MAX_VALUES
     values = list(profile.values) if few and not possible_pii else None
     json_types = {

@@ -505,7 +505,8 @@ async def audit_events(
             "example events and the release behind them), hygiene (unused groups, unbound or "
             "stale events, conflicting types), enforcement (what reject mode would drop), "
             "volume (bound events that stopped, fell or spiked against earlier weeks), "
-            "drift (plan against project; only with plan_yaml).",
+            "drift (plan against project; only with plan_yaml), privacy (personal data in any "
+            "property of any event, values masked; only when named).",
         ),
     ] = None,
     plan_yaml: Annotated[

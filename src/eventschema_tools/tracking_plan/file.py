@@ -79,6 +79,7 @@ __all__ = [
     "Acknowledgement",
     "EventSpec",
     "Owner",
+    "PiiDecision",
     "PlanDocument",
     "PlanFileError",
     "Problem",
@@ -145,6 +146,15 @@ def _enum_value(value: Any) -> Any:
 
 RuleNumber = Annotated[int | float, BeforeValidator(_finite_number)]
 EnumValue = Annotated[str | int | float, BeforeValidator(_enum_value)]
+
+
+PiiDecision = Literal["hash", "drop", "allow"]
+"""What may be sent of a property holding personal data (``pii:`` in the plan)."""
+
+ForbiddenField: Any = Field(
+    default_factory=list,
+    description="Property names that must never arrive (the privacy audit reports them).",
+)
 
 
 class ValueRules(_Spec):
@@ -215,6 +225,25 @@ class PropertySpec(_Spec):
     rules: ValueRules | None = Field(
         default=None, description="Value rules checked by audits (not sent to PostHog)."
     )
+    pii: PiiDecision | None = Field(
+        default=None,
+        description="Personal data policy: hash (send only a hash), drop (never send it) or "
+        "allow (personal data on purpose; give pii_reason). Checked by the privacy audit.",
+    )
+    pii_reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Why the property may carry personal data (required with pii: allow).",
+    )
+
+    @model_validator(mode="after")
+    def _allow_says_why(self) -> PropertySpec:
+        if self.pii == "allow" and not (self.pii_reason or "").strip():
+            raise ValueError("pii: allow needs pii_reason: say why this personal data is sent")
+        if self.pii_reason is not None and self.pii is None:
+            raise ValueError("pii_reason explains a pii decision: add pii: hash, drop or allow")
+        return self
 
     @model_validator(mode="after")
     def _rules_fit_type(self) -> PropertySpec:
@@ -368,6 +397,7 @@ class EventSpec(_Spec):
     owner: Owner | None = OwnerField
     tags: list[Tag] = TagsField
     allow_breaking: list[Acknowledgement] = AllowBreaking
+    forbidden_properties: list[PropertyName] = ForbiddenField
 
     _tags = field_validator("tags")(_unique_tags)
 
@@ -396,6 +426,7 @@ class TrackingPlan(_Spec):
         default_factory=dict, description="Property groups by name."
     )
     events: dict[EventName, EventSpec] = Field(default_factory=dict, description="Events by name.")
+    forbidden_properties: list[PropertyName] = ForbiddenField
 
     def bindings(self) -> set[tuple[str, str]]:
         """Every (event name, group name) pair the plan binds."""
@@ -676,6 +707,10 @@ def property_data(spec: PropertySpec) -> dict[str, Any]:
         data["description"] = spec.description
     if spec.rules is not None:
         data["rules"] = spec.rules.model_dump(exclude_none=True)
+    if spec.pii is not None:
+        data["pii"] = spec.pii
+    if spec.pii_reason is not None:
+        data["pii_reason"] = spec.pii_reason
     return data
 
 
@@ -716,6 +751,8 @@ def plan_data(plan: TrackingPlan) -> dict[str, Any]:
         _ownership(event, spec.owner, spec.tags)
         if spec.allow_breaking:
             event["allow_breaking"] = _acknowledgements(spec.allow_breaking)
+        if spec.forbidden_properties:
+            event["forbidden_properties"] = list(spec.forbidden_properties)
         events[name] = event
     data: dict[str, Any] = {}
     if plan.schema_url is not None:
@@ -723,6 +760,8 @@ def plan_data(plan: TrackingPlan) -> dict[str, Any]:
     data["version"] = plan.version
     if plan.plan_id != DEFAULT_PLAN_ID:
         data["plan_id"] = plan.plan_id
+    if plan.forbidden_properties:
+        data["forbidden_properties"] = list(plan.forbidden_properties)
     data["property_groups"] = groups
     data["events"] = events
     return data

@@ -6,7 +6,9 @@ Errors (lint exits 1):
   YAML syntax, unknown keys and property types, references to undefined groups, ...;
 * ``case-collision``: two groups, two events or two properties of a group whose names differ
   only by case (PostHog keeps both; people and dashboards mix them up);
-* ``naming``: a name that breaks the naming convention asked for (``--naming``).
+* ``naming``: a name that breaks the naming convention asked for (``--naming``);
+* ``pii-undecided``: a property whose name looks like personal data (``email``, ``phone``,
+  ``ip_address``...; the list is ``personal_data.NAME_TERMS``) without a ``pii:`` decision.
 
 Warnings (reported, lint still passes):
 
@@ -58,6 +60,7 @@ from eventschema_tools.tracking_plan.impact import (
     StaleAcknowledgement,
 )
 from eventschema_tools.tracking_plan.ownership import foreign_token
+from eventschema_tools.tracking_plan.personal_data import pii_name_term
 
 __all__ = [
     "NamingConvention",
@@ -257,6 +260,16 @@ def _group_rules(doc: PlanDocument, property_naming: NamingConvention | None) ->
             if property_naming is not None:
                 yield from _naming(doc, prop_path, prop_name.strip(), "property", property_naming)
             spec = _mapping(prop)
+            term = pii_name_term(prop_name) if not prop_name.startswith("$") else None
+            if term is not None and "pii" not in spec:
+                yield doc.problem(
+                    prop_path,
+                    f"property {prop_name!r} looks like personal data ({term!r}) and has no "
+                    "pii decision",
+                    hint="add pii: hash (send a hash), drop (never send it) or allow with "
+                    "pii_reason: '...'",
+                    code="pii-undecided",
+                )
             if spec.get("optional_in_types") is True and spec.get("required") is not True:
                 yield doc.problem(
                     (*prop_path, "optional_in_types"),

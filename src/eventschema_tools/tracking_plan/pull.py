@@ -116,8 +116,9 @@ async def pull_async(client: AsyncEventSchemaClient, *, plan_id: str | None = No
 def keep_local_fields(pulled: TrackingPlan, previous: TrackingPlan) -> TrackingPlan:
     """Carry what only the plan file knows into a freshly pulled plan.
 
-    PostHog does not store value ``rules``; a pull over an existing file keeps each property's
-    rules (when the property still exists with the same type) and the file's ``plan_id``.
+    PostHog does not store value ``rules`` or the privacy policy; a pull over an existing file
+    keeps each property's rules (when the property still exists with the same type), its
+    ``pii`` decision, the ``forbidden_properties`` lists and the file's ``plan_id``.
     """
     groups = {}
     for name, group in pulled.property_groups.items():
@@ -127,10 +128,27 @@ def keep_local_fields(pulled: TrackingPlan, previous: TrackingPlan) -> TrackingP
             old_prop = old.properties.get(prop_name) if old else None
             if old_prop is not None and old_prop.rules is not None and old_prop.type == prop.type:
                 prop = prop.model_copy(update={"rules": old_prop.rules})
+            if old_prop is not None and old_prop.pii is not None:
+                prop = prop.model_copy(
+                    update={"pii": old_prop.pii, "pii_reason": old_prop.pii_reason}
+                )
             properties[prop_name] = prop
         groups[name] = group.model_copy(update={"properties": properties})
+    events = {
+        name: event.model_copy(update={"forbidden_properties": kept.forbidden_properties})
+        if (kept := previous.events.get(name)) is not None and kept.forbidden_properties
+        else event
+        for name, event in pulled.events.items()
+    }
     plan_id = previous.plan_id if pulled.plan_id == DEFAULT_PLAN_ID else pulled.plan_id
-    return pulled.model_copy(update={"property_groups": groups, "plan_id": plan_id})
+    return pulled.model_copy(
+        update={
+            "property_groups": groups,
+            "events": events,
+            "plan_id": plan_id,
+            "forbidden_properties": previous.forbidden_properties,
+        }
+    )
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-__all__ = ["DEFAULT_EVENTS", "EVENT_NAMES", "MIX", "DemoEvent", "demo_events", "event_properties"]
+__all__ = [
+    "DEFAULT_EVENTS",
+    "EVENT_NAMES",
+    "MIX",
+    "PLANTED_PII",
+    "DemoEvent",
+    "demo_events",
+    "event_properties",
+]
 
 DEFAULT_EVENTS: Final = 3000
 
@@ -39,6 +47,18 @@ MIX: Final = (
 )
 EVENT_NAMES: Final = tuple(name for name, _ in MIX)
 """Every event name the day may hold."""
+
+PLANTED_PII: Final = frozenset(
+    {
+        ("onboarding_tip_dismissed", "feedback", "pii_email"),
+        ("legacy_export_clicked", "callback_phone", "pii_property_name"),
+        ("legacy_export_clicked", "callback_phone", "pii_phone"),
+        ("legacy_export_clicked", "payment_reference", "pii_card"),
+    }
+)
+"""The personal data the day carries, as (event, property, privacy finding code): an email in
+free text, a phone number (in a property named for one), and a card number that passes the
+Luhn check. ``order_reference`` holds a card-like number that fails it: not personal data."""
 
 _PLANS: Final = ("free", "team", "business", "enterprise")
 _FEATURES: Final = ("dashboards", "sql_editor", "alerts", "exports", "sharing", "comments")
@@ -65,10 +85,13 @@ def demo_events(
     build forgets ``surface`` on ``feature_used`` and times ``duration_ms`` as "1.2s"; archived
     projects carry ``created_at`` "yesterday"; a new billing service sends ``currency`` in lower
     case and ``amount`` as "49.00 USD"; exports carry a ``format`` the plan forgot, feature usage
-    carries debug properties, and two events nobody planned arrive. Numeric strings such as
-    "12" are sent too: PostHog accepts them as Numeric.
+    carries debug properties, and two events nobody planned arrive, carrying personal data
+    (:data:`PLANTED_PII`). Numeric strings such as "12" are sent too: PostHog accepts them as
+    Numeric.
     """
     rng = random.Random(seed)
+    # A stream of its own, so the rest of the day stays what it was before personal data.
+    personal = random.Random(f"personal-{seed}")
     moment = now or datetime.now(UTC)
     names = [name for name, _ in MIX]
     weights = [weight for _, weight in MIX]
@@ -81,8 +104,26 @@ def demo_events(
         user = f"user_{workspace}_{rng.randint(1, 12)}"
         age = timedelta(seconds=rng.randint(60, 23 * 3600 + 1800))
         properties = event_properties(rng, name, workspace, plans[workspace])
+        properties.update(_personal_data(personal, name))
         events.append(DemoEvent(name, user, properties, moment - age))
     return sorted(events, key=lambda item: item.timestamp)
+
+
+def _personal_data(rng: random.Random, name: str) -> dict[str, Any]:
+    if name == "onboarding_tip_dismissed":
+        if _chance(rng, 0.4):
+            person = rng.choice(("jane.doe", "li.wei", "omar.haddad", "ana.silva"))
+            return {"feedback": f"Tip hid my chart, please write to {person}@example.com"}
+        return {"feedback": rng.choice(("Nice tip", "Too many tips", "Show it later"))}
+    if name == "legacy_export_clicked":
+        found: dict[str, Any] = {
+            "callback_phone": f"+44 20 7946 0{rng.randint(100, 999)}",
+            "order_reference": "4242 4242 4242 4241",  # card-like, fails the Luhn check
+        }
+        if _chance(rng, 0.5):
+            found["payment_reference"] = "4242 4242 4242 4242"  # passes it
+        return found
+    return {}
 
 
 def _chance(rng: random.Random, share: float) -> bool:
