@@ -25,8 +25,9 @@ UNREACHABLE = {
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (None, list(AuditKind)),
-        ("", list(AuditKind)),
+        (None, [kind for kind in AuditKind if kind != AuditKind.PRIVACY]),
+        ("", [kind for kind in AuditKind if kind != AuditKind.PRIVACY]),
+        ("privacy,drift", [AuditKind.DRIFT, AuditKind.PRIVACY]),
         ("conformance", [AuditKind.CONFORMANCE]),
         (" Enforcement , drift ", [AuditKind.DRIFT, AuditKind.ENFORCEMENT]),
         (["hygiene", "hygiene"], [AuditKind.HYGIENE]),

@@ -55,6 +55,6 @@ async def test_inference_copies_no_personal_value_into_the_plan(client: Client) 
     )
     text = json.dumps(answer)
     assert "feedback" in answer["text"]
-    assert "payment_reference: {type: String}" in answer["text"]
+    assert "payment_reference: {type: String, pii: drop}" in answer["text"]
     for raw in RAW:
         assert raw not in text

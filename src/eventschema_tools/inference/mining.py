@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from eventschema_tools.inference.model import PropertyEvidence
-from eventschema_tools.inference.profile import enum_values
+from eventschema_tools.inference.profile import PROPOSED_PII, enum_values
 from eventschema_tools.models import MAX_GROUP_NAME_LENGTH, PropertyType
 from eventschema_tools.tracking_plan.file import PropertySpec, ValueRules
 
@@ -276,6 +276,7 @@ def _combined(evidences: list[PropertyEvidence]) -> PropertySpec:
         type=kind,
         required=first.required,
         rules=ValueRules.model_validate(rules) if rules else None,
+        pii=PROPOSED_PII if any(item.possible_pii for item in evidences) else None,
     )
 
 

@@ -44,6 +44,10 @@ ENUM_MIN_EVENTS_PER_VALUE: Final = 10
 
 _PATTERN_SHAPES: Final = ("ISO currency", "UUID")
 
+PROPOSED_PII: Final = "drop"
+"""The ``pii`` decision proposed for possible personal data: the safe one (never send it);
+the plan's owner changes it to ``hash``, or ``allow`` with a ``pii_reason``."""
+
 
 def property_evidence(profile: KeyProfile, volume: int, required_share: float) -> PropertyEvidence:
     """What the plan should say about ``profile``'s property on an event of ``volume`` events."""
@@ -129,6 +133,7 @@ def property_spec(evidence: PropertyEvidence, *, required: bool | None = None) -
         type=kind,
         required=evidence.required if required is None else required,
         rules=ValueRules.model_validate(rules) if rules else None,
+        pii=PROPOSED_PII if evidence.possible_pii else None,
     )
 
 

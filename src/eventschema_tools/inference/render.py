@@ -51,7 +51,7 @@ def property_comment(seen: Sequence[PropertyEvidence]) -> str:
     if minima and maxima:
         parts.append(f"seen {_range(min(minima), max(maxima))}")
     if any(item.possible_pii for item in seen):
-        parts.append("possible PII (no value copied here; decide pii: in the plan)")
+        parts.append("possible PII, none copied here: pii: drop proposed (or hash, or allow)")
     return "; ".join(parts)
 
 
