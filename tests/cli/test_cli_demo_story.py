@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_the_example_plan_applies_pulls_and_lints_cleanly_on_the_demo_sandbox(
+def test_the_example_plan_applies_pulls_and_lints_on_the_demo_sandbox(
     tmp_path: Path,
 ) -> None:
     with running_sandbox(
@@ -59,8 +59,12 @@ def test_the_example_plan_applies_pulls_and_lints_cleanly_on_the_demo_sandbox(
     twins = {(new, old) for new in created for old in existing if new.casefold() == old.casefold()}
     assert twins == set()
     assert "0 failed" in applied
-    assert code == 0, linted
-    assert f"{pulled}: 0 error(s)" in linted or f"{pulled}: ok" in linted
+    # The demo project's own groups send an `email`: a pulled plan asks for a pii decision.
+    assert code == 1, linted
+    errors = [line for line in linted.splitlines() if ": error [" in line]
+    assert len(errors) == 1, linted
+    assert "[pii-undecided] property 'email'" in errors[0]
+    assert f"{pulled}: 1 error(s)" in linted
     assert (code_again, "No changes" in replanned) == (0, True)
     assert audit_code == 4, err
     report = json.loads(audited)

@@ -172,7 +172,8 @@ def test_every_try_next_line_of_the_demo_works_when_pasted(tmp_path: Path) -> No
             ran.append((argv[1] if len(argv) > 1 else argv[0], done.returncode))
     assert ran[0][0] == "plan"
     assert ("apply", 0) in ran
-    assert [code for command, code in ran if command == "audit"] == [4, 4]
+    assert [code for command, code in ran if command == "audit"] == [4, 4, 4]
+    assert ("codegen", 0) in ran
     assert ran[-1] == ("eventschema-mcp", 0)
     assert env["POSTHOG_HOST"] == url
 

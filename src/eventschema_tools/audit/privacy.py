@@ -17,6 +17,7 @@ What each detector matches is listed in ``docs/audits.md#privacy``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -147,9 +148,14 @@ def decode_privacy(result: HogQLResult) -> list[PropertyValues]:
 
 
 def _unquoted(raw: object) -> str:
+    # Values arrive as raw JSON: a string comes quoted and escaped, anything else as written.
     text = str(raw)
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        return text[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    if text.startswith('"'):
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            return text
+        return decoded if isinstance(decoded, str) else text
     return text
 
 
@@ -296,12 +302,12 @@ def _value_findings(
             samples = tuple(confirmed)
         shown = ", ".join(mask(kind, value) for value in samples[:3])
         declared = " although the plan declares it pii: hash" if hashed else ""
-        findings_rate = matches / item.events if item.events else 0.0
+        share = matches / item.events if item.events else 0.0
         yield _finding(
             f"pii_{kind}",
             item,
             f"{where} holds {_WHAT[kind]} in {matches} of {item.events} values "
-            f"({findings_rate:.1%}) in {window_label}{declared}, e.g. {shown}.",
+            f"({share:.1%}) in {window_label}{declared}, e.g. {shown}.",
             _FIX,
             matches=matches,
         )
