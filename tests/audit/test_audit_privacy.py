@@ -15,9 +15,11 @@ from audit_helpers import counting_client
 from eventschema_tools.audit.model import AuditKind, parse_kinds
 from eventschema_tools.audit.privacy import (
     EVENTS_PER_QUERY,
+    PropertyValues,
     luhn_valid,
     mask,
     personal_kind,
+    privacy_findings,
 )
 from eventschema_tools.audit.run import audit_options, run_audit
 from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox, run_sandbox
@@ -218,3 +220,18 @@ def test_allow_needs_a_reason() -> None:
             "  a: {properties: {email: {type: String, pii: allow}}}\n",
             "<allow>",
         )
+
+
+def test_values_of_posthog_properties_are_checked_but_not_their_names() -> None:
+    leaked = PropertyValues(
+        event="$pageview",
+        name="$current_url",
+        events=10,
+        matches={"email": 2},
+        samples={"email": ("https://app.example.com/invite?to=jane.doe@example.com",)},
+    )
+    named = PropertyValues(event="$pageview", name="$ip", events=10, matches={}, samples={})
+    findings = privacy_findings([leaked, named], None, "24h")
+    assert [(f.property, f.code) for f in findings] == [("$current_url", "pii_email")]
+    assert "j***@***.com" in findings[0].message
+    assert "jane.doe" not in findings[0].message

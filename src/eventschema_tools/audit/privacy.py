@@ -268,9 +268,11 @@ def privacy_findings(
                 )
             )
             continue
-        if decision == "allow" or item.name.startswith("$"):
+        if decision == "allow":
             continue
-        term = pii_name_term(item.name)
+        # PostHog's own properties have fixed names ($ip is its business), not fixed values:
+        # an email in $current_url's query string is a leak all the same.
+        term = pii_name_term(item.name) if not item.name.startswith("$") else None
         if term is not None and decision is None:
             findings.append(
                 _finding(
