@@ -14,7 +14,12 @@ from eventschema_tools.audit.thresholds import VolumeLimits
 from eventschema_tools.audit.volume import HISTORY_HOURS, EventVolumeHistory, volume_findings
 from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.sandbox import RunningSandbox, run_sandbox
-from eventschema_tools.sandbox.storage.simulated_weeks import PLANTED, reported_incidents
+from eventschema_tools.sandbox.storage.simulated_weeks import (
+    PLANTED,
+    demo_weeks,
+    reported_incidents,
+)
+from eventschema_tools.tracking_plan.file import load_plan
 
 PLAN = "examples/tracking-plan.yaml"
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
@@ -110,3 +115,28 @@ def test_a_stopped_event_is_missing_not_dropped() -> None:
     for hour in range(10):
         event[hour] = 0
     assert _findings(event, _steady(400)) == ["missing_event"]
+
+
+@pytest.mark.parametrize(
+    "anchor",
+    # Night and morning hours, weekdays and a weekend: the last six hours alone predict too few
+    # events there, though the event has been gone for 30 hours.
+    ["2026-12-01T04:20", "2026-12-03T08:20", "2026-12-05T02:20", "2026-12-06T10:20"],
+)
+def test_an_event_gone_for_a_day_is_missing_at_any_hour(anchor: str) -> None:
+    now = datetime.fromisoformat(anchor).replace(tzinfo=UTC)
+    planned = set(load_plan(PLAN).events)
+    hourly: dict[str, dict[int, int]] = {}
+    for item in demo_weeks(now=now):
+        name = item.event if item.event in planned else ""
+        ago = int((now - item.timestamp).total_seconds() // 3600)
+        counts = hourly.setdefault(name, {})
+        counts[ago] = counts.get(ago, 0) + 1
+    histories = [EventVolumeHistory(name, counts) for name, counts in hourly.items() if name]
+    histories.append(EventVolumeHistory("", hourly[""]))
+    findings = volume_findings(
+        histories, VolumeLimits(), window_hours=24, window_label="24h", now=now
+    )
+    missing = [f for f in findings if f.code == "missing_event"]
+    assert [f.event for f in missing] == ["invite_accepted"]
+    assert missing[0].message.startswith('No "invite_accepted" events in the last 24h where about')

@@ -19,8 +19,8 @@ Everything else is computed here, without I/O (:func:`volume_findings`):
   absolute deviation (MAD, scaled by 1.4826), and a change must exceed ``min_z`` times the larger
   of that spread and Poisson noise (``√prediction``). Events with fewer than 2 such weeks of
   history get no prediction (one ``no_baseline`` info finding lists them).
-* ``missing_event`` (error): no event in the last ``missing_after_hours`` while at least
-  ``min_expected`` were predicted for those hours.
+* ``missing_event`` (error): no event for at least ``missing_after_hours`` while at least
+  ``min_expected`` were predicted for the hours since it was last seen (up to the window).
 * ``volume_drop``: the window's volume fell by at least ``drop`` of the prediction (an error from
   ``drop_error``); ``volume_spike`` (warning): it rose to ``spike`` times the prediction.
 * ``presence_drop`` (warning): an optional property's carry rate in the window fell by at least
@@ -344,11 +344,15 @@ def _event_findings(event: EventVolumeHistory, scope: _Scope) -> list[Finding] |
 
 
 def _missing(event: EventVolumeHistory, scope: _Scope) -> Finding | None:
-    hours = scope.limits.missing_after_hours
-    quiet = _predict(event, scope.total, 0, hours)
-    if quiet is None or quiet.expected < scope.limits.min_expected or event.between(0, hours):
-        return None
     last_hour = min((hour for hour, count in event.hourly.items() if count), default=None)
+    # The whole quiet span counts, up to the window: the last few hours alone may be a quiet
+    # night that predicts too little to judge, although the event has been gone for a day.
+    quiet_hours = min(last_hour if last_hour is not None else HISTORY_HOURS, scope.window_hours)
+    if quiet_hours < scope.limits.missing_after_hours:
+        return None
+    quiet = _predict(event, scope.total, 0, quiet_hours)
+    if quiet is None or quiet.expected < scope.limits.min_expected:
+        return None
     seen = (
         f"last seen {scope.now - timedelta(hours=last_hour):%Y-%m-%d %H:00} UTC"
         if last_hour is not None
@@ -359,8 +363,8 @@ def _missing(event: EventVolumeHistory, scope: _Scope) -> Finding | None:
         Severity.ERROR,
         "missing_event",
         name,
-        message=f'No "{name}" events in the last {hours}h where about {quiet.expected:.0f} were '
-        f"expected ({seen}){_missing_cause(event, scope.new_releases)}.",
+        message=f'No "{name}" events in the last {quiet_hours}h where about '
+        f"{quiet.expected:.0f} were expected ({seen}){_missing_cause(event, scope.new_releases)}.",
         fix=f'Check the release that stopped sending "{name}" (its SDK call or a renamed '
         "event), or remove it from the plan if it was retired.",
         counts={"expected": round(quiet.expected), "observed": 0},
