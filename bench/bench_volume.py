@@ -104,7 +104,11 @@ def _detection() -> list[Row]:
     runs = len(SCENARIO_SEEDS)
     recall = hits / (len(planted) * runs)
     precision = hits / claims if claims else 0.0
-    note = f"{runs} four-week scenarios x {len(planted)} planted incidents; goal 0.9"
+    # The weeks follow a daily rhythm anchored at now, so the hour of the run matters.
+    note = (
+        f"{runs} four-week scenarios x {len(planted)} planted incidents, run at "
+        f"{datetime.now(UTC):%H:%M} UTC; goal 0.9"
+    )
     return [
         {
             "metric": "volume audit: recall of planted incidents",
