@@ -31,6 +31,7 @@ __all__ = [
     "PropertyShape",
     "SchemaState",
     "ValueRules",
+    "declared",
     "expectations",
     "state_from_live",
     "state_from_plan",
@@ -242,22 +243,26 @@ def expectations(state: SchemaState, events: Iterable[str] | None = None) -> lis
     return result
 
 
+def declared(name: str, group: str, shape: PropertyShape) -> PropertyExpectation:
+    """What one group's declaration of property ``name`` expects (the merge of one group)."""
+    rules = shape.rules
+    if rules.enum is not None:
+        rules = replace(rules, enum=tuple(sorted(set(rules.enum))))
+    return PropertyExpectation(
+        name=name,
+        types=frozenset((shape.type,)),
+        required=shape.required,
+        rules=rules,
+        groups=(group,),
+        optional_in_types=shape.required and shape.optional_in_types,
+        description=shape.description,
+    )
+
+
 def _merge(name: str, found: list[tuple[str, PropertyShape]]) -> PropertyExpectation:
     if len(found) == 1:
         # Most properties come from one group: the general merge below gives the same result.
-        group, shape = found[0]
-        rules = shape.rules
-        if rules.enum is not None:
-            rules = replace(rules, enum=tuple(sorted(set(rules.enum))))
-        return PropertyExpectation(
-            name=name,
-            types=frozenset((shape.type,)),
-            required=shape.required,
-            rules=rules,
-            groups=(group,),
-            optional_in_types=shape.required and shape.optional_in_types,
-            description=shape.description,
-        )
+        return declared(name, *found[0])
     shapes = [shape for _, shape in found]
     enums = [set(shape.rules.enum) for shape in shapes if shape.rules.enum is not None]
     regexes = sorted({shape.rules.regex for shape in shapes if shape.rules.regex is not None})

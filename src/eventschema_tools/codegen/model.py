@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from eventschema_tools.audit.expectations import (
     PropertyExpectation,
-    PropertyShape,
+    declared,
     expectations,
     state_from_plan,
 )
@@ -78,6 +78,11 @@ class PropertyCode:
     pattern: str | None = None
     minimum: float | None = None
     maximum: float | None = None
+
+    @property
+    def enum_type(self) -> str:
+        """The type the enum's values are: Numeric for a Numeric-only property, else String."""
+        return _enum_type(self.types)
 
     @property
     def has_rules(self) -> bool:
@@ -167,7 +172,10 @@ def code_spec(plan: TrackingPlan) -> CodeSpec:
         GroupCode(
             name=name,
             description=plan.property_groups[name].description,
-            properties=tuple(_from_shape(shape) for shape in state.groups[name].properties),
+            properties=tuple(
+                _from_expectation(declared(shape.name, name, shape))
+                for shape in state.groups[name].properties
+            ),
         )
         for name in used
     )
@@ -195,10 +203,15 @@ def _ordered(types: Iterable[str]) -> tuple[str, ...]:
     return tuple(kind for kind in TYPE_ORDER if kind in chosen)
 
 
+def _enum_type(types: tuple[str, ...]) -> str:
+    numeric = PropertyType.NUMERIC.value
+    return numeric if types == (numeric,) else PropertyType.STRING.value
+
+
 def _enum(values: tuple[str, ...] | None, types: tuple[str, ...]) -> tuple[EnumValue, ...] | None:
     if values is None:
         return None
-    if types != (PropertyType.NUMERIC.value,):
+    if _enum_type(types) != PropertyType.NUMERIC.value:
         return values
     numbers = (float(value) for value in values)
     return tuple(sorted(int(n) if n.is_integer() else n for n in numbers))
@@ -216,19 +229,6 @@ def _from_expectation(prop: PropertyExpectation) -> PropertyCode:
         pattern=prop.rules.regex,
         minimum=prop.rules.minimum,
         maximum=prop.rules.maximum,
-    )
-
-
-def _from_shape(shape: PropertyShape) -> PropertyCode:
-    return _from_expectation(
-        PropertyExpectation(
-            shape.name,
-            frozenset({shape.type}),
-            shape.required,
-            shape.rules,
-            optional_in_types=shape.required and shape.optional_in_types,
-            description=shape.description,
-        )
     )
 
 

@@ -61,7 +61,7 @@ _CAPTURE_ARGUMENTS: Final = (
 
 def render_python(spec: CodeSpec, header: Sequence[str]) -> str:
     """The Python module for ``spec``; ``header`` lines open its docstring."""
-    functions = Namer(_module_names(), reserved=PYTHON_RESERVED)
+    functions = Namer(_MODULE_NAMES, reserved=PYTHON_RESERVED)
     table = RuleTable(spec)
     helpers = [(event, functions.claim("capture_" + snake(event.name))) for event in spec.events]
     groups = [
@@ -106,17 +106,19 @@ from posthog.args import OptionalCaptureArgs
 from typing_extensions import Required, Unpack"""
 
 
-def _comment(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _module_names() -> set[str]:
-    return {
+_MODULE_NAMES: Final = frozenset(
+    {
         *_RUNTIME_EXPORTS,
         "Any", "Callable", "Final", "Literal", "Mapping", "NamedTuple", "Posthog", "Required",
         "TypedDict", "Unpack", "OptionalCaptureArgs", "datetime", "dataclass", "logging", "re",
         "sys",
-    }  # fmt: skip
+    }
+)  # fmt: skip
+"""Names the module's own code uses: no helper or group type may take them."""
+
+
+def _comment(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _docstring(lines: Sequence[str]) -> str:
@@ -133,13 +135,9 @@ def _annotation(prop: PropertyCode) -> str:
     if prop.enum is not None and all(isinstance(value, str | int) for value in prop.enum):
         # Literal takes text and whole numbers only; other enums stay plain and are checked.
         choices = "Literal[" + ", ".join(literal(value) for value in prop.enum) + "]"
-        rest = [_TYPES[kind] for kind in prop.types if kind not in _literal_types(prop)]
+        rest = [_TYPES[kind] for kind in prop.types if kind != prop.enum_type]
         return " | ".join([choices, *rest])
     return " | ".join(_TYPES[kind] for kind in prop.types)
-
-
-def _literal_types(prop: PropertyCode) -> set[str]:
-    return {PropertyType.NUMERIC.value if prop.types == ("Numeric",) else PropertyType.STRING.value}
 
 
 def _group_class(group: GroupCode, name: str) -> str:

@@ -112,8 +112,7 @@ def _doc(text: str, indent: str) -> str:
 def _type(prop: PropertyCode) -> str:
     if prop.enum is None:
         return " | ".join(_TYPES[kind] for kind in prop.types)
-    literal_kind = PropertyType.NUMERIC.value if prop.types == ("Numeric",) else "String"
-    rest = [_TYPES[kind] for kind in prop.types if kind != literal_kind]
+    rest = [_TYPES[kind] for kind in prop.types if kind != prop.enum_type]
     return " | ".join([*(literal(value) for value in prop.enum), *rest])
 
 
