@@ -1,12 +1,14 @@
 """Fixtures of the MCP adapter tests: the server wired to a fresh in-process sandbox.
 
 - `sandbox`: a sandbox app (rate limiting off) serving project 1 to `SECRET_KEY` (all scopes)
-  and `READ_ONLY_KEY` (`event_definition:read` only).
+  and `READ_ONLY_KEY` (`event_definition:read` only), seeded with `sandbox_seed` (a module
+  overrides that fixture with "demo" for the demo project and its day of events).
 - `api`: an async client on that sandbox, for seeding and for checking its state.
 - `seeded`: the names `api` created (groups `checkout`, `billing`; events `checkout_completed`,
   `checkout_started`, `signup`; `checkout` bound to `checkout_completed`).
 - `server_for(read_only=False, key=SECRET_KEY)`: an MCP server whose PostHog client talks to the
   sandbox through `httpx.ASGITransport`.
+- `client`: an in-memory MCP client on the read-only server (modules may define their own).
 - `mcp_client`: an in-memory MCP client on the full server, once per protocol mode (`auto`
   negotiates 2026-07-28, `legacy` the 2025-11-25 handshake).
 """
@@ -31,9 +33,16 @@ from eventschema_tools.sandbox import ApiKey, SandboxApp, create_app
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxApp]:
+def sandbox_seed() -> str | None:
+    """The seed of the test's sandbox: none (an empty project) unless a module says otherwise."""
+    return None
+
+
+@pytest.fixture
+def sandbox(sandbox_seed: str | None) -> Iterator[SandboxApp]:
     app = create_app(
         rate_limiting=False,
+        seed=sandbox_seed,
         api_keys=(ApiKey(SECRET_KEY), ApiKey(READ_ONLY_KEY, ("event_definition:read",))),
     )
     yield app
@@ -78,6 +87,12 @@ def server_for(sandbox: SandboxApp) -> Callable[..., MCPServer[AppState]]:
         )
 
     return make
+
+
+@pytest.fixture
+async def client(server_for: Callable[..., MCPServer[AppState]]) -> AsyncIterator[Client]:
+    async with Client(server_for(read_only=True)) as connected:
+        yield connected
 
 
 @pytest.fixture(params=MODES)

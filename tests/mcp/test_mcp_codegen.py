@@ -3,7 +3,6 @@ from plan text without touching PostHog, or from the live project's schemas."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +11,9 @@ import pytest
 pytest.importorskip("mcp")
 
 from mcp import Client
-from mcp.server.mcpserver import MCPServer
 from mcp_test_helpers import SECRET_KEY, structured_answer, text_of
 
 from eventschema_tools.codegen import generate_code
-from eventschema_tools.mcp_server.state import AppState
 from eventschema_tools.sandbox import SandboxApp
 from eventschema_tools.tracking_plan.file import parse_plan
 
@@ -24,12 +21,6 @@ pytestmark = pytest.mark.anyio
 
 EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "examples" / "tracking-plan.yaml"
 TOOL = "generate_event_helpers"
-
-
-@pytest.fixture
-async def client(server_for: Callable[..., MCPServer[AppState]]) -> AsyncIterator[Client]:
-    async with Client(server_for(read_only=True)) as connected:
-        yield connected
 
 
 def requests_seen(sandbox: SandboxApp) -> int:

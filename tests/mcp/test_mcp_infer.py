@@ -8,7 +8,6 @@ HogQL error from the server comes back as a tool error, never with the key.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +17,14 @@ import pytest
 pytest.importorskip("mcp")
 
 from mcp import Client
-from mcp.server.mcpserver import MCPServer
 from mcp_test_helpers import SANDBOX_URL, SECRET_KEY, structured_answer, text_of
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eventschema_tools.client import AsyncEventSchemaClient
 from eventschema_tools.inference import Inference
 from eventschema_tools.mcp_server.server import ServerOptions, create_server
-from eventschema_tools.mcp_server.state import AppState
 from eventschema_tools.mcp_server.tools import InferredPlan
-from eventschema_tools.sandbox import ApiKey, SandboxApp, create_app
+from eventschema_tools.sandbox import SandboxApp
 from eventschema_tools.tracking_plan.document import parse_document
 from eventschema_tools.tracking_plan.file import parse_plan
 from eventschema_tools.tracking_plan.lint import has_errors, lint_document
@@ -39,17 +36,9 @@ TOOL = "infer_tracking_plan"
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxApp]:
-    """The demo project (its day of events included), served to ``SECRET_KEY``."""
-    app = create_app(rate_limiting=False, seed="demo", api_keys=(ApiKey(SECRET_KEY),))
-    yield app
-    app.sandbox.close()
-
-
-@pytest.fixture
-async def client(server_for: Callable[..., MCPServer[AppState]]) -> AsyncIterator[Client]:
-    async with Client(server_for(read_only=True)) as connected:
-        yield connected
+def sandbox_seed() -> str:
+    """The demo project, its day of events included."""
+    return "demo"
 
 
 def requests_seen(sandbox: SandboxApp) -> int:

@@ -4,18 +4,14 @@ whose events carry planted emails, phone numbers and a card number, never return
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
 pytest.importorskip("mcp")
 
 from mcp import Client
-from mcp.server.mcpserver import MCPServer
-from mcp_test_helpers import SECRET_KEY, structured_answer
+from mcp_test_helpers import structured_answer
 
-from eventschema_tools.mcp_server.state import AppState
-from eventschema_tools.sandbox import ApiKey, SandboxApp, create_app
 from eventschema_tools.sandbox.storage.simulated_day import PLANTED_PII
 
 pytestmark = pytest.mark.anyio
@@ -24,17 +20,9 @@ RAW = ("jane.doe", "li.wei", "omar.haddad", "ana.silva", "4242 4242 4242 4242", 
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxApp]:
-    """The demo project with its day of events, served to ``SECRET_KEY``."""
-    app = create_app(rate_limiting=False, seed="demo", api_keys=(ApiKey(SECRET_KEY),))
-    yield app
-    app.sandbox.close()
-
-
-@pytest.fixture
-async def client(server_for: Callable[..., MCPServer[AppState]]) -> AsyncIterator[Client]:
-    async with Client(server_for(read_only=True)) as connected:
-        yield connected
+def sandbox_seed() -> str:
+    """The demo project, its day of events included."""
+    return "demo"
 
 
 async def test_the_privacy_audit_names_every_case_with_masked_values(client: Client) -> None:

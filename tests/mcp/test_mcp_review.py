@@ -6,7 +6,7 @@ the plan's acknowledgements, the gate's verdict and the backtest. The tool never
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_test_helpers import SECRET_KEY, api_client, structured_answer, text_of
 
 from eventschema_tools.mcp_server.state import AppState
-from eventschema_tools.sandbox import ApiKey, SandboxApp, create_app
+from eventschema_tools.sandbox import SandboxApp
 from eventschema_tools.tracking_plan import apply_async, compute_plan_async
 from eventschema_tools.tracking_plan.file import parse_plan
 
@@ -36,11 +36,9 @@ PROPOSAL = EXAMPLE.replace(
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxApp]:
-    """The demo project (its day of events included), served to ``SECRET_KEY``."""
-    app = create_app(rate_limiting=False, seed="demo", api_keys=(ApiKey(SECRET_KEY),))
-    yield app
-    app.sandbox.close()
+def sandbox_seed() -> str:
+    """The demo project, its day of events included."""
+    return "demo"
 
 
 @pytest.fixture
