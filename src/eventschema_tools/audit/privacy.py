@@ -102,12 +102,11 @@ class PropertyValues:
 
 def privacy_queries(
     events: Sequence[str], window_seconds: int, sample: float | None = None
-) -> Iterator[tuple[HogQLQuery, list[str]]]:
-    """One query per :data:`EVENTS_PER_QUERY` event names, with the names it covers."""
+) -> Iterator[HogQLQuery]:
+    """One query per :data:`EVENTS_PER_QUERY` event names."""
     ordered = sorted(set(events))
     for start in range(0, len(ordered), EVENTS_PER_QUERY):
-        chunk = ordered[start : start + EVENTS_PER_QUERY]
-        yield _query(chunk, window_seconds, sample), chunk
+        yield _query(ordered[start : start + EVENTS_PER_QUERY], window_seconds, sample)
 
 
 def _query(events: Sequence[str], window_seconds: int, sample: float | None) -> HogQLQuery:

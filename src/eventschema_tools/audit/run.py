@@ -455,7 +455,7 @@ def _audit_steps(
     if AuditKind.PRIVACY in kinds:
         names = options.events or tuple(event.name for event in live.events)
         seen: list[PropertyValues] = []
-        for query, _ in privacy_queries(names, seconds, sample=sample):
+        for query in privacy_queries(names, seconds, sample=sample):
             seen.extend(decode_privacy((yield query)))
             queries += 1
         findings.extend(privacy_findings(seen, options.plan, options.window_label))
