@@ -31,7 +31,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from eventschema_tools._constants import DEFAULT_PAGE_SIZE
 from eventschema_tools.errors import ConfigurationError
 
-__all__ = ["HOST_SHORTHANDS", "ClientSettings", "RateLimit", "parse_rate_limits"]
+__all__ = [
+    "HOST_SHORTHANDS",
+    "ClientSettings",
+    "RateLimit",
+    "normalise_host",
+    "parse_rate_limits",
+]
 
 HOST_SHORTHANDS = {
     "us": "https://us.posthog.com",
@@ -70,6 +76,23 @@ def parse_rate_limits(text: str) -> tuple[RateLimit, ...]:
             )
         limits.append(RateLimit(int(match.group(1)), _UNIT_SECONDS[match.group(2)]))
     return tuple(limits)
+
+
+def normalise_host(value: object) -> str:
+    """``us``, ``eu`` or an http(s) URL as the base URL requests go to (no trailing slash).
+
+    Raises:
+        ValueError: anything else, with the forms that are accepted.
+    """
+    text = str(value).strip()
+    text = HOST_SHORTHANDS.get(text.lower(), text)
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError(
+            f"host must be 'us', 'eu' or an http(s) URL like https://posthog.example.com, "
+            f"got {text!r}"
+        )
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
 def _rate_field(default: str, env: str) -> Any:
@@ -138,15 +161,7 @@ class ClientSettings(BaseSettings):
     @field_validator("host", mode="before")
     @classmethod
     def _normalise_host(cls, value: Any) -> str:
-        text = str(value).strip()
-        text = HOST_SHORTHANDS.get(text.lower(), text)
-        parts = urlsplit(text)
-        if parts.scheme not in {"http", "https"} or not parts.netloc:
-            raise ValueError(
-                f"host must be 'us', 'eu' or an http(s) URL like https://posthog.example.com, "
-                f"got {text!r}"
-            )
-        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        return normalise_host(value)
 
     @field_validator("rate_limit", "query_rate_limit")
     @classmethod

@@ -69,6 +69,11 @@ from eventschema_tools.tracking_plan.document import (
     read_document,
     read_plan_text,
 )
+from eventschema_tools.tracking_plan.environments import (
+    EnvironmentEvent,
+    EnvironmentName,
+    EnvironmentSpec,
+)
 from eventschema_tools.tracking_plan.impact import ACKNOWLEDGEABLE, ImpactKind
 from eventschema_tools.tracking_plan.ownership import any_marker
 
@@ -77,6 +82,7 @@ __all__ = [
     "JSON_SCHEMA_RESOURCE",
     "PLAN_VERSION",
     "Acknowledgement",
+    "EnvironmentSpec",
     "EventSpec",
     "Owner",
     "PiiDecision",
@@ -427,6 +433,25 @@ class TrackingPlan(_Spec):
     )
     events: dict[EventName, EventSpec] = Field(default_factory=dict, description="Events by name.")
     forbidden_properties: list[PropertyName] = ForbiddenField
+    environments: dict[EnvironmentName, EnvironmentSpec] = Field(
+        default_factory=dict,
+        description="The PostHog projects this plan is applied to (staging, prod...), each "
+        "with its host, project id and enforcement overrides; keys come from "
+        "POSTHOG_PERSONAL_API_KEY_<NAME>, never from this file.",
+    )
+
+    @model_validator(mode="after")
+    def _one_project_per_environment(self) -> TrackingPlan:
+        seen: dict[tuple[str, int], str] = {}
+        for name, environment in self.environments.items():
+            where = (environment.host, environment.project_id)
+            if where in seen:
+                raise ValueError(
+                    f"environments {seen[where]!r} and {name!r} are the same project "
+                    f"({environment.project_id} on {environment.host}); give each its own"
+                )
+            seen[where] = name
+        return self
 
     def bindings(self) -> set[tuple[str, str]]:
         """Every (event name, group name) pair the plan binds."""
@@ -443,6 +468,8 @@ _MODEL_AT_DEPTH: dict[tuple[str, ...], type[BaseModel]] = {
     ("events", "*"): EventSpec,
     ("property_groups", "*", "allow_breaking", "*"): Acknowledgement,
     ("events", "*", "allow_breaking", "*"): Acknowledgement,
+    ("environments", "*"): EnvironmentSpec,
+    ("environments", "*", "events", "*"): EnvironmentEvent,
 }
 
 
@@ -477,6 +504,14 @@ def _explain(error: Mapping[str, Any]) -> tuple[Sequence[Any], str, str, str]:
     value = error.get("input")
     leaf = loc[-1] if loc else ""
     if is_key:
+        if isinstance(value, str) and loc[:1] == ["environments"] and value.strip():
+            return (
+                loc,
+                f"environment name {_short(value)!r} must start with a lower-case letter and "
+                "hold only lower-case letters, digits, '-' and '_' (at most 32)",
+                "it also names the key's variable, e.g. POSTHOG_PERSONAL_API_KEY_PROD",
+                "invalid-name",
+            )
         if isinstance(value, str):
             message = str(error["msg"]).removeprefix("Value error, ")
             if not value.strip():
@@ -611,6 +646,19 @@ def _reference_problems(doc: PlanDocument) -> Iterator[Problem]:
                     hint=(f"did you mean '{guess}'? " if guess else "")
                     + "define it under property_groups",
                     code="undefined-group",
+                )
+    events = _entries(doc.data, "events")
+    for environment, spec in _entries(doc.data, "environments").items():
+        for event in _entries(spec, "events"):
+            if event not in events:
+                guess = _suggest(str(event), sorted(map(str, events)))
+                yield doc.problem(
+                    ("environments", environment, "events", event),
+                    f"environment {environment!r} overrides event {event!r}, which the plan "
+                    "does not list",
+                    hint=(f"did you mean '{guess}'? " if guess else "")
+                    + "add the event under events, or remove the override",
+                    code="undefined-event",
                 )
     seen_groups: dict[str, Any] = {}
     for name in groups:
@@ -764,6 +812,11 @@ def plan_data(plan: TrackingPlan) -> dict[str, Any]:
         data["forbidden_properties"] = list(plan.forbidden_properties)
     data["property_groups"] = groups
     data["events"] = events
+    if plan.environments:
+        data["environments"] = {
+            name: plan.environments[name].model_dump(mode="json", exclude_defaults=True)
+            for name in sorted(plan.environments)
+        }
     return data
 
 

@@ -118,7 +118,8 @@ def keep_local_fields(pulled: TrackingPlan, previous: TrackingPlan) -> TrackingP
 
     PostHog does not store value ``rules`` or the privacy policy; a pull over an existing file
     keeps each property's rules (when the property still exists with the same type), its
-    ``pii`` decision, the ``forbidden_properties`` lists and the file's ``plan_id``.
+    ``pii`` decision, the ``forbidden_properties`` lists, the ``environments`` and the file's
+    ``plan_id``.
     """
     groups = {}
     for name, group in pulled.property_groups.items():
@@ -147,6 +148,7 @@ def keep_local_fields(pulled: TrackingPlan, previous: TrackingPlan) -> TrackingP
             "events": events,
             "plan_id": plan_id,
             "forbidden_properties": previous.forbidden_properties,
+            "environments": previous.environments,
         }
     )
 
