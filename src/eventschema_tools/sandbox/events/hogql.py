@@ -2,18 +2,21 @@
 
 Queries are parsed by PostHog's HogQL parser (the ``hogql-parser`` package, ``parse_select_json``,
 run in a worker process by ``parser_worker``) and the JSON syntax tree is translated here into
-ClickHouse SQL for the sandbox's ``events`` table. The translation accepts a subset of HogQL,
-the one schema audits need:
+ClickHouse SQL for the sandbox's ``events`` and ``ingestion_warnings`` tables. The translation
+accepts a subset of HogQL, the one schema audits need:
 
 * one ``SELECT`` over ``events`` (optionally aliased, optionally ``SAMPLE 1/10 [OFFSET 1/2]``:
   a share of the people, the rows ClickHouse's sampling keeps on PostHog's sampling key
-  ``cityHash64(distinct_id)``),
+  ``cityHash64(distinct_id)``) or over ``system.ingestion_warnings`` (optionally aliased),
   with ``DISTINCT``, ``WHERE``, ``GROUP BY``, ``HAVING``, ``ORDER BY`` and ``LIMIT``; no
   joins, subqueries, ``UNION``, ``WITH``, ``ARRAY JOIN``, window functions or ``OFFSET``
   (PostHog refuses ``OFFSET`` on personal-API-key queries too);
-* the fields ``uuid``, ``event``, ``distinct_id``, ``properties`` and ``timestamp``, and
-  ``properties.<name>``, which reads like PostHog's: the property as a string, ``NULL`` when it is
-  missing or ``null`` (use ``JSONType``/``JSONExtract*`` on ``properties`` for typed access);
+* on ``events`` the fields ``uuid``, ``event``, ``distinct_id``, ``properties`` and
+  ``timestamp``, and ``properties.<name>``, which reads like PostHog's: the property as a string,
+  ``NULL`` when it is missing or ``null`` (use ``JSONType``/``JSONExtract*`` on ``properties``
+  for typed access); on ``system.ingestion_warnings`` PostHog's fields ``source``, ``type``,
+  ``details`` (JSON text: ``JSONExtractString(details, 'eventName')``) and ``timestamp``;
+  either way a query sees only its own project's rows (PostHog's hidden ``team_id``);
 * constants, arrays, tuples, ``AND``/``OR``/``NOT``, comparisons, ``IN``, ``LIKE``, ``=~``,
   ``BETWEEN``, arithmetic, aliases, lambdas inside ``array*`` functions, and the functions in
   ``SUPPORTED_FUNCTIONS`` (parametric aggregations such as ``topK(10)(x)`` checked as PostHog
@@ -50,6 +53,7 @@ from eventschema_tools.sandbox.events.parser_worker import (
 __all__ = [
     "DEFAULT_LIMIT",
     "EVENT_FIELDS",
+    "INGESTION_WARNING_FIELDS",
     "MAX_LIMIT",
     "OFFSET_NOT_ALLOWED_MESSAGE",
     "SUPPORTED_FUNCTIONS",
@@ -65,6 +69,8 @@ __all__ = [
 DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 50_000
 EVENT_FIELDS: Final = ("uuid", "event", "distinct_id", "properties", "timestamp")
+INGESTION_WARNING_FIELDS: Final = ("source", "type", "details", "timestamp")
+"""The visible fields of PostHog's ``system.ingestion_warnings``, in PostHog's order."""
 OFFSET_NOT_ALLOWED_MESSAGE: Final = (
     "OFFSET is not supported on queries made with a personal API key. For pagination, use keyset "
     "pagination on the `timestamp` column, e.g. `WHERE timestamp > :last_seen_timestamp ORDER BY "
@@ -74,7 +80,8 @@ OFFSET_NOT_ALLOWED_MESSAGE: Final = (
 
 _SUPPORTED_SYNTAX: Final = (
     "The sandbox runs one SELECT over `events` (optionally with SAMPLE 0.1 or SAMPLE 1/10; "
-    "fields uuid, event, distinct_id, properties, timestamp and properties.<name>) with "
+    "fields uuid, event, distinct_id, properties, timestamp and properties.<name>) or over "
+    "`system.ingestion_warnings` (fields source, type, details, timestamp) with "
     "DISTINCT, WHERE, GROUP BY, HAVING, ORDER BY and LIMIT, "
     "constants, arrays, tuples, AND/OR/NOT, comparisons, IN, LIKE, =~, BETWEEN, arithmetic, "
     "aliases, lambdas in array functions, {placeholders} and the functions listed at "
@@ -103,6 +110,7 @@ _CLICKHOUSE_DATETIME: Final = re.compile(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})
 _DATED_OR_NUMBER_FUNCTIONS: Final = frozenset(
     {"now", "today", "toDate", "toDateTime", "toStartOfHour", "toStartOfDay", "toUnixTimestamp"}
     | {"parseDateTime64BestEffortOrNull", "parseDateTimeBestEffort", "dateDiff", "length"}
+    | {"toStartOfInterval", "fromUnixTimestamp"}
 )
 
 
@@ -178,6 +186,9 @@ def _functions() -> dict[str, _Function]:
     add("arrayExists arrayAll arrayFilter arrayMap arrayCount", 1, None, takes_lambda=True)
     add("toString", 1, 2)
     add("toTypeName toFloat64OrNull toInt64OrNull toStartOfHour toStartOfDay", 1, 1)
+    # PostHog's table: an optional third argument is the origin of the intervals.
+    add("toStartOfInterval", 2, 3)
+    add("fromUnixTimestamp", 1, 1)
     add("toDate", 1, 1, clickhouse="toDateOrNull", overload="toDate")
     add("toFloatOrNull", 1, 1, clickhouse="toFloat64OrNull")
     add("toIntOrNull", 1, 1, clickhouse="toInt64OrNull")
@@ -318,14 +329,17 @@ def compile_hogql(
     *,
     events_table: str,
     project_id: int,
+    warnings_table: str | None = None,
 ) -> CompiledQuery:
-    """Translate a HogQL query into ClickHouse SQL over one project's events.
+    """Translate a HogQL query into ClickHouse SQL over one project's events or warnings.
 
     Args:
         query: The HogQL text.
         values: Values for the query's ``{placeholders}``.
         events_table: The quoted, fully qualified name of the events table to read.
-        project_id: Only this project's events are visible to the query.
+        project_id: Only this project's rows are visible to the query.
+        warnings_table: The quoted, fully qualified name of the ingestion warnings table that
+            ``FROM system.ingestion_warnings`` reads; ``None`` refuses that table.
 
     Raises:
         HogQLSyntaxError: The query does not parse.
@@ -335,8 +349,11 @@ def compile_hogql(
     """
     tree = parse_hogql(query)
     checked_values = _check_values(values or {})
+    tables = {_EVENTS.name: events_table}
+    if warnings_table is not None:
+        tables[_INGESTION_WARNINGS.name] = warnings_table
     try:
-        return _Translator(query, checked_values, events_table, project_id).select(tree)
+        return _Translator(query, checked_values, tables, project_id).select(tree)
     except RecursionError:
         raise _too_deep() from None
 
@@ -477,17 +494,57 @@ def _sample_filter(sample: Mapping[str, Any]) -> str | None:
     return f"and({', '.join(checks)})"
 
 
+@dataclass(frozen=True)
+class _Table:
+    """A table the sandbox's HogQL reads, as PostHog's database schema describes it.
+
+    ``name`` is how a query names it after ``FROM``; ``implicit_alias`` is the name PostHog gives
+    it when the query does not (its chain joined with ``__``); ``json_field`` is the field read
+    with ``<field>.<key>``; ``hint`` ends the message for a field the table does not have.
+    """
+
+    name: str
+    fields: tuple[str, ...]
+    implicit_alias: str
+    hint: str
+    json_field: str | None = None
+    sampled: bool = False
+
+
+_EVENTS: Final = _Table(
+    "events",
+    EVENT_FIELDS,
+    "events",
+    "read a property with properties.<name> or JSONExtract*(properties, '<name>')",
+    json_field="properties",
+    sampled=True,
+)
+_INGESTION_WARNINGS: Final = _Table(
+    "system.ingestion_warnings",
+    INGESTION_WARNING_FIELDS,
+    "system__ingestion_warnings",
+    "details is JSON text: read a key with JSONExtractString(details, '<key>')",
+)
+_TABLES: Final = {table.name: table for table in (_EVENTS, _INGESTION_WARNINGS)}
+
+
 class _Translator:
     """Turns one parsed SELECT into ClickHouse SQL, refusing what it does not know."""
 
     def __init__(
-        self, query: str, values: Mapping[str, object], events_table: str, project_id: int
+        self,
+        query: str,
+        values: Mapping[str, object],
+        tables: Mapping[str, str],
+        project_id: int,
     ) -> None:
         self._query = query
         self._values = values
-        self._events_table = events_table
+        self._tables = tables
         self._project_id = project_id
-        self._table_names = {"events"}
+        # The fields a query without FROM names are still checked against the events table's.
+        self._table = _EVENTS
+        self._table_names = {_EVENTS.implicit_alias}
         self._aliases: set[str] = set()
         self._lambda_scopes: list[set[str]] = []
         self._allow_star = False
@@ -499,7 +556,7 @@ class _Translator:
         for clause, content in tree.items():
             if clause not in _SELECT_CLAUSES and content not in (None, False, [], {}):
                 raise self._clause_error(clause)
-        reads_events = self._check_from(tree.get("select_from"))
+        source = self._check_from(tree.get("select_from"))
         self._aliases = set(_collect_aliases(tree))
         if _HIDDEN_COLUMN in self._aliases:
             raise _unsupported(f"`{_HIDDEN_COLUMN}` cannot be used as an alias")
@@ -508,8 +565,8 @@ class _Translator:
         expressions: list[str] = []
         for item in tree.get("select") or []:
             if item.get("node") == "Field" and item.get("chain") == ["*"]:
-                columns.extend(EVENT_FIELDS)
-                expressions.extend(EVENT_FIELDS)
+                columns.extend(self._table.fields)
+                expressions.extend(self._table.fields)
                 continue
             columns.append(self._column_name(item))
             expressions.append(self._expression(item, top_level=True))
@@ -517,8 +574,8 @@ class _Translator:
             raise _unsupported("a SELECT without columns")
 
         sql = ["SELECT DISTINCT" if tree.get("distinct") else "SELECT", ", ".join(expressions)]
-        if reads_events:
-            sql.append(f"FROM {self._events_table}")
+        if source is not None:
+            sql.append(f"FROM {source}")
             condition = f"equals({_HIDDEN_COLUMN}, {int(self._project_id)})"
             if self._sample_filter is not None:
                 condition = f"and({condition}, {self._sample_filter})"
@@ -561,21 +618,24 @@ class _Translator:
         }.get(clause, clause)
         return _unsupported(readable)
 
-    def _check_from(self, source: Mapping[str, Any] | None) -> bool:
+    def _check_from(self, source: Mapping[str, Any] | None) -> str | None:
+        """Check the ``FROM`` clause and return the SQL name of the table it reads (or None)."""
         if source is None:
-            return False
+            return None
         table = source.get("table") or {}
-        if (
-            source.get("node") != "JoinExpr"
-            or table.get("node") != "Field"
-            or table.get("chain") != ["events"]
-        ):
-            source_name = ".".join(map(str, table.get("chain") or [])) or _describe(table)
-            raise _unsupported(f"reading from `{source_name}` (only `FROM events`)")
-        for extra, name in (("next_join", "JOIN"), ("table_final", "FINAL")):
+        chain = table.get("chain") if table.get("node") == "Field" else None
+        name = ".".join(map(str, chain or [])) or _describe(table)
+        if source.get("node") != "JoinExpr" or name not in self._tables:
+            readable = " and ".join(f"`FROM {known}`" for known in self._tables)
+            raise _unsupported(f"reading from `{name}` (only {readable})")
+        self._table = _TABLES[name]
+        self._table_names = {self._table.implicit_alias}
+        for extra, clause in (("next_join", "JOIN"), ("table_final", "FINAL")):
             if source.get(extra):
-                raise _unsupported(name)
+                raise _unsupported(clause)
         if source.get("sample"):
+            if not self._table.sampled:
+                raise _unsupported(f"SAMPLE on `{name}` (only `events` is sampled)")
             self._sample_filter = _sample_filter(source["sample"])
         if source.get("constraint") or source.get("join_type"):
             raise _unsupported("JOIN")
@@ -583,7 +643,7 @@ class _Translator:
             raise _unsupported("table arguments")
         if source.get("alias"):
             self._table_names.add(source["alias"])
-        return True
+        return self._tables[name]
 
     def _limit(self, node: Mapping[str, Any] | None) -> int | None:
         if node is None:
@@ -660,19 +720,19 @@ class _Translator:
             if self._allow_star:
                 return "*"
             raise _unsupported("`*` here (use `SELECT *` or `count(*)`)")
-        if head in EVENT_FIELDS:
+        table = self._table
+        if head in table.fields:
             if len(chain) == 1:
                 return str(head)
-            if head == "properties":
+            if head == table.json_field:
                 return _property_access(chain[1:])
             raise _unsupported(f"field access `{'.'.join(map(str, chain))}`")
         defined_here = head in self._aliases or any(head in s for s in self._lambda_scopes)
         if len(chain) == 1 and isinstance(head, str) and head != _HIDDEN_COLUMN and defined_here:
             return _identifier(head)
         raise HogQLUnsupportedError(
-            f"Unable to resolve field: {'.'.join(map(str, node.get('chain') or []))}. The events "
-            f"table has the fields {', '.join(EVENT_FIELDS)}; read a property with "
-            "properties.<name> or JSONExtract*(properties, '<name>')."
+            f"Unable to resolve field: {'.'.join(map(str, node.get('chain') or []))}. The "
+            f"{table.name} table has the fields {', '.join(table.fields)}; {table.hint}."
         )
 
     def _call(self, node: Mapping[str, Any]) -> str:

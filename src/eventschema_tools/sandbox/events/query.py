@@ -1,13 +1,14 @@
-"""``POST /api/projects/{project_id}/query/``: HogQL over the sandbox's events.
+"""``POST /api/projects/{project_id}/query/``: HogQL over the sandbox's events and warnings.
 
 The request is PostHog's ``QueryRequest`` with a ``HogQLQuery``::
 
     {"query": {"kind": "HogQLQuery", "query": "SELECT ... {event} ...", "values": {"event": "x"}}}
 
-and the answer PostHog's ``HogQLQueryResponse``: ``columns``, ``results`` (rows as lists),
-``types`` (``[column, ClickHouse type]`` pairs), ``hasMore``/``limit``/``offset`` (set when the
-query had no ``LIMIT``), ``hogql``, ``clickhouse``, ``timings``, ``modifiers``... Date-times in
-results are ISO 8601 in their column's time zone, UTC unless the query names another
+The query reads ``events`` or ``system.ingestion_warnings`` (see ``hogql``), and the answer is
+PostHog's ``HogQLQueryResponse``: ``columns``, ``results`` (rows as lists), ``types``
+(``[column, ClickHouse type]`` pairs), ``hasMore``/``limit``/``offset`` (set when the query had
+no ``LIMIT``), ``hogql``, ``clickhouse``, ``timings``, ``modifiers``... Date-times in results are
+ISO 8601 in their column's time zone, UTC unless the query names another
 (``2026-01-02T03:04:05.123456Z``, ``2026-01-02T12:04:05+09:00``).
 
 The key needs the ``query:read`` scope and the request counts against the key's ``query`` rate
@@ -72,7 +73,9 @@ def routes() -> list[BaseRoute]:
 def run_hogql(
     events: EventStore, project_id: int, query: str, values: Mapping[str, object] | None = None
 ) -> dict[str, Any]:
-    """Run a HogQL query on a project's events and answer like PostHog's ``HogQLQueryResponse``.
+    """Run a HogQL query on a project's events or ingestion warnings, answering like PostHog.
+
+    The answer has the shape of PostHog's ``HogQLQueryResponse``.
 
     Raises:
         HogQLError: The query cannot be run (syntax, unsupported syntax, missing placeholder, too
@@ -82,7 +85,13 @@ def run_hogql(
         EventStoreUnavailableError: The embedded engine is not available.
     """
     started = time.perf_counter()
-    compiled = compile_hogql(query, values, events_table=events.events_table, project_id=project_id)
+    compiled = compile_hogql(
+        query,
+        values,
+        events_table=events.events_table,
+        project_id=project_id,
+        warnings_table=events.warnings_table,
+    )
     translated = time.perf_counter()
     result = events.select(compiled.clickhouse, settings=QUERY_SETTINGS)
     finished = time.perf_counter()
@@ -197,4 +206,7 @@ def _iso_datetime(value: str, kind: str) -> str:
 
 
 def _displayed_sql(compiled: CompiledQuery, events: EventStore) -> str:
-    return compiled.clickhouse.replace(events.events_table, "events")
+    # PostHog prints system.ingestion_warnings as ClickHouse's `ingestion_warnings`.
+    return compiled.clickhouse.replace(events.events_table, "events").replace(
+        events.warnings_table, "ingestion_warnings"
+    )
