@@ -17,6 +17,7 @@ GUIDES = (
     "audits",
     "alerts",
     "review",
+    "environments",
     "infer",
     "codegen",
     "mcp",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -67,6 +67,28 @@ environments:
     events:
       checkout_completed: {{enforcement: reject}}
 """
+
+
+class _EarlierClock:
+    """The sandbox store's clock, ``shift`` in the past: what it writes was written then."""
+
+    def __init__(self, shift: timedelta) -> None:
+        self.shift = shift
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) - self.shift
+
+
+@contextmanager
+def written_ago(sandbox: RunningSandbox, shift: timedelta) -> Iterator[None]:
+    """Objects the sandbox creates or updates meanwhile carry times ``shift`` ago."""
+    store = sandbox.sandbox.store
+    clock = store.clock
+    store.clock = _EarlierClock(shift)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        store.clock = clock
 
 
 @contextmanager

@@ -83,7 +83,7 @@ def test_a_regression_in_staging_blocks_the_promotion(
     sandbox: RunningSandbox, applied_at: datetime
 ) -> None:
     plan = load(PLAN_AFTER, sandbox.url)
-    start = applied_at + hours(0.25)
+    start = applied_at + hours(0.3)
     bad = [
         checkout(index % 10 >= 3, moment, index)
         for index, moment in enumerate(spread(start, start + hours(0.5), 200))

@@ -122,7 +122,8 @@ class EventSoak(_Model):
         dropped: How many ``reject`` dropped (from the ingestion warnings).
         enforcement: The event's enforcement mode in the project.
         changed_at: When the schemas it is judged by last changed (``None``: unknown).
-        worst: The bucket with the lowest rate among those with events.
+        worst: The bucket most surely below the SLO: the lowest upper end of the 95 % interval
+            of its rate.
         failing_buckets: Buckets clearly below the SLO.
     """
 
@@ -350,10 +351,13 @@ def soak_steps(
     now: datetime,
 ) -> QuerySteps[SoakVerdict]:
     """The soak gate as sans-I/O steps over a project's live state and its bindings."""
-    until = int(now.timestamp())
+    # Whole seconds, rounded up: what arrived in the second of ``now`` belongs to the period.
+    until = math.ceil(now.timestamp())
     since = until - options.soak_seconds
     bucket = options.bucket_seconds
-    expected = {item.event: item for item in expectations(state_from_live(live), events)}
+    state = state_from_live(live)
+    bound = set(state.bound_events)
+    expected = {item.event: item for item in expectations(state, events) if item.event in bound}
     judged = [expected[name] for name in events if name in expected]
     per_query = max(1, min(EVENTS_PER_QUERY, MAX_ROWS // (options.buckets + 1)))
     batches = split_into_queries(
@@ -432,7 +436,11 @@ def _judge(
     failing = [
         item for item in buckets if wilson_interval(item.conforming, item.events)[1] < options.slo
     ]
-    worst = min(buckets, key=lambda item: (item.rate, -item.events), default=None)
+    # The surest bad bucket: the lowest upper end of its interval (0 of 3 is less sure than
+    # 0 of 30).
+    worst = min(
+        buckets, key=lambda item: wilson_interval(item.conforming, item.events)[1], default=None
+    )
     status = SoakStatus.HELD
     if changed_at is not None and changed_at > start:
         status = SoakStatus.TOO_RECENT

@@ -27,17 +27,22 @@ from eventschema_tools.audit.report import OutputFormat, render, render_table
 from eventschema_tools.audit.run import audit_options, run_audit
 from eventschema_tools.cli.common import (
     EXIT_THRESHOLDS,
+    EnvOption,
     JsonOption,
     OldPlanOption,
+    client_for,
     client_from,
     command,
     console,
     error_console,
+    exit_with_error,
     plan_file,
     print_json,
     write_stdout,
 )
 from eventschema_tools.errors import InvalidInputError
+from eventschema_tools.tracking_plan.environments import environment_plan
+from eventschema_tools.tracking_plan.file import load_plan
 
 __all__ = ["register"]
 
@@ -143,10 +148,15 @@ def audit(
             "plan's owner: entries).",
         ),
     ] = None,
+    env: EnvOption = None,
 ) -> None:
     """Audit live events: drift, hygiene, conformance, enforcement, volume and privacy."""
+    plan_path = plan_file(plan, earlier_plan)
+    if env is not None and plan_path is None:
+        exit_with_error("--env NAME picks one of the plan's environments: give --plan FILE too")
+    environments = load_plan(plan_path) if env is not None and plan_path is not None else None
     options = audit_options(
-        plan=plan_file(plan, earlier_plan),
+        plan=environment_plan(environments, env) if environments and env else plan_path,
         kinds=kinds,
         window=window,
         thresholds=thresholds,
@@ -163,7 +173,7 @@ def audit(
             [("notify", "missing")],
         )
     alerts = alerting(notify or [], routes=routes, incidents=incidents) if notify else None
-    with client_from(ctx) as client:
+    with client_for(ctx, env, environments) as client:
         report = run_audit(client, options)
         if alerts is not None:
             result = alerts.notify(client, report, events=options.events, plan=options.plan)

@@ -19,7 +19,7 @@ from eventschema_tools.cli.common import (
     EXIT_ERROR,
     JsonOption,
     PlanOption,
-    client_from,
+    client_for,
     command,
     console,
     error_console,
@@ -82,19 +82,30 @@ def codegen_command(
             "generated (for CI).",
         ),
     ] = False,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env",
+            metavar="NAME",
+            help="With --from-live: read this environment of the --plan file's environments.",
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Generate typed capture helpers (one per event) from the tracking plan."""
+    if env is not None and not from_live:
+        exit_with_error("--env picks the project --from-live reads: add --from-live")
     if plan is None and not from_live:
         exit_with_error("give the plan file (--plan FILE), or --from-live to read the project")
-    if plan is not None and from_live:
+    if plan is not None and from_live and env is None:
         exit_with_error("give the plan file (--plan FILE) or --from-live, not both")
     if check and str(out) == "-":
         exit_with_error("--check compares the files in --out DIR; give a folder, not '-'")
-    if plan is not None:
+    if not from_live and plan is not None:
         code = generate_code(load_plan(plan), language=lang, sdk=sdk)
     else:
-        with client_from(ctx) as client:
+        environments = load_plan(plan) if plan is not None else None
+        with client_for(ctx, env, environments) as client:
             code = generate_code_from_live(client, language=lang, sdk=sdk)
     if str(out) == "-":
         write_stdout(code.files[code.module])

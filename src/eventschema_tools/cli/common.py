@@ -46,6 +46,8 @@ from eventschema_tools.errors import (
     InvalidInputError,
     PermissionDeniedError,
 )
+from eventschema_tools.tracking_plan.environments import SHARED_KEY_VARIABLE, environment_client
+from eventschema_tools.tracking_plan.file import TrackingPlan
 
 __all__ = [
     "EXIT_AUTH",
@@ -55,11 +57,13 @@ __all__ = [
     "EXIT_THRESHOLDS",
     "EXIT_USAGE",
     "Connection",
+    "EnvOption",
     "JsonOption",
     "OldPlanOption",
     "PlanOption",
     "ask_before",
     "cli_errors",
+    "client_for",
     "client_from",
     "command",
     "confirm_overwrite",
@@ -130,6 +134,17 @@ PlanOption = Annotated[
 """``--plan FILE``: how every command that reads or writes a tracking-plan file is given it."""
 
 OldPlanOption = Annotated[Path | None, typer.Option("--file", "-f", hidden=True)]
+
+EnvOption = Annotated[
+    str | None,
+    typer.Option(
+        "--env",
+        metavar="NAME",
+        help="Work on this environment of the plan (its host and project; key from "
+        "POSTHOG_PERSONAL_API_KEY_<NAME>, else POSTHOG_PERSONAL_API_KEY).",
+    ),
+]
+"""``--env NAME``: one of the plan's environments instead of ``--host``/``--project``."""
 """``-f``/``--file``, an earlier spelling of ``--plan``: still accepted, no longer shown."""
 
 
@@ -142,12 +157,29 @@ class Connection:
     api_key: str | None = None
 
 
+def _connection(ctx: typer.Context) -> Connection:
+    conn = ctx.find_root().obj
+    return conn if isinstance(conn, Connection) else Connection()
+
+
 def client_from(ctx: typer.Context) -> EventSchemaClient:
     """Build a client from the root command's ``--host/--project/--api-key`` and the env."""
-    conn = ctx.find_root().obj
-    if not isinstance(conn, Connection):
-        conn = Connection()
+    conn = _connection(ctx)
     return EventSchemaClient(api_key=conn.api_key, project_id=conn.project, host=conn.host)
+
+
+def client_for(ctx: typer.Context, env: str | None, plan: TrackingPlan | None) -> EventSchemaClient:
+    """The client of ``--env``'s project when it is given (the plan names the environment),
+    else the one :func:`client_from` builds. ``--api-key`` still wins over the variables."""
+    if env is None:
+        return client_from(ctx)
+    if plan is None:
+        exit_with_error("--env NAME picks one of the plan's environments: give --plan FILE too")
+    conn = _connection(ctx)
+    if conn.host is not None or conn.project is not None:
+        exit_with_error("--env gives the host and project: leave out --host and --project")
+    environ = {SHARED_KEY_VARIABLE: conn.api_key} if conn.api_key else None
+    return environment_client(plan, env, environ=environ)
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:

@@ -23,9 +23,10 @@ from rich.text import Text
 
 from eventschema_tools._text import listed, printable
 from eventschema_tools.cli.common import (
+    EnvOption,
     JsonOption,
     PlanOption,
-    client_from,
+    client_for,
     command,
     confirm_overwrite,
     console,
@@ -116,6 +117,7 @@ def infer_command(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Replace the -o file without asking.")
     ] = False,
+    env: EnvOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Propose a tracking plan from live events, with shared property groups (reads only).
@@ -138,7 +140,7 @@ def infer_command(
     if target is not None:
         _check_writable(target)
         confirm_overwrite(target, yes=yes)
-    with client_from(ctx) as client:
+    with client_for(ctx, env, options.plan) as client:
         inference = infer_plan(client, options)
     if target is not None:
         write_atomically(target, inference.text)

@@ -14,7 +14,17 @@ from typing import Annotated
 import typer
 
 from eventschema_tools._version import __version__
-from eventschema_tools.cli import audit, auth, codegen, crud, incidents, infer, plan, sandbox
+from eventschema_tools.cli import (
+    audit,
+    auth,
+    codegen,
+    crud,
+    incidents,
+    infer,
+    plan,
+    rollout,
+    sandbox,
+)
 from eventschema_tools.cli.common import Connection, exit_with_error
 
 app = typer.Typer(
@@ -70,6 +80,7 @@ def connection(
 crud.register(app)
 auth.register(app)
 plan.register(app)
+rollout.register(app)
 infer.register(app)
 codegen.register(app)
 audit.register(app)

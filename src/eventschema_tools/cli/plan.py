@@ -31,10 +31,12 @@ from eventschema_tools.cli.common import (
     EXIT_PARTIAL,
     EXIT_THRESHOLDS,
     EXIT_USAGE,
+    EnvOption,
     JsonOption,
     OldPlanOption,
     PlanOption,
     ask_before,
+    client_for,
     client_from,
     command,
     console,
@@ -76,6 +78,7 @@ from eventschema_tools.tracking_plan import (
     pull_merge,
 )
 from eventschema_tools.tracking_plan.document import read_document
+from eventschema_tools.tracking_plan.environments import environment_plan
 from eventschema_tools.tracking_plan.file import (
     PlanFileError,
     dump_plan,
@@ -91,7 +94,15 @@ from eventschema_tools.tracking_plan.lint import (
     stale_acknowledgement_problems,
 )
 
-__all__ = ["register"]
+__all__ = [
+    "apply_exit_code",
+    "apply_progress",
+    "confirm_or_stop",
+    "plan_lines",
+    "print_lines",
+    "register",
+    "report_lines",
+]
 
 # Long lists (a bulk binding of hundreds of events) are cut in the text view; --json has all.
 _MAX_LINES_PER_BLOCK = 100
@@ -347,12 +358,14 @@ def _print(line: Text | str, *, stderr: bool = False) -> None:
     (error_console if stderr else console).print(text, highlight=False, soft_wrap=True)
 
 
-def _print_lines(lines: Iterator[Text]) -> None:
+def print_lines(lines: Iterator[Text]) -> None:
+    """Print each line on stdout as it is."""
     for line in lines:
         _print(line)
 
 
-def _report_lines(report: ApplyReport) -> Iterator[Text]:
+def report_lines(report: ApplyReport) -> Iterator[Text]:
+    """What apply did not do, then its one-line summary."""
     problems = [item for item in report.items if item.status is not ItemStatus.DONE]
     if problems:
         yield Text("")
@@ -367,14 +380,15 @@ def _report_lines(report: ApplyReport) -> Iterator[Text]:
     yield Text(report.summary(), style="bold")
 
 
-def _exit_code(ok: bool, aborted: str | None) -> int:
+def apply_exit_code(ok: bool, aborted: str | None) -> int:
+    """Exit code after apply: 3 when it stopped on auth, 2 when items failed, else 0."""
     if aborted is not None:
         return EXIT_AUTH
     return EXIT_OK if ok else EXIT_PARTIAL
 
 
 @contextmanager
-def _progress(
+def apply_progress(
     total: int, label: str, enabled: bool
 ) -> Iterator[Callable[[ItemResult], None] | None]:
     """A progress bar on stderr, advanced once per finished item (None when off)."""
@@ -444,6 +458,7 @@ def plan_command(
     sarif: Annotated[
         Path | None, typer.Option(metavar="FILE", help="Also write the review as SARIF to FILE.")
     ] = None,
+    env: EnvOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Show the changes that would bring PostHog to the plan, each classified breaking, risky
@@ -453,10 +468,13 @@ def plan_command(
         exit_with_error(f"--base {base}: no such file (give the plan file's earlier version)")
     # Read once: the SARIF view points at lines of exactly the text that was reviewed.
     text = read_plan_text(path)
-    desired = parse_plan(text, str(path))
+    plan_file_ = parse_plan(text, str(path))
+    desired = environment_plan(plan_file_, env) if env is not None else plan_file_
     earlier = load_plan(base) if base is not None else None
+    if earlier is not None and env is not None:
+        earlier = environment_plan(earlier, env)
     gate = parse_fail_on(fail_on)
-    with client_from(ctx) as client:
+    with client_for(ctx, env, plan_file_) as client:
         review = review_plan(
             client,
             desired,
@@ -468,7 +486,7 @@ def plan_command(
             adopt=adopt,
         )
     chosen: ReviewFormat = "json" if json_output else output_format
-    command_line = _reproduce(path, base, backtest, days, gate, prune, create_events, adopt)
+    command_line = _reproduce(path, base, backtest, days, gate, prune, create_events, adopt, env)
     if sarif is not None:
         write_atomically(sarif, _rendered(review, "sarif", path, text, command_line))
     if output is not None:
@@ -477,7 +495,7 @@ def plan_command(
             Text(printable(f"{review.summary()} Review written to {output}")), highlight=False
         )
     elif chosen == "text":
-        _print_lines(review_lines(review))
+        print_lines(review_lines(review))
     else:
         write_stdout(_rendered(review, chosen, path, text, command_line))
     if not review.passed:
@@ -507,9 +525,12 @@ def _reproduce(
     prune: bool,
     create_events: bool,
     adopt: bool,
+    env: str | None,
 ) -> str:
     """The command that gives the same review (for the review comment)."""
     words = ["eventschema", "plan", "--plan", str(path)]
+    if env is not None:
+        words += ["--env", env]
     if base is not None:
         words += ["--base", str(base)]
     if backtest:
@@ -523,7 +544,8 @@ def _reproduce(
     return shlex.join(words)
 
 
-def _confirm_or_stop(yes: bool) -> None:
+def confirm_or_stop(yes: bool) -> None:
+    """Ask before writing (``--yes`` skips it); without a terminal, end with exit 2."""
     if yes:
         return
     if not sys.stdin.isatty():
@@ -549,16 +571,18 @@ def apply_command(
     ] = False,
     concurrency: Concurrency = DEFAULT_CONCURRENCY,
     fail_on: FailOnOption = "never",
+    env: EnvOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Make PostHog match the plan: groups first, then bindings and event settings."""
-    desired = load_plan(required_plan_file(plan_path, file))
+    plan_file_ = load_plan(required_plan_file(plan_path, file))
+    desired = environment_plan(plan_file_, env) if env is not None else plan_file_
     gate = parse_fail_on(fail_on)
-    with client_from(ctx) as client:
+    with client_for(ctx, env, plan_file_) as client:
         plan = compute_plan(client, desired, prune=prune, create_events=create_events, adopt=adopt)
         if not json_output:
-            _print_lines(plan_lines(plan))
-            _print_lines(impact_lines(plan, gate))
+            print_lines(plan_lines(plan))
+            print_lines(impact_lines(plan, gate))
         refused = plan.unacknowledged(gate)
         if refused:
             if json_output:
@@ -575,14 +599,14 @@ def apply_command(
             if plan.is_empty and plan.blocked and not dry_run:
                 raise typer.Exit(EXIT_PARTIAL)
             return
-        _confirm_or_stop(yes)
-        with _progress(len(plan.changes), "Applying", not json_output) as progress:
+        confirm_or_stop(yes)
+        with apply_progress(len(plan.changes), "Applying", not json_output) as progress:
             report = apply(client, plan, concurrency=concurrency, progress=progress)
     if json_output:
         print_json({"plan": plan, "report": report})
     else:
-        _print_lines(_report_lines(report))
-    code = _exit_code(report.ok, report.aborted)
+        print_lines(report_lines(report))
+    code = apply_exit_code(report.ok, report.aborted)
     if code != EXIT_OK:
         raise typer.Exit(code)
 
@@ -698,7 +722,7 @@ def _bulk(
         # The question `schemas create|delete` and the MCP tools ask.
         ask_before(client, BindPairs(pairs) if action == "bind" else UnbindPairs(pairs), yes=yes)
         label = "Binding" if action == "bind" else "Unbinding"
-        with _progress(len(pairs), label, not json_output) as progress:
+        with apply_progress(len(pairs), label, not json_output) as progress:
             report = run(client, pairs, concurrency=concurrency, progress=progress)
     if json_output:
         print_json(report)
@@ -711,7 +735,7 @@ def _bulk(
             more = len(problems) - _MAX_LINES_PER_BLOCK
             _print(_line("·", f"... and {more} more (see --json)"))
         _print(Text(report.summary(), style="bold"))
-    code = _exit_code(report.ok, report.aborted)
+    code = apply_exit_code(report.ok, report.aborted)
     if code != EXIT_OK:
         raise typer.Exit(code)
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENVIRONMENT_NAME_PATTERN",
+    "SHARED_KEY_VARIABLE",
     "EnvironmentEvent",
     "EnvironmentSpec",
     "api_key_variable",

@@ -1,0 +1,204 @@
+"""Environments: ``diff`` (cross-environment drift) and ``promote`` (gated on the source's soak).
+
+Both read the plan's ``environments:`` block; each environment's key comes from
+``POSTHOG_PERSONAL_API_KEY_<NAME>`` (else ``POSTHOG_PERSONAL_API_KEY``). The change set is
+rendered as ``eventschema plan`` renders one.
+
+Exit codes: 0 success (or no drift), 1 error, 2 usage error or partial apply, 3 authentication or
+configuration error, 4 the soak gate refused the promotion (or ``diff --exit-code`` found drift).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from eventschema_tools.audit.soak import DEFAULT_MIN_EVENTS, DEFAULT_SLO, DEFAULT_SOAK, SoakVerdict
+from eventschema_tools.cli.common import (
+    EXIT_OK,
+    EXIT_THRESHOLDS,
+    JsonOption,
+    PlanOption,
+    command,
+    exit_with_error,
+    fail,
+    print_json,
+    required_plan_file,
+)
+from eventschema_tools.cli.plan import (
+    Concurrency,
+    Prune,
+    apply_exit_code,
+    apply_progress,
+    confirm_or_stop,
+    plan_lines,
+    print_lines,
+    report_lines,
+)
+from eventschema_tools.rollout import (
+    Promotion,
+    PromotionOptions,
+    check_promotion,
+    compare_environments,
+    promotion_options,
+)
+from eventschema_tools.tracking_plan import DEFAULT_CONCURRENCY, apply
+from eventschema_tools.tracking_plan.environments import environment_client
+from eventschema_tools.tracking_plan.file import load_plan
+
+__all__ = ["register"]
+
+
+def _options(
+    plan_path: Path | None,
+    source: str,
+    target: str,
+    *,
+    prune: bool,
+    slo: float = DEFAULT_SLO,
+    soak: str = DEFAULT_SOAK,
+    min_events: int = DEFAULT_MIN_EVENTS,
+) -> PromotionOptions:
+    plan = load_plan(required_plan_file(plan_path))
+    return promotion_options(
+        plan, source=source, target=target, slo=slo, soak=soak, min_events=min_events, prune=prune
+    )
+
+
+def _source_notes(promotion: Promotion) -> Iterator[Text]:
+    if promotion.not_in_source:
+        shown = ", ".join(promotion.not_in_source[:10])
+        more = (
+            f" and {len(promotion.not_in_source) - 10} more"
+            if len(promotion.not_in_source) > 10
+            else ""
+        )
+        yield Text("")
+        yield Text(
+            f"Not in {promotion.source} yet (apply them there first): {shown}{more}", style="dim"
+        )
+
+
+def soak_lines(soak: SoakVerdict, source: str) -> Iterator[Text]:
+    """The soak verdict: one line per changed event, then the outcome."""
+    yield Text("")
+    yield Text(
+        f"Soak in {source}: SLO {soak.slo:.2%} over the last {soak.soak} "
+        f"(buckets of {soak.bucket_seconds // 60} min, at least {soak.min_events} events):",
+        style="bold",
+    )
+    for item in soak.events:
+        held = item.status.value == "held"
+        yield Text(("  ✓ " if held else "  ✗ ") + soak.describe(item), style="" if held else "red")
+
+
+@command
+def diff_command(
+    env: Annotated[
+        list[str],
+        typer.Option(
+            "--env",
+            metavar="NAME",
+            help="The two environments to compare, source first: --env staging --env prod.",
+        ),
+    ],
+    plan_path: PlanOption = None,
+    prune: Prune = False,
+    exit_code: Annotated[
+        bool,
+        typer.Option("--exit-code", help="Exit 4 when the environments differ (for CI)."),
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Show what promoting the first environment to the second would change (reads only)."""
+    if len(env) != 2:
+        exit_with_error("give exactly two environments: --env SOURCE --env TARGET")
+    options = _options(plan_path, env[0], env[1], prune=prune)
+    with (
+        environment_client(options.plan, options.source) as source,
+        environment_client(options.plan, options.target) as target,
+    ):
+        promotion = compare_environments(source, target, options)
+    if json_output:
+        print_json(promotion)
+    else:
+        title = f"{options.target} differs from {options.source}; promoting would make:"
+        print_lines(plan_lines(promotion.plan, title=title))
+        print_lines(_source_notes(promotion))
+    if exit_code and not promotion.plan.is_empty:
+        raise typer.Exit(EXIT_THRESHOLDS)
+
+
+@command
+def promote_command(
+    source: Annotated[
+        str, typer.Argument(metavar="SOURCE", help="The environment to promote from (staging).")
+    ],
+    target: Annotated[
+        str, typer.Argument(metavar="TARGET", help="The environment to promote to (prod).")
+    ],
+    plan_path: PlanOption = None,
+    slo: Annotated[
+        float,
+        typer.Option(help="The share of the source's events that must conform (0.99 is 99%)."),
+    ] = DEFAULT_SLO,
+    soak: Annotated[
+        str,
+        typer.Option(help="How long they must have conformed: 6h, 24h, 7d (at most 90d)."),
+    ] = DEFAULT_SOAK,
+    min_events: Annotated[
+        int, typer.Option(help="The fewest events a changed event needs in the soak period.")
+    ] = DEFAULT_MIN_EVENTS,
+    prune: Prune = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the change set and the verdict; write nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Promote without asking.")] = False,
+    concurrency: Concurrency = DEFAULT_CONCURRENCY,
+    json_output: JsonOption = False,
+) -> None:
+    """Apply to TARGET the change set live in SOURCE, once SOURCE's changed events have held the
+    SLO for the soak period."""
+    options = _options(
+        plan_path, source, target, prune=prune, slo=slo, soak=soak, min_events=min_events
+    )
+    with (
+        environment_client(options.plan, options.source) as source_client,
+        environment_client(options.plan, options.target) as target_client,
+    ):
+        promotion = check_promotion(source_client, target_client, options)
+        if not json_output:
+            title = f"promoting {source} → {target} will make these changes:"
+            print_lines(plan_lines(promotion.plan, title=title))
+            print_lines(_source_notes(promotion))
+            if promotion.soak is not None:
+                print_lines(soak_lines(promotion.soak, source))
+        if not promotion.passed:
+            if json_output:
+                print_json(promotion)
+            fail(promotion.refusal(), EXIT_THRESHOLDS)
+        if dry_run or promotion.plan.is_empty:
+            if json_output:
+                print_json(promotion)
+            return
+        confirm_or_stop(yes)
+        with apply_progress(len(promotion.plan.changes), "Promoting", not json_output) as bar:
+            report = apply(target_client, promotion.plan, concurrency=concurrency, progress=bar)
+    promotion = promotion.model_copy(update={"report": report})
+    if json_output:
+        print_json(promotion)
+    else:
+        print_lines(report_lines(report))
+    code = apply_exit_code(report.ok, report.aborted)
+    if code != EXIT_OK:
+        raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``diff`` and ``promote`` to ``app``."""
+    app.command("diff")(diff_command)
+    app.command("promote")(promote_command)
