@@ -16,14 +16,15 @@ For each event, over the soak period ``[now - soak, now)``:
   hour at 99 % and one out of ten does not (``below_slo``, naming the worst bucket).
 
 An event *conforms* as at the conformance gate: every required property present and of a type
-ingestion accepts (what ``reject`` keeps). Events that ``reject`` already dropped never reach the
-events table, so for events in ``reject`` mode the ``schema_validation_failed`` ingestion
-warnings of the period are counted too (``system.ingestion_warnings``), as non-conforming.
+ingestion accepts (what ``reject`` keeps). Events that ``reject`` dropped never reach the events
+table, so the ``schema_validation_failed`` ingestion warnings of the period are counted too
+(``system.ingestion_warnings``), as non-conforming, whatever the event's mode is now (it may
+have been ``reject`` for part of the period). A warning carries the time it was ingested.
 
 Costs: the live state (groups, bindings, the events' definitions), then one HogQL query per run
-of events whose rows (events x buckets) fit in one answer, and one query of ingestion warnings
-when any event is in ``reject`` mode. Times are explicit (``toUnixTimestamp`` bounds), not the
-server's ``now()``, so a run can be replayed for a given ``now``.
+of events whose rows (events x buckets) fit in one answer, and one query of ingestion warnings.
+Times are explicit (``toUnixTimestamp`` bounds), not the server's ``now()``, so a run can be
+replayed for a given ``now``.
 """
 
 from __future__ import annotations
@@ -232,6 +233,7 @@ class SoakOptions:
     soak: str
     soak_seconds: int
     min_events: int
+    settled: bool = True
 
     @property
     def bucket_seconds(self) -> int:
@@ -245,7 +247,11 @@ class SoakOptions:
 
 
 def soak_options(
-    *, slo: float = DEFAULT_SLO, soak: str = DEFAULT_SOAK, min_events: int = DEFAULT_MIN_EVENTS
+    *,
+    slo: float = DEFAULT_SLO,
+    soak: str = DEFAULT_SOAK,
+    min_events: int = DEFAULT_MIN_EVENTS,
+    settled: bool = True,
 ) -> SoakOptions:
     """Validate soak settings before anything is sent.
 
@@ -253,6 +259,8 @@ def soak_options(
         slo: The lowest share of conforming events that passes, from 0 to 1 (0.99 is 99 %).
         soak: How long conformance must have held: ``6h``, ``24h``, ``7d``... (at most 90 days).
         min_events: The fewest events an event needs in the period to be judged.
+        settled: Require the schemas to be unchanged over the period (``too_recent``
+            otherwise); off, the period is judged whatever changed in it (a regression check).
 
     Raises:
         InvalidInputError: an SLO outside 0..1, a bad period or ``min_events``.
@@ -270,7 +278,7 @@ def soak_options(
         raise InvalidInputError(
             f"invalid soak: {soak!r} is longer than 90 days", [("soak", "out of range")]
         )
-    return SoakOptions(float(slo), soak.strip(), int(period.total_seconds()), min_events)
+    return SoakOptions(float(slo), soak.strip(), int(period.total_seconds()), min_events, settled)
 
 
 # --- queries ---------------------------------------------------------------------------------
@@ -375,9 +383,9 @@ def soak_steps(
             key = (str(row["event"]), int(row["bucket"]))
             counts[key] = [int(row["total"]), int(row["would_reject"]), 0]
     modes = {event.name: event.enforcement_mode for event in live.events}
-    rejecting = [item.event for item in judged if modes.get(item.event) is EnforcementMode.REJECT]
-    if rejecting:
-        result = yield _warnings_query(rejecting, since, until, bucket)
+    # Whatever the mode is now: an event may have been in reject for part of the period.
+    if judged:
+        result = yield _warnings_query([item.event for item in judged], since, until, bucket)
         queries += 1
         for row in result.rows():
             key = (str(row["event"]), int(row["bucket"]))
@@ -442,7 +450,7 @@ def _judge(
         buckets, key=lambda item: wilson_interval(item.conforming, item.events)[1], default=None
     )
     status = SoakStatus.HELD
-    if changed_at is not None and changed_at > start:
+    if options.settled and changed_at is not None and changed_at > start:
         status = SoakStatus.TOO_RECENT
     elif total < options.min_events:
         status = SoakStatus.TOO_FEW_EVENTS

@@ -50,7 +50,11 @@ from eventschema_tools.tracking_plan.changes import (
     UpdateGroup,
 )
 from eventschema_tools.tracking_plan.diff import diff
-from eventschema_tools.tracking_plan.environments import check_client, select_environment
+from eventschema_tools.tracking_plan.environments import (
+    check_client,
+    planned_enforcement,
+    select_environment,
+)
 from eventschema_tools.tracking_plan.file import EventSpec, TrackingPlan
 from eventschema_tools.tracking_plan.live import LiveState
 from eventschema_tools.tracking_plan.pull import plan_from_live
@@ -185,7 +189,7 @@ def staged_plan(
     Returns:
         The plan to diff the target against, and the plan entries the source lacks.
     """
-    environment = select_environment(plan, target)
+    select_environment(plan, target)
     pulled = plan_from_live(source, plan_id=plan.plan_id)
     missing: list[str] = []
     events: dict[str, EventSpec] = {}
@@ -199,7 +203,7 @@ def staged_plan(
             live_spec = EventSpec(description=definition.description if definition else None)
         staged = _spec_from_plan(live_spec, planned).model_copy(
             update={
-                "enforcement": environment.enforcement_of(name, planned.enforcement),
+                "enforcement": planned_enforcement(plan, name, target),
                 "description": live_spec.description if planned.description is not None else None,
             }
         )

@@ -16,7 +16,9 @@ with optional enforcement overrides::
 
 The enforcement of an event in an environment is the first of: the environment's entry for the
 event, the environment's ``enforcement``, the event's own ``enforcement`` (none of them: the
-mode is left alone). Credentials never sit in the file: the personal API key of environment
+mode is left alone). Where an event's ``ratchet`` runs, the ratchet decides instead.
+
+Credentials never sit in the file: the personal API key of environment
 ``prod`` is read from ``POSTHOG_PERSONAL_API_KEY_PROD``, else from ``POSTHOG_PERSONAL_API_KEY``
 (one key often reaches every project of an organization); in Airflow, each environment is a
 connection (``posthog_prod``).
@@ -49,6 +51,7 @@ __all__ = [
     "environment_async_client",
     "environment_client",
     "environment_plan",
+    "planned_enforcement",
     "select_environment",
 ]
 
@@ -130,17 +133,29 @@ def select_environment(plan: TrackingPlan, name: str) -> EnvironmentSpec:
     )
 
 
+def planned_enforcement(plan: TrackingPlan, event: str, name: str) -> EnforcementMode | None:
+    """The enforcement the plan gives ``event`` in environment ``name`` (``None``: unmanaged,
+    which is also the answer where the event's ratchet decides it).
+
+    Raises:
+        InvalidInputError: the plan has no such environment.
+    """
+    environment = select_environment(plan, name)
+    spec = plan.events[event]
+    if spec.ratchet is not None and spec.ratchet.runs_in(name):
+        return None
+    return environment.enforcement_of(event, spec.enforcement)
+
+
 def environment_plan(plan: TrackingPlan, name: str) -> TrackingPlan:
     """``plan`` as it applies to environment ``name``: each event with its enforcement there.
 
     Raises:
         InvalidInputError: the plan has no such environment.
     """
-    environment = select_environment(plan, name)
+    select_environment(plan, name)
     events = {
-        event: spec.model_copy(
-            update={"enforcement": environment.enforcement_of(event, spec.enforcement)}
-        )
+        event: spec.model_copy(update={"enforcement": planned_enforcement(plan, event, name)})
         for event, spec in plan.events.items()
     }
     return plan.model_copy(update={"events": events})

@@ -91,6 +91,7 @@ __all__ = [
     "Problem",
     "PropertyGroupSpec",
     "PropertySpec",
+    "RatchetSpec",
     "TrackingPlan",
     "ValueRules",
     "dump_plan",
@@ -386,6 +387,60 @@ class PropertyGroupSpec(_Spec):
         return value
 
 
+def _window(value: str) -> str:
+    from eventschema_tools.audit.model import parse_window
+
+    parse_window(value)
+    return value.strip()
+
+
+Window = Annotated[str, AfterValidator(_window)]
+
+
+class RatchetSpec(_Spec):
+    """When enforcement moves by itself: ``allow`` → ``reject`` once conformance held the SLO
+    for the soak period, and back to ``allow`` when it falls under ``allow_below``."""
+
+    slo: float = Field(
+        default=0.99, ge=0, le=1, description="Conformance that must hold before reject."
+    )
+    soak: Window = Field(
+        default="7d", description="How long it must have held: 24h, 7d... (at most 90d)."
+    )
+    min_events: int = Field(
+        default=100, ge=1, description="The fewest events the soak period must hold."
+    )
+    allow_below: float = Field(
+        default=0.95,
+        ge=0,
+        le=1,
+        description="Back to allow when conformance in a bucket of the last window is clearly "
+        "under this share (events reject dropped count as not conforming).",
+    )
+    window: Window = Field(
+        default="1h", description="How far back a regression is looked for: 30m, 1h, 6h..."
+    )
+    environments: list[EnvironmentName] | None = Field(
+        default=None,
+        description="The environments the ratchet runs in (default: all, or the one project "
+        "of a plan without environments). There, apply and promote leave the event's "
+        "enforcement to the ratchet.",
+    )
+
+    @model_validator(mode="after")
+    def _allow_below_slo(self) -> RatchetSpec:
+        if self.allow_below > self.slo:
+            raise ValueError(
+                f"allow_below ({self.allow_below:g}) must not be above slo ({self.slo:g}): an "
+                "event would switch back and forth"
+            )
+        return self
+
+    def runs_in(self, environment: str | None) -> bool:
+        """Whether the ratchet decides this event's enforcement in ``environment``."""
+        return environment is None or self.environments is None or environment in self.environments
+
+
 class EventSpec(_Spec):
     """An event: the groups bound to it, its description and its enforcement mode."""
 
@@ -404,8 +459,22 @@ class EventSpec(_Spec):
     tags: list[Tag] = TagsField
     allow_breaking: list[Acknowledgement] = AllowBreaking
     forbidden_properties: list[PropertyName] = ForbiddenField
+    ratchet: RatchetSpec | None = Field(
+        default=None,
+        description="Let data decide enforcement: reject once conformance held an SLO for a "
+        "soak period, allow again on a regression (eventschema ratchet). Off when left out.",
+    )
 
     _tags = field_validator("tags")(_unique_tags)
+
+    @model_validator(mode="after")
+    def _one_owner_of_enforcement(self) -> EventSpec:
+        if self.ratchet is not None and self.enforcement is not None:
+            raise ValueError(
+                "enforcement and ratchet both decide the enforcement mode: keep one (the "
+                "ratchet starts from the mode the event has)"
+            )
+        return self
 
     @field_validator("groups")
     @classmethod
@@ -468,6 +537,7 @@ _MODEL_AT_DEPTH: dict[tuple[str, ...], type[BaseModel]] = {
     ("events", "*"): EventSpec,
     ("property_groups", "*", "allow_breaking", "*"): Acknowledgement,
     ("events", "*", "allow_breaking", "*"): Acknowledgement,
+    ("events", "*", "ratchet"): RatchetSpec,
     ("environments", "*"): EnvironmentSpec,
     ("environments", "*", "events", "*"): EnvironmentEvent,
 }
@@ -648,8 +718,37 @@ def _reference_problems(doc: PlanDocument) -> Iterator[Problem]:
                     code="undefined-group",
                 )
     events = _entries(doc.data, "events")
-    for environment, spec in _entries(doc.data, "environments").items():
-        for event in _entries(spec, "events"):
+    environments = _entries(doc.data, "environments")
+    for event, spec in events.items():
+        ratchet = spec.get("ratchet") if isinstance(spec, Mapping) else None
+        where = ratchet.get("environments") if isinstance(ratchet, Mapping) else None
+        for index, name in enumerate(where if isinstance(where, list) else []):
+            if name not in environments:
+                yield doc.problem(
+                    ("events", event, "ratchet", "environments", index),
+                    f"event {event!r} ratchets in environment {name!r}, which the plan does "
+                    "not define",
+                    hint="add it under environments, or remove it from the list",
+                    code="undefined-environment",
+                )
+    for environment, spec in environments.items():
+        for event, override in _entries(spec, "events").items():
+            ratchet = (
+                events[event].get("ratchet") if isinstance(events.get(event), Mapping) else None
+            )
+            where = ratchet.get("environments") if isinstance(ratchet, Mapping) else None
+            ratcheted_here = isinstance(ratchet, Mapping) and (
+                not isinstance(where, list) or environment in where
+            )
+            if ratcheted_here and isinstance(override, Mapping) and "enforcement" in override:
+                yield doc.problem(
+                    ("environments", environment, "events", event, "enforcement"),
+                    f"environment {environment!r} sets the enforcement of {event!r}, which the "
+                    "ratchet decides there",
+                    hint="remove the override, or leave this environment out of the ratchet's "
+                    "environments",
+                    code="ratchet-conflict",
+                )
             if event not in events:
                 guess = _suggest(str(event), sorted(map(str, events)))
                 yield doc.problem(
@@ -801,6 +900,8 @@ def plan_data(plan: TrackingPlan) -> dict[str, Any]:
             event["allow_breaking"] = _acknowledgements(spec.allow_breaking)
         if spec.forbidden_properties:
             event["forbidden_properties"] = list(spec.forbidden_properties)
+        if spec.ratchet is not None:
+            event["ratchet"] = spec.ratchet.model_dump(mode="json", exclude_defaults=True)
         events[name] = event
     data: dict[str, Any] = {}
     if plan.schema_url is not None:

@@ -118,7 +118,8 @@ def keep_local_fields(pulled: TrackingPlan, previous: TrackingPlan) -> TrackingP
 
     PostHog does not store value ``rules`` or the privacy policy; a pull over an existing file
     keeps each property's rules (when the property still exists with the same type), its
-    ``pii`` decision, the ``forbidden_properties`` lists, the ``environments`` and the file's
+    ``pii`` decision, the ``forbidden_properties`` lists, each event's ``ratchet``, the
+    ``environments`` and the file's
     ``plan_id``.
     """
     groups = {}
@@ -135,12 +136,15 @@ def keep_local_fields(pulled: TrackingPlan, previous: TrackingPlan) -> TrackingP
                 )
             properties[prop_name] = prop
         groups[name] = group.model_copy(update={"properties": properties})
-    events = {
-        name: event.model_copy(update={"forbidden_properties": kept.forbidden_properties})
-        if (kept := previous.events.get(name)) is not None and kept.forbidden_properties
-        else event
-        for name, event in pulled.events.items()
-    }
+    events = {}
+    for name, event in pulled.events.items():
+        kept = previous.events.get(name)
+        if kept is not None and kept.ratchet is not None:
+            # The ratchet owns the mode: the pulled one is its latest decision, not the plan's.
+            event = event.model_copy(update={"ratchet": kept.ratchet, "enforcement": None})
+        if kept is not None and kept.forbidden_properties:
+            event = event.model_copy(update={"forbidden_properties": kept.forbidden_properties})
+        events[name] = event
     plan_id = previous.plan_id if pulled.plan_id == DEFAULT_PLAN_ID else pulled.plan_id
     return pulled.model_copy(
         update={
