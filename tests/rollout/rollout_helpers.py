@@ -3,9 +3,13 @@ names them, and events sent into staging at chosen (simulated) times."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -156,3 +160,23 @@ def send(url: str, project: Project, events: Sequence[dict[str, Any]]) -> None:
 def hours(count: float) -> timedelta:
     """``count`` hours."""
     return timedelta(hours=count)
+
+
+BIN = Path(sys.executable).parent
+
+
+def run_cli(*args: str, cwd: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``eventschema`` console script in ``cwd`` with no ``POSTHOG_*``/``EVENTSCHEMA_*``
+    settings but ``variables`` (by default, the demo key as both environments' key)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTHOG_", "EVENTSCHEMA_"))}
+    env.update(variables or {"POSTHOG_PERSONAL_API_KEY_STAGING": DEMO_API_KEY})
+    env.setdefault("POSTHOG_PERSONAL_API_KEY_PROD", DEMO_API_KEY)
+    return subprocess.run(
+        [str(BIN / "eventschema"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

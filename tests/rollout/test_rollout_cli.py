@@ -8,9 +8,7 @@ sent with timestamps in the last two hours.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +24,7 @@ from rollout_helpers import (
     hours,
     load,
     plan_text,
+    run_cli,
     send,
     spread,
     two_projects,
@@ -34,24 +33,11 @@ from rollout_helpers import (
 
 from eventschema_tools.sandbox import DEMO_API_KEY, RunningSandbox
 
-BIN = Path(sys.executable).parent
-
 
 def _run(
     *args: str, cwd: Path, key_variable: str = "POSTHOG_PERSONAL_API_KEY_STAGING"
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTHOG_", "EVENTSCHEMA_"))}
-    env[key_variable] = DEMO_API_KEY
-    env["POSTHOG_PERSONAL_API_KEY_PROD"] = DEMO_API_KEY
-    return subprocess.run(
-        [str(BIN / "eventschema"), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(*args, cwd=cwd, **{key_variable: DEMO_API_KEY})
 
 
 def _staging(sandbox: RunningSandbox, good_share: float) -> None:

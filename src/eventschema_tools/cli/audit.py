@@ -44,7 +44,35 @@ from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.tracking_plan.environments import environment_plan
 from eventschema_tools.tracking_plan.file import load_plan
 
-__all__ = ["register"]
+__all__ = ["IncidentsOption", "NotifyOption", "RoutesOption", "register"]
+
+NotifyOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        metavar="TARGET",
+        help="Keep findings as incidents and message new, escalated and resolved ones to "
+        "TARGET: slack, webhook, github, email or posthog (repeatable; settings from "
+        "EVENTSCHEMA_* "
+        "variables).",
+    ),
+]
+IncidentsOption = Annotated[
+    Path,
+    typer.Option(
+        metavar="FILE",
+        envvar=INCIDENTS_VARIABLE,
+        help="The incidents file (SQLite) --notify keeps.",
+    ),
+]
+RoutesOption = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE",
+        envvar=ROUTES_VARIABLE,
+        help="Routes file: which targets each owner's incidents go to (owners from the "
+        "plan's owner: entries).",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -121,33 +149,9 @@ def audit(
             "audit also reports where PostHog's schemas differ from what the code expects.",
         ),
     ] = None,
-    notify: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="TARGET",
-            help="Keep findings as incidents and message new, escalated and resolved ones to "
-            "TARGET: slack, webhook, github, email or posthog (repeatable; settings from "
-            "EVENTSCHEMA_* "
-            "variables).",
-        ),
-    ] = None,
-    incidents: Annotated[
-        Path,
-        typer.Option(
-            metavar="FILE",
-            envvar=INCIDENTS_VARIABLE,
-            help="The incidents file (SQLite) --notify keeps.",
-        ),
-    ] = DEFAULT_INCIDENTS,
-    routes: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="FILE",
-            envvar=ROUTES_VARIABLE,
-            help="Routes file: which targets each owner's incidents go to (owners from the "
-            "plan's owner: entries).",
-        ),
-    ] = None,
+    notify: NotifyOption = None,
+    incidents: IncidentsOption = DEFAULT_INCIDENTS,
+    routes: RoutesOption = None,
     env: EnvOption = None,
 ) -> None:
     """Audit live events: drift, hygiene, conformance, enforcement, volume and privacy."""

@@ -1,4 +1,5 @@
-"""Environments: ``diff`` (cross-environment drift) and ``promote`` (gated on the source's soak).
+"""Environments and enforcement: ``diff`` (cross-environment drift), ``promote`` (gated on the
+source's soak) and ``ratchet`` (enforcement moved by the data).
 
 Both read the plan's ``environments:`` block; each environment's key comes from
 ``POSTHOG_PERSONAL_API_KEY_<NAME>`` (else ``POSTHOG_PERSONAL_API_KEY``). The change set is
@@ -6,6 +7,7 @@ rendered as ``eventschema plan`` renders one.
 
 Exit codes: 0 success (or no drift), 1 error, 2 usage error or partial apply, 3 authentication or
 configuration error, 4 the soak gate refused the promotion (or ``diff --exit-code`` found drift).
+``ratchet`` exits 0 whatever it decided (its switches are the news, sent with ``--notify``).
 """
 
 from __future__ import annotations
@@ -17,13 +19,19 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from eventschema_tools.alerts import DEFAULT_INCIDENTS
+from eventschema_tools.alerts.notify import alerting
 from eventschema_tools.audit.soak import DEFAULT_MIN_EVENTS, DEFAULT_SLO, DEFAULT_SOAK, SoakVerdict
+from eventschema_tools.cli.audit import IncidentsOption, NotifyOption, RoutesOption
 from eventschema_tools.cli.common import (
     EXIT_OK,
     EXIT_THRESHOLDS,
+    EnvOption,
     JsonOption,
     PlanOption,
+    client_for,
     command,
+    error_console,
     exit_with_error,
     fail,
     print_json,
@@ -42,9 +50,15 @@ from eventschema_tools.cli.plan import (
 from eventschema_tools.rollout import (
     Promotion,
     PromotionOptions,
+    RatchetMove,
+    RatchetReport,
     check_promotion,
     compare_environments,
+    notify_ratchet,
     promotion_options,
+    ratchet,
+    ratchet_options,
+    store_ratchet,
 )
 from eventschema_tools.tracking_plan import DEFAULT_CONCURRENCY, apply
 from eventschema_tools.tracking_plan.environments import environment_client
@@ -198,7 +212,86 @@ def promote_command(
         raise typer.Exit(code)
 
 
+_MOVE_SIGN = {
+    RatchetMove.TO_REJECT: ("↑", "green"),
+    RatchetMove.TO_ALLOW: ("↓", "red"),
+    RatchetMove.KEEP: ("·", "dim"),
+    RatchetMove.MISSING: ("?", "yellow"),
+}
+
+
+def ratchet_lines(report: RatchetReport) -> Iterator[Text]:
+    """One line per ratcheted event: its move, its modes and why."""
+    for step in report.steps:
+        sign, style = _MOVE_SIGN[step.move]
+        modes = f"{step.before} → {step.after}" if step.switched else f"stays {step.before or '-'}"
+        yield Text(f"  {sign} {step.event}: {modes}; {step.reason}", style=style)
+
+
+def _summary(report: RatchetReport) -> Iterator[Text]:
+    yield Text("")
+    yield Text(report.summary(), style="bold")
+
+
+@command
+def ratchet_command(
+    ctx: typer.Context,
+    plan_path: PlanOption = None,
+    env: EnvOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Decide and show the moves; switch nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Switch without asking.")] = False,
+    history_dir: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Keep each run that switched an event in DIR (the audit history folder) as "
+            "ratchet-<project>-<time>.json, with its evidence.",
+        ),
+    ] = None,
+    notify: NotifyOption = None,
+    incidents: IncidentsOption = DEFAULT_INCIDENTS,
+    routes: RoutesOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Move ratcheted events to reject once their conformance held the SLO for the soak period,
+    and back to allow on a regression (events with a ratchet: entry in the plan)."""
+    plan = load_plan(required_plan_file(plan_path))
+    options = ratchet_options(plan, environment=env, dry_run=True)
+    alerts = alerting(notify or [], routes=routes, incidents=incidents) if notify else None
+    with client_for(ctx, env, plan) as client:
+        report = ratchet(client, options)
+        if not json_output:
+            print_lines(ratchet_lines(report))
+        if not dry_run and report.switches():
+            confirm_or_stop(yes)
+            report = report.model_copy(
+                update={"dry_run": False, "report": apply(client, report.writes)}
+            )
+            if history_dir is not None:
+                stored = store_ratchet(report, history_dir)
+                error_console.print(f"Kept in {stored}", highlight=False)
+            if alerts is not None:
+                notified = notify_ratchet(alerts, client, report, plan=plan)
+                error_console.print(
+                    f"incidents: {notified.opened} opened, {notified.resolved} resolved",
+                    highlight=False,
+                )
+    if json_output:
+        print_json(report)
+    else:
+        print_lines(_summary(report))
+        if report.report is not None:
+            print_lines(report_lines(report.report))
+    if report.report is not None:
+        code = apply_exit_code(report.report.ok, report.report.aborted)
+        if code != EXIT_OK:
+            raise typer.Exit(code)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``diff`` and ``promote`` to ``app``."""
+    """Add ``diff``, ``promote`` and ``ratchet`` to ``app``."""
     app.command("diff")(diff_command)
     app.command("promote")(promote_command)
+    app.command("ratchet")(ratchet_command)

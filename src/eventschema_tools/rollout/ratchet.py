@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -28,7 +28,16 @@ from typing import TYPE_CHECKING, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from eventschema_tools.audit.model import AuditKind, Finding, Severity, format_rate
+from eventschema_tools.alerts.incidents import IncidentState, IncidentStore, Transition
+from eventschema_tools.alerts.notify import Alerting, NotifyResult
+from eventschema_tools.audit.model import (
+    AuditKind,
+    AuditReport,
+    AuditWindow,
+    Finding,
+    Severity,
+    format_rate,
+)
 from eventschema_tools.audit.soak import (
     EventSoak,
     SoakOptions,
@@ -55,6 +64,7 @@ __all__ = [
     "RatchetOptions",
     "RatchetReport",
     "RatchetStep",
+    "notify_ratchet",
     "ratchet",
     "ratchet_async",
     "ratchet_options",
@@ -148,6 +158,25 @@ class RatchetReport(BaseModel):
     def findings(self) -> list[Finding]:
         """Each switch as a warning finding of the enforcement audit, for the alert targets."""
         return [_finding(step) for step in self.switches()]
+
+    def audit_report(self) -> AuditReport:
+        """The switches as an audit report that measured nothing else (no audit kind ran, so
+        recording it resolves no other incident)."""
+        findings = self.findings()
+        return AuditReport(
+            generated_at=self.generated_at,
+            project_id=self.project_id,
+            kinds=[],
+            source="live",
+            window=AuditWindow(
+                label="now", seconds=0, since=self.generated_at, until=self.generated_at
+            ),
+            fail_on=Severity.ERROR,
+            passed=True,
+            counts_by_severity={Severity.WARNING: len(findings)} if findings else {},
+            queries=self.queries,
+            findings=findings,
+        )
 
 
 def _finding(step: RatchetStep) -> Finding:
@@ -408,3 +437,42 @@ def store_ratchet(report: RatchetReport, directory: str | Path) -> Path:
     path = folder / f"ratchet-{project}-{report.generated_at:%Y%m%dT%H%M%S%fZ}.json"
     path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def notify_ratchet(
+    alerts: Alerting,
+    client: EventSchemaClient,
+    report: RatchetReport,
+    *,
+    plan: TrackingPlan | None = None,
+) -> NotifyResult:
+    """Send each switch to the alert targets as an incident, once.
+
+    A switch resolves the incident of the event's previous switch the other way (a regression
+    that moved it back to ``allow`` is over once it ratchets to ``reject`` again), so the next
+    switch of the same kind is news again.
+    """
+    names = [target.name for target in alerts.targets_for(client)]
+    opposite = {
+        RatchetMove.TO_REJECT: SWITCHED_TO_ALLOW,
+        RatchetMove.TO_ALLOW: SWITCHED_TO_REJECT,
+    }
+    resolved: list[tuple[int, Transition]] = []
+    with IncidentStore.open(alerts.incidents) as store:
+        open_incidents = store.incidents(
+            states=[IncidentState.OPEN, IncidentState.ACKNOWLEDGED, IncidentState.MUTED],
+            project_id=report.project_id,
+        )
+        for step in report.switches():
+            for incident in open_incidents:
+                finding = incident.finding
+                if finding.event == step.event and finding.code == opposite[step.move]:
+                    store.resolve(
+                        incident.id,
+                        targets=names,
+                        now=report.generated_at,
+                        note=f"the ratchet moved it to {step.after}",
+                    )
+                    resolved.append((incident.id, Transition.RESOLVED))
+    notified = alerts.notify(client, report.audit_report(), events=[], plan=plan)
+    return replace(notified, transitions=[*resolved, *notified.transitions])
