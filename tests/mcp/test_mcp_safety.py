@@ -187,6 +187,7 @@ async def test_read_only_mode_registers_no_write_tool(
             "list_incidents",
             "infer_tracking_plan",
             "generate_event_helpers",
+            "compare_environments",
         }
         result = await client.call_tool(
             "delete_event_schema", {"schema_id": str(seeded["schema"].id), "confirm": True}

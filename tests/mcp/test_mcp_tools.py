@@ -33,6 +33,7 @@ READ_TOOLS = {
     "list_incidents",
     "infer_tracking_plan",
     "generate_event_helpers",
+    "compare_environments",
 }
 WRITE_TOOLS = {
     "create_event_schema",
@@ -42,6 +43,8 @@ WRITE_TOOLS = {
     "unbind_property_group",
     "create_property_group",
     "update_property_group",
+    "promote_environment",
+    "ratchet_enforcement",
 }
 
 

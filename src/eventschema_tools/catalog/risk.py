@@ -150,6 +150,8 @@ class RiskKind(StrEnum):
     MOVE = "move"
     REPLACE_PROPERTIES = "replace_properties"
     DELETE_GROUP = "delete_group"
+    PROMOTE = "promote"
+    RATCHET = "ratchet"
 
 
 class _Model(BaseModel):
@@ -201,6 +203,13 @@ class Risk(_Model):
         default_factory=list, description="Reject-mode events that will drop live events."
     )
     managed_by: list[Owner] = Field(default_factory=list)
+    environment: str | None = Field(
+        default=None, description="The environment a promotion or the ratchet writes to."
+    )
+    changes: list[str] = Field(
+        default_factory=list,
+        description="The writes a promotion or the ratchet makes, one line each.",
+    )
 
     @property
     def needs_confirmation(self) -> bool:
@@ -210,6 +219,7 @@ class Risk(_Model):
             or self.removed_properties
             or self.rejections
             or self.kind is RiskKind.DELETE_GROUP
+            or self.changes
         )
 
     @property
@@ -222,6 +232,10 @@ class Risk(_Model):
                 return "the event schema was not moved"
             case RiskKind.REPLACE_PROPERTIES:
                 return "the group was not changed"
+            case RiskKind.PROMOTE:
+                return "nothing was promoted"
+            case RiskKind.RATCHET:
+                return "no enforcement mode was switched"
             case _:
                 return "nothing was deleted"
 
@@ -257,6 +271,15 @@ class Risk(_Model):
                 removed = self.removed_properties
                 what = f"This removes {_listed(removed)}." if removed else "None is removed."
                 return f"Replace every property of group {self.group!r}? {what}"
+            case RiskKind.PROMOTE:
+                where = f" to environment {self.environment!r}" if self.environment else ""
+                return (
+                    f"Promote {_count(len(self.changes), 'change')}{where}: "
+                    f"{_listed(self.changes)}?"
+                )
+            case RiskKind.RATCHET:
+                where = f" in environment {self.environment!r}" if self.environment else ""
+                return f"Switch the enforcement mode{where}: {_listed(self.changes)}?"
             case RiskKind.DELETE_GROUP:
                 count, bound = len(self.removed_properties), len(self.removed_bindings)
                 return (

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal, ParamSpec, TypeVar
 
@@ -31,11 +32,14 @@ from eventschema_tools.audit.freshness import (
     freshness_options,
 )
 from eventschema_tools.audit.model import AuditKind, AuditReport
+from eventschema_tools.audit.soak import DEFAULT_MIN_EVENTS, DEFAULT_SLO, DEFAULT_SOAK
 from eventschema_tools.catalog.risk import (
     BindPairs,
     DeleteSchema,
     MoveSchema,
     ReplaceProperties,
+    Risk,
+    RiskKind,
     UnbindPairs,
     assess_async,
 )
@@ -48,11 +52,14 @@ from eventschema_tools.catalog.views import (
     GroupView,
     UnbindOutcome,
 )
+from eventschema_tools.client import AsyncEventSchemaClient
 from eventschema_tools.codegen import generate_code, generate_code_from_live_async
+from eventschema_tools.config import normalise_host
 from eventschema_tools.errors import (
     APIConnectionError,
     BadRequestError,
     EventSchemaError,
+    InvalidInputError,
     RateLimitError,
     UnknownNameError,
 )
@@ -67,6 +74,15 @@ from eventschema_tools.inference import (
 )
 from eventschema_tools.models import PropertyInput
 from eventschema_tools.review.run import MAX_BACKTEST_DAYS, PlanReview, review_plan_async
+from eventschema_tools.rollout import (
+    Promotion,
+    RatchetReport,
+    check_promotion_async,
+    promote_async,
+    promotion_options,
+    ratchet_async,
+    ratchet_options,
+)
 from eventschema_tools.tracking_plan import Plan, compute_plan_async
 from eventschema_tools.tracking_plan.bulk import (
     BulkReport,
@@ -75,7 +91,11 @@ from eventschema_tools.tracking_plan.bulk import (
     pairs_for_group,
     unbind_async,
 )
-from eventschema_tools.tracking_plan.file import parse_plan
+from eventschema_tools.tracking_plan.environments import (
+    environment_async_client,
+    select_environment,
+)
+from eventschema_tools.tracking_plan.file import TrackingPlan, parse_plan
 
 if TYPE_CHECKING:
     pass
@@ -773,6 +793,207 @@ async def generate_event_helpers(
     )
 
 
+# --- tools: environments -----------------------------------------------------------------------
+
+EnvironmentArg = Annotated[
+    str,
+    Field(min_length=1, max_length=32, description="An environment of the plan's environments."),
+]
+SloArg = Annotated[
+    float, Field(ge=0, le=1, description="The share of events that must conform (0.99 is 99%).")
+]
+SoakArg = Annotated[
+    str,
+    Field(max_length=16, description="How long they must have conformed: 6h, 24h, 7d (<= 90d)."),
+]
+MinEventsArg = Annotated[
+    int, Field(ge=1, description="The fewest events a changed event needs in the soak period.")
+]
+
+
+def _environment_plan(
+    plan_yaml: str, catalog: InjectedCatalog, names: list[str | None]
+) -> TrackingPlan:
+    """The plan, with every named environment on the server's own PostHog host.
+
+    The keys come from this server's environment; an environment elsewhere would send them to
+    a host the plan text chose, so it is refused before any request.
+    """
+    plan = parse_plan(plan_yaml, "<plan_yaml>")
+    host = normalise_host(catalog.client.host)
+    for name in names:
+        if name is None:
+            continue
+        environment = select_environment(plan, name)
+        if environment.host != host:
+            raise InvalidInputError(
+                f"environment {name!r} is on {environment.host}, but this server talks to "
+                f"{host}; the server sends its keys only to its own host",
+                [("environment", "another host")],
+            )
+    return plan
+
+
+@asynccontextmanager
+async def _environment_clients(
+    plan: TrackingPlan, source: str, target: str
+) -> AsyncIterator[tuple[AsyncEventSchemaClient, AsyncEventSchemaClient]]:
+    async with (
+        environment_async_client(plan, source) as source_client,
+        environment_async_client(plan, target) as target_client,
+    ):
+        yield source_client, target_client
+
+
+async def _promotion(
+    catalog: InjectedCatalog,
+    plan_yaml: str,
+    source: str,
+    target: str,
+    slo: float,
+    soak: str,
+    min_events: int,
+) -> Promotion:
+    plan = _environment_plan(plan_yaml, catalog, [source, target])
+    options = promotion_options(
+        plan, source=source, target=target, slo=slo, soak=soak, min_events=min_events
+    )
+    async with _environment_clients(plan, source, target) as (source_client, target_client):
+        return await check_promotion_async(source_client, target_client, options)
+
+
+def _change_lines(writes: Plan) -> list[str]:
+    return [f"{change.action.split('_')[0]} {change.subject}" for change in writes.changes]
+
+
+@_guarded
+async def _confirm_promotion(
+    ctx: Ctx,
+    catalog: InjectedCatalog,
+    plan_yaml: str,
+    source: str,
+    target: str,
+    slo: float = DEFAULT_SLO,
+    soak: str = DEFAULT_SOAK,
+    min_events: int = DEFAULT_MIN_EVENTS,
+    confirm_token: str | None = None,
+) -> Confirmed:
+    promotion = await _promotion(catalog, plan_yaml, source, target, slo, soak, min_events)
+    if not promotion.passed:
+        raise ToolError(promotion.refusal())
+    risk = Risk(kind=RiskKind.PROMOTE, environment=target, changes=_change_lines(promotion.plan))
+    arguments = {
+        "plan_yaml": plan_yaml,
+        "source": source,
+        "target": target,
+        "slo": slo,
+        "soak": soak,
+        "min_events": min_events,
+    }
+    return gate(ctx, "promote_environment", arguments, risk, confirm_token)
+
+
+@_guarded
+async def compare_environments(
+    catalog: InjectedCatalog,
+    plan_yaml: PlanArg,
+    source: EnvironmentArg,
+    target: EnvironmentArg,
+    slo: SloArg = DEFAULT_SLO,
+    soak: SoakArg = DEFAULT_SOAK,
+    min_events: MinEventsArg = DEFAULT_MIN_EVENTS,
+) -> Promotion:
+    """Compare two environments of a tracking plan (YAML text with an environments: block):
+    the writes that would bring target to what is live in source (groups, bindings, the
+    target's enforcement), and the soak verdict: whether each changed event conformed in the
+    source at the SLO over the soak period (held, below_slo, too_recent, too_few_events,
+    no_schema). Changes nothing; promote_environment applies it. Both environments must be
+    on this server's PostHog host. Costs two HogQL queries when events changed."""
+    return await _promotion(catalog, plan_yaml, source, target, slo, soak, min_events)
+
+
+@_guarded
+async def promote_environment(
+    catalog: InjectedCatalog,
+    confirmation: Annotated[ElicitationResult[Confirmation], Resolve(_confirm_promotion)],
+    plan_yaml: PlanArg,
+    source: EnvironmentArg,
+    target: EnvironmentArg,
+    slo: SloArg = DEFAULT_SLO,
+    soak: SoakArg = DEFAULT_SOAK,
+    min_events: MinEventsArg = DEFAULT_MIN_EVENTS,
+    confirm_token: ConfirmTokenArg = None,
+) -> Promotion:
+    """Apply to the target environment the change set live in the source, only once the
+    source's changed events held the SLO for the soak period (compare_environments shows both
+    first). A refusal names each event with its rate and changes nothing. The writes always
+    need the user's agreement."""
+    require_confirmation(confirmation, "nothing was promoted")
+    plan = _environment_plan(plan_yaml, catalog, [source, target])
+    options = promotion_options(
+        plan, source=source, target=target, slo=slo, soak=soak, min_events=min_events
+    )
+    async with _environment_clients(plan, source, target) as (source_client, target_client):
+        promotion = await promote_async(source_client, target_client, options)
+    if not promotion.passed:
+        raise ToolError(promotion.refusal())
+    return promotion
+
+
+async def _ratchet_report(
+    catalog: InjectedCatalog, plan_yaml: str, environment: str | None, *, dry_run: bool
+) -> RatchetReport:
+    plan = _environment_plan(plan_yaml, catalog, [environment])
+    options = ratchet_options(plan, environment=environment, dry_run=dry_run)
+    if environment is None:
+        return await ratchet_async(catalog.client, options)
+    async with environment_async_client(plan, environment) as client:
+        return await ratchet_async(client, options)
+
+
+@_guarded
+async def _confirm_ratchet(
+    ctx: Ctx,
+    catalog: InjectedCatalog,
+    plan_yaml: str,
+    environment: str | None = None,
+    dry_run: bool = False,
+    confirm_token: str | None = None,
+) -> Confirmed:
+    if dry_run:
+        return Confirmation(confirm=True)
+    decided = await _ratchet_report(catalog, plan_yaml, environment, dry_run=True)
+    changes = [f'"{step.event}": {step.before} → {step.after}' for step in decided.switches()]
+    risk = Risk(kind=RiskKind.RATCHET, environment=environment, changes=changes)
+    arguments = {"plan_yaml": plan_yaml, "environment": environment, "dry_run": dry_run}
+    return gate(ctx, "ratchet_enforcement", arguments, risk, confirm_token)
+
+
+@_guarded
+async def ratchet_enforcement(
+    catalog: InjectedCatalog,
+    confirmation: Annotated[ElicitationResult[Confirmation], Resolve(_confirm_ratchet)],
+    plan_yaml: PlanArg,
+    environment: Annotated[
+        str | None,
+        Field(
+            max_length=32,
+            description="The plan's environment to run in; leave out for this server's project.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, Field(description="Decide and report each move, switch nothing.")
+    ] = False,
+    confirm_token: ConfirmTokenArg = None,
+) -> RatchetReport:
+    """Run the enforcement ratchet for the events with a ratchet: entry in the plan: reject
+    once an event's conformance held its SLO for its soak period, allow again when a bucket of
+    its regression window is clearly below allow_below (events reject dropped count). Each step
+    says why, with the numbers. Switches need the user's agreement; dry_run switches nothing."""
+    require_confirmation(confirmation, "no enforcement mode was switched")
+    return await _ratchet_report(catalog, plan_yaml, environment, dry_run=dry_run)
+
+
 # --- tools: event definitions ------------------------------------------------------------------
 
 
@@ -857,4 +1078,18 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(list_incidents, "List open schema incidents", writes=False),
     ToolSpec(infer_tracking_plan, "Infer a tracking plan from live events", writes=False),
     ToolSpec(generate_event_helpers, "Generate typed capture helpers", writes=False),
+    ToolSpec(compare_environments, "Compare two environments (promotion preview)", writes=False),
+    ToolSpec(
+        promote_environment,
+        "Promote one environment to another",
+        writes=True,
+        destructive=True,
+        idempotent=True,
+    ),
+    ToolSpec(
+        ratchet_enforcement,
+        "Ratchet enforcement from live conformance",
+        writes=True,
+        destructive=True,
+    ),
 )
