@@ -98,8 +98,10 @@ def test_example_dags_parse_cleanly(dagbag: DagBag) -> None:
     assert dagbag.import_errors == {}
     assert sorted(dagbag.dag_ids) == [
         "eventschema_apply_tracking_plan",
+        "eventschema_enforcement_ratchet",
         "eventschema_multi_project_audit",
         "eventschema_nightly_audit",
+        "eventschema_promote_staging_to_prod",
     ]
     assert dagbag.captured_warnings == {}
 

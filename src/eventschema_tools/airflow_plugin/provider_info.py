@@ -40,8 +40,8 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": _modules("hooks"),
-        "operators": _modules("operators"),
-        "sensors": _modules("sensors"),
+        "operators": _modules("operators", "rollout"),
+        "sensors": _modules("sensors", "rollout"),
         "extra-links": [f"{_PACKAGE}.links.EventSchemaPageLink"],
         "connection-types": [
             {
