@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from importlib import resources
 
@@ -35,10 +36,20 @@ def test_provider_info_names_modules_and_classes_that_exist() -> None:
 
     assert connection["hook-class-name"] == f"{PACKAGE}.hooks.EventSchemaHook"
     assert info["extra-links"] == [f"{PACKAGE}.links.EventSchemaPageLink"]
-    for role in ("hooks", "operators", "sensors"):
+    expected = {
+        "hooks": ["hooks"],
+        "operators": ["operators", "rollout"],
+        "sensors": ["sensors", "rollout"],
+    }
+    for role, modules in expected.items():
         assert info[role] == [
-            {"integration-name": "PostHog", "python-modules": [f"{PACKAGE}.{role}"]}
+            {
+                "integration-name": "PostHog",
+                "python-modules": [f"{PACKAGE}.{module}" for module in modules],
+            }
         ]
+        for module in modules:
+            importlib.import_module(f"{PACKAGE}.{module}")
 
 
 def test_providers_manager_discovers_the_provider_through_its_entry_point() -> None:

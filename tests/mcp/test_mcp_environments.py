@@ -68,16 +68,19 @@ def sandbox() -> Iterator[RunningSandbox]:
         yield running
 
 
-@pytest.fixture
-async def mcp(sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Client]:
-    monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", DEMO_API_KEY)
-
+def _server(sandbox: RunningSandbox, allowed: tuple[str, ...]) -> Any:
     def prod() -> AsyncEventSchemaClient:
         return AsyncEventSchemaClient(
             api_key=DEMO_API_KEY, project_id=2, host=sandbox.url, rate_limit="off"
         )
 
-    async with Client(create_server(ServerOptions(), client_factory=prod)) as client:
+    return create_server(ServerOptions(allowed_projects=allowed), client_factory=prod)
+
+
+@pytest.fixture
+async def mcp(sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Client]:
+    monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", DEMO_API_KEY)
+    async with Client(_server(sandbox, ("1", "2"))) as client:
         yield client
 
 
@@ -152,3 +155,16 @@ async def test_ratchet_previews_then_switches(mcp: Client, sandbox: RunningSandb
     assert done["report"]["items"][0]["status"] == "done"
     again = await structured_answer(mcp, "ratchet_enforcement", {**arguments, "dry_run": True})
     assert again["steps"][0]["move"] == "keep"
+
+
+@pytest.mark.anyio
+async def test_other_projects_need_the_servers_allow_list(
+    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTHOG_PERSONAL_API_KEY", DEMO_API_KEY)
+    async with Client(_server(sandbox, ())) as own_project_only:
+        result = await own_project_only.call_tool("compare_environments", _arguments(sandbox))
+    assert result.is_error
+    text = text_of(result.content)
+    assert "environment 'staging' is project 1, which this server may not act on" in text
+    assert "EVENTSCHEMA_MCP_ALLOWED_PROJECTS" in text

@@ -61,7 +61,6 @@ from eventschema_tools.rollout import (
     store_ratchet,
 )
 from eventschema_tools.tracking_plan import DEFAULT_CONCURRENCY, apply
-from eventschema_tools.tracking_plan.environments import environment_client
 from eventschema_tools.tracking_plan.file import load_plan
 
 __all__ = ["register"]
@@ -112,6 +111,7 @@ def soak_lines(soak: SoakVerdict, source: str) -> Iterator[Text]:
 
 @command
 def diff_command(
+    ctx: typer.Context,
     env: Annotated[
         list[str],
         typer.Option(
@@ -133,8 +133,8 @@ def diff_command(
         exit_with_error("give exactly two environments: --env SOURCE --env TARGET")
     options = _options(plan_path, env[0], env[1], prune=prune)
     with (
-        environment_client(options.plan, options.source) as source,
-        environment_client(options.plan, options.target) as target,
+        client_for(ctx, options.source, options.plan) as source,
+        client_for(ctx, options.target, options.plan) as target,
     ):
         promotion = compare_environments(source, target, options)
     if json_output:
@@ -149,6 +149,7 @@ def diff_command(
 
 @command
 def promote_command(
+    ctx: typer.Context,
     source: Annotated[
         str, typer.Argument(metavar="SOURCE", help="The environment to promote from (staging).")
     ],
@@ -181,8 +182,8 @@ def promote_command(
         plan_path, source, target, prune=prune, slo=slo, soak=soak, min_events=min_events
     )
     with (
-        environment_client(options.plan, options.source) as source_client,
-        environment_client(options.plan, options.target) as target_client,
+        client_for(ctx, options.source, options.plan) as source_client,
+        client_for(ctx, options.target, options.plan) as target_client,
     ):
         promotion = check_promotion(source_client, target_client, options)
         if not json_output:

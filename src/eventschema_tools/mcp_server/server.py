@@ -235,7 +235,7 @@ def create_server(
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         async with AsyncExitStack() as stack:
-            yield AppState(factory, stack)
+            yield AppState(factory, stack, options.allowed_projects)
 
     return MCPServer(
         SERVER_NAME,

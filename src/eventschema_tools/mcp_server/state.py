@@ -26,16 +26,23 @@ ClientFactory = Callable[[], "AsyncEventSchemaClient"]
 
 class AppState:
     """What every tool call shares: one catalog over one client, opened by the first call,
-    and the confirmation tokens this server issued (:mod:`.tokens`).
+    the confirmation tokens this server issued (:mod:`.tokens`), and the projects besides its
+    own that tools may reach (``allowed_projects``; the environment tools check them).
 
     Opening the client costs more than the rest of the start-up together (TLS certificates,
     connection pool, rate limiter); deferring it lets a host start the server and list its
     tools without waiting for that. The lifespan closes the client.
     """
 
-    def __init__(self, factory: ClientFactory, stack: AsyncExitStack) -> None:
+    def __init__(
+        self,
+        factory: ClientFactory,
+        stack: AsyncExitStack,
+        allowed_projects: tuple[str, ...] = (),
+    ) -> None:
         self._factory = factory
         self._stack = stack
+        self.allowed_projects = allowed_projects
         self._lock = anyio.Lock()
         self._catalog: AsyncCatalog | None = None
         self.tokens = ConfirmTokens()

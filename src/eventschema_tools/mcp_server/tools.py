@@ -812,15 +812,20 @@ MinEventsArg = Annotated[
 
 
 def _environment_plan(
-    plan_yaml: str, catalog: InjectedCatalog, names: list[str | None]
+    ctx: Ctx, plan_yaml: str, catalog: InjectedCatalog, names: list[str | None]
 ) -> TrackingPlan:
-    """The plan, with every named environment on the server's own PostHog host.
+    """The plan, with every named environment on the server's own PostHog host and a project
+    the server may act on (its own, or one of ``--allowed-projects``).
 
     The keys come from this server's environment; an environment elsewhere would send them to
     a host the plan text chose, so it is refused before any request.
     """
     plan = parse_plan(plan_yaml, "<plan_yaml>")
     host = normalise_host(catalog.client.host)
+    allowed = {
+        str(catalog.client.project_id),
+        *ctx.request_context.lifespan_context.allowed_projects,
+    }
     for name in names:
         if name is None:
             continue
@@ -830,6 +835,13 @@ def _environment_plan(
                 f"environment {name!r} is on {environment.host}, but this server talks to "
                 f"{host}; the server sends its keys only to its own host",
                 [("environment", "another host")],
+            )
+        if str(environment.project_id) not in allowed:
+            raise InvalidInputError(
+                f"environment {name!r} is project {environment.project_id}, which this server "
+                f"may not act on (allowed: {', '.join(sorted(allowed))}); start it with "
+                "EVENTSCHEMA_MCP_ALLOWED_PROJECTS naming both environments' projects",
+                [("environment", "project not allowed")],
             )
     return plan
 
@@ -846,6 +858,7 @@ async def _environment_clients(
 
 
 async def _promotion(
+    ctx: Ctx,
     catalog: InjectedCatalog,
     plan_yaml: str,
     source: str,
@@ -854,7 +867,7 @@ async def _promotion(
     soak: str,
     min_events: int,
 ) -> Promotion:
-    plan = _environment_plan(plan_yaml, catalog, [source, target])
+    plan = _environment_plan(ctx, plan_yaml, catalog, [source, target])
     options = promotion_options(
         plan, source=source, target=target, slo=slo, soak=soak, min_events=min_events
     )
@@ -878,7 +891,7 @@ async def _confirm_promotion(
     min_events: int = DEFAULT_MIN_EVENTS,
     confirm_token: str | None = None,
 ) -> Confirmed:
-    promotion = await _promotion(catalog, plan_yaml, source, target, slo, soak, min_events)
+    promotion = await _promotion(ctx, catalog, plan_yaml, source, target, slo, soak, min_events)
     if not promotion.passed:
         raise ToolError(promotion.refusal())
     risk = Risk(kind=RiskKind.PROMOTE, environment=target, changes=_change_lines(promotion.plan))
@@ -895,6 +908,7 @@ async def _confirm_promotion(
 
 @_guarded
 async def compare_environments(
+    ctx: Ctx,
     catalog: InjectedCatalog,
     plan_yaml: PlanArg,
     source: EnvironmentArg,
@@ -909,11 +923,12 @@ async def compare_environments(
     source at the SLO over the soak period (held, below_slo, too_recent, too_few_events,
     no_schema). Changes nothing; promote_environment applies it. Both environments must be
     on this server's PostHog host. Costs two HogQL queries when events changed."""
-    return await _promotion(catalog, plan_yaml, source, target, slo, soak, min_events)
+    return await _promotion(ctx, catalog, plan_yaml, source, target, slo, soak, min_events)
 
 
 @_guarded
 async def promote_environment(
+    ctx: Ctx,
     catalog: InjectedCatalog,
     confirmation: Annotated[ElicitationResult[Confirmation], Resolve(_confirm_promotion)],
     plan_yaml: PlanArg,
@@ -929,7 +944,7 @@ async def promote_environment(
     first). A refusal names each event with its rate and changes nothing. The writes always
     need the user's agreement."""
     require_confirmation(confirmation, "nothing was promoted")
-    plan = _environment_plan(plan_yaml, catalog, [source, target])
+    plan = _environment_plan(ctx, plan_yaml, catalog, [source, target])
     options = promotion_options(
         plan, source=source, target=target, slo=slo, soak=soak, min_events=min_events
     )
@@ -941,9 +956,14 @@ async def promote_environment(
 
 
 async def _ratchet_report(
-    catalog: InjectedCatalog, plan_yaml: str, environment: str | None, *, dry_run: bool
+    ctx: Ctx,
+    catalog: InjectedCatalog,
+    plan_yaml: str,
+    environment: str | None,
+    *,
+    dry_run: bool,
 ) -> RatchetReport:
-    plan = _environment_plan(plan_yaml, catalog, [environment])
+    plan = _environment_plan(ctx, plan_yaml, catalog, [environment])
     options = ratchet_options(plan, environment=environment, dry_run=dry_run)
     if environment is None:
         return await ratchet_async(catalog.client, options)
@@ -962,7 +982,7 @@ async def _confirm_ratchet(
 ) -> Confirmed:
     if dry_run:
         return Confirmation(confirm=True)
-    decided = await _ratchet_report(catalog, plan_yaml, environment, dry_run=True)
+    decided = await _ratchet_report(ctx, catalog, plan_yaml, environment, dry_run=True)
     changes = [f'"{step.event}": {step.before} → {step.after}' for step in decided.switches()]
     risk = Risk(kind=RiskKind.RATCHET, environment=environment, changes=changes)
     arguments = {"plan_yaml": plan_yaml, "environment": environment, "dry_run": dry_run}
@@ -971,6 +991,7 @@ async def _confirm_ratchet(
 
 @_guarded
 async def ratchet_enforcement(
+    ctx: Ctx,
     catalog: InjectedCatalog,
     confirmation: Annotated[ElicitationResult[Confirmation], Resolve(_confirm_ratchet)],
     plan_yaml: PlanArg,
@@ -991,7 +1012,7 @@ async def ratchet_enforcement(
     its regression window is clearly below allow_below (events reject dropped count). Each step
     says why, with the numbers. Switches need the user's agreement; dry_run switches nothing."""
     require_confirmation(confirmation, "no enforcement mode was switched")
-    return await _ratchet_report(catalog, plan_yaml, environment, dry_run=dry_run)
+    return await _ratchet_report(ctx, catalog, plan_yaml, environment, dry_run=dry_run)
 
 
 # --- tools: event definitions ------------------------------------------------------------------
