@@ -197,3 +197,24 @@ def test_bad_settings_are_refused_before_any_request(sandbox: RunningSandbox) ->
         pytest.raises(ConfigurationError, match="environment 'staging' is project 1"),
     ):
         compare_environments(also_prod, prod, options)
+
+
+def test_only_changes_of_what_events_must_carry_need_a_soak() -> None:
+    from uuid import uuid4
+
+    from eventschema_tools.rollout.promotion import changed_events
+    from eventschema_tools.tracking_plan import Plan, UpdateEvent, UpdateGroup
+    from eventschema_tools.tracking_plan.file import parse_plan
+
+    staged = parse_plan(
+        "version: 1\nproperty_groups:\n  g: {properties: {a: {type: String}}}\n"
+        "events:\n  e1: {groups: [g]}\n  e2: {groups: [g]}\n  e3: {groups: []}\n"
+    )
+    described = Plan(changes=[UpdateGroup(group="g", group_id=uuid4(), description="words")])
+    assert changed_events(described, staged) == []
+    retyped = Plan(changes=[UpdateGroup(group="g", group_id=uuid4(), properties=[])])
+    assert changed_events(retyped, staged) == ["e1", "e2"]
+    rejecting = Plan(changes=[UpdateEvent(event="e3", enforcement_mode=EnforcementMode.REJECT)])
+    assert changed_events(rejecting, staged) == ["e3"]
+    allowing = Plan(changes=[UpdateEvent(event="e3", enforcement_mode=EnforcementMode.ALLOW)])
+    assert changed_events(allowing, staged) == []

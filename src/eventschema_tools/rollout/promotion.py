@@ -231,7 +231,8 @@ def staged_plan(
 
 def changed_events(writes: Plan, staged: TrackingPlan) -> list[str]:
     """The events whose conformance the writes change: bindings made or removed, groups created
-    or rewritten (every event bound to them), and switches to ``reject``."""
+    or given other properties (every event bound to them), and switches to ``reject``. A new
+    description changes no event's conformance."""
     bound_to: dict[str, set[str]] = {}
     for event, spec in staged.events.items():
         for group in spec.groups:
@@ -240,7 +241,9 @@ def changed_events(writes: Plan, staged: TrackingPlan) -> list[str]:
     for change in writes.changes:
         if isinstance(change, CreateBinding | DeleteBinding):
             changed.add(change.event)
-        elif isinstance(change, CreateGroup | UpdateGroup):
+        elif isinstance(change, CreateGroup) or (
+            isinstance(change, UpdateGroup) and change.properties is not None
+        ):
             changed |= bound_to.get(change.group, set())
         elif isinstance(change, UpdateEvent) and change.enforcement_mode is EnforcementMode.REJECT:
             changed.add(change.event)

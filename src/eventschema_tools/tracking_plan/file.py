@@ -427,6 +427,15 @@ class RatchetSpec(_Spec):
         "enforcement to the ratchet.",
     )
 
+    @field_validator("soak")
+    @classmethod
+    def _soak_at_most_90_days(cls, value: str) -> str:
+        from eventschema_tools.audit.model import parse_window
+
+        if parse_window(value).days > 90:
+            raise ValueError(f"soak {value!r} is longer than 90 days")
+        return value
+
     @model_validator(mode="after")
     def _allow_below_slo(self) -> RatchetSpec:
         if self.allow_below > self.slo:
