@@ -42,10 +42,12 @@ SUPER_PROPERTIES = {"workspace_id": "w-1", "workspace_plan": "team"}
 
 
 def rejecting_plan() -> TrackingPlan:
-    """The example plan with every event in reject enforcement."""
+    """The example plan with every event in reject enforcement (no ratchet deciding it)."""
     plan = example_plan()
     events = {
-        name: EventSpec(**{**spec.model_dump(), "enforcement": EnforcementMode.REJECT})
+        name: EventSpec(
+            **{**spec.model_dump(), "enforcement": EnforcementMode.REJECT, "ratchet": None}
+        )
         for name, spec in plan.events.items()
     }
     return plan.model_copy(update={"events": events})

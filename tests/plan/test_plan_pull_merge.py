@@ -122,6 +122,31 @@ async def test_unchanged_entries_keep_their_exact_text(demo: Recorded, tmp_path:
     assert "      revenue:\n        type: Numeric\n" in first.text
 
 
+async def test_what_only_the_file_knows_of_an_event_stays(demo: Recorded, tmp_path: Path) -> None:
+    path = tmp_path / "plan.yaml"
+    text = HAND_WRITTEN.replace(
+        "    groups: [Checkout]\n",
+        "    groups: [Checkout]\n    owner: payments-team\n    tags: [revenue]\n"
+        "    forbidden_properties: [card_number]\n"
+        "    ratchet: {slo: 0.995, soak: 3d}   # reject once it has earned it\n",
+    )
+    path.write_text(text, encoding="utf-8")
+    await change_checkout_live(demo)
+
+    merged = await pull_merge_async(demo.client, path)
+
+    event = parse_plan(merged.text).events["checkout_completed"]
+    assert (event.owner, event.tags, event.forbidden_properties) == (
+        "payments-team",
+        ["revenue"],
+        ["card_number"],
+    )
+    assert event.ratchet is not None
+    assert (event.ratchet.slo, event.ratchet.soak) == (0.995, "3d")
+    assert event.enforcement is None
+    assert "# reject once it has earned it" in merged.text
+
+
 async def test_add_new_brings_in_the_other_live_groups_and_events(
     demo: Recorded, tmp_path: Path
 ) -> None:

@@ -227,8 +227,11 @@ def merge_plan(
         description = (event.description or "") if event is not None else None
         enforcement = event.enforcement_mode if event is not None else None
         if old is not None:
-            spec = spec.model_copy(
+            # What only the file knows (owner, tags, acknowledgements, forbidden properties,
+            # the ratchet) stays as the file has it.
+            spec = old.model_copy(
                 update={
+                    "groups": spec.groups,
                     "description": description if old.description is not None else None,
                     "enforcement": enforcement if old.enforcement is not None else None,
                 }
