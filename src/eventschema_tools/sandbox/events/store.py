@@ -25,15 +25,21 @@ import json
 import re
 import threading
 import uuid as uuid_module
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
-import chdb
 
-_connect: Callable[[str], Any] = chdb.connect
+def _connect(path: str) -> Any:
+    # chDB is imported on first use: loading it costs about 340 MB of memory, which a sandbox
+    # that never receives an event does not need.
+    import chdb
+
+    connect: Any = chdb.connect  # some chDB releases ship `connect` without annotations
+    return connect(path)
+
 
 __all__ = [
     "ClickHouseQueryError",

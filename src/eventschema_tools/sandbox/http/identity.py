@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any, Final
@@ -11,6 +12,7 @@ from eventschema_tools.sandbox.config import Project
 _NAMESPACE: Final = uuid.UUID("5b0d6a36-3f4e-4b53-9a43-6f1c1d0a9e21")
 
 
+@functools.cache
 def stable_uuid(name: str) -> str:
     """A UUID that is the same on every start, so restarts keep ids stable."""
     return str(uuid.uuid5(_NAMESPACE, name))

@@ -18,6 +18,10 @@ def from_storage(text: str) -> datetime:
     return datetime.strptime(text, _STORAGE_FORMAT).replace(tzinfo=UTC)
 
 
+_STORED_WIDTH = len("2026-11-26T17:00:00.000000Z")
+_ZERO_FRACTION = ".000000Z"
+
+
 def to_drf(text: str | None) -> str | None:
     """Render a stored timestamp the way DRF's DateTimeField does.
 
@@ -26,6 +30,11 @@ def to_drf(text: str | None) -> str | None:
     """
     if text is None:
         return None
+    # Stored text is already that rendering but for the zero fraction: slicing it gives the
+    # same text as parsing it (tests/sandbox/test_sandbox_timestamps.py) without strptime,
+    # which cost most of a list request (16 timestamps a row).
+    if len(text) == _STORED_WIDTH and text[10] == "T" and text[19] == "." and text[-1] == "Z":
+        return text[:19] + "Z" if text.endswith(_ZERO_FRACTION) else text
     rendered = from_storage(text).isoformat()
     return rendered.removesuffix("+00:00") + "Z"
 

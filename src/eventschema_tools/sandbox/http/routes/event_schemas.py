@@ -42,12 +42,24 @@ UNIQUE_PAIR_MESSAGE: Final = (
 )
 
 
-def render_event_schema(record: EventSchemaRecord) -> dict[str, Any]:
-    """An event schema as PostHog returns it (no `property_group_id`: it is write-only)."""
+def render_event_schema(
+    record: EventSchemaRecord, groups: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """An event schema as PostHog returns it (no `property_group_id`: it is write-only).
+
+    ``groups`` keeps each group rendered once across one page: schemas of a page often share
+    their groups, and a group's rendering is most of a schema's.
+    """
+    group = record.property_group
+    rendered = groups.get(group.id) if groups is not None else None
+    if rendered is None:
+        rendered = render_property_group(group)
+        if groups is not None:
+            groups[group.id] = rendered
     return {
         "id": record.id,
         "event_definition": record.event_definition_id,
-        "property_group": render_property_group(record.property_group),
+        "property_group": rendered,
         "created_at": to_drf(record.created_at),
         "updated_at": to_drf(record.updated_at),
     }
@@ -78,7 +90,9 @@ async def list_schemas(request: Request, context: RequestContext) -> Response:
     count, schemas = sandbox_of(request).store.list_event_schemas(
         context.project_id, page.limit, page.offset, definition_filter
     )
-    return json_response(paginated(request, page, count, [render_event_schema(s) for s in schemas]))
+    groups: dict[str, dict[str, Any]] = {}
+    rendered = [render_event_schema(schema, groups) for schema in schemas]
+    return json_response(paginated(request, page, count, rendered))
 
 
 async def create_schema(request: Request, context: RequestContext) -> Response:
