@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from eventschema_tools.audit.model import (
     REPORT_SCHEMA_VERSION,
@@ -24,15 +25,31 @@ from eventschema_tools.audit.model import (
     HistoryComparison,
 )
 
-__all__ = ["compare", "latest_report", "report_file_name", "store_report"]
+__all__ = [
+    "compare",
+    "history_file_name",
+    "latest_report",
+    "report_file_name",
+    "store_in_history",
+    "store_report",
+]
 
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
+def _project_part(project_id: str) -> str:
+    return _UNSAFE.sub("_", project_id) or "project"
+
+
+def history_file_name(kind: str, project_id: str, moment: datetime) -> str:
+    """``<kind>-<project>-<UTC time>.json``: the name of a record in the history folder (sorts by
+    time within a kind and project)."""
+    return f"{kind}-{_project_part(project_id)}-{moment:%Y%m%dT%H%M%S%fZ}.json"
+
+
 def report_file_name(report: AuditReport) -> str:
     """The file name a report is stored under (sorts by time within a project)."""
-    project = _UNSAFE.sub("_", report.project_id) or "project"
-    return f"audit-{project}-{report.generated_at:%Y%m%dT%H%M%S%fZ}.json"
+    return history_file_name("audit", report.project_id, report.generated_at)
 
 
 def latest_report(directory: Path, project_id: str) -> AuditReport | None:
@@ -42,7 +59,7 @@ def latest_report(directory: Path, project_id: str) -> AuditReport | None:
     """
     if not directory.is_dir():
         return None
-    project = _UNSAFE.sub("_", project_id) or "project"
+    project = _project_part(project_id)
     for path in sorted(directory.glob(f"audit-{project}-*.json"), reverse=True):
         try:
             report = AuditReport.model_validate_json(path.read_text(encoding="utf-8"))
@@ -55,9 +72,14 @@ def latest_report(directory: Path, project_id: str) -> AuditReport | None:
 
 def store_report(report: AuditReport, directory: Path) -> Path:
     """Write ``report`` into ``directory`` (created if missing) and return the file's path."""
+    return store_in_history(report, directory, report_file_name(report))
+
+
+def store_in_history(record: BaseModel, directory: Path, name: str) -> Path:
+    """Write ``record`` as indented JSON to ``directory / name`` (the folder created if missing)."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / report_file_name(report)
-    path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    path = directory / name
+    path.write_text(record.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return path
 
 

@@ -18,7 +18,6 @@ counts, rate, worst bucket) and can be stored in the audit history directory
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eventschema_tools.alerts.incidents import IncidentState, IncidentStore, Transition
 from eventschema_tools.alerts.notify import Alerting, NotifyResult
+from eventschema_tools.audit.history import history_file_name, store_in_history
 from eventschema_tools.audit.model import (
     AuditKind,
     AuditReport,
@@ -425,18 +425,11 @@ async def ratchet_async(
     return result.model_copy(update={"report": await apply_async(client, result.writes)})
 
 
-_UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
 def store_ratchet(report: RatchetReport, directory: str | Path) -> Path:
     """Keep ``report`` in the audit history ``directory`` as ``ratchet-<project>-<time>.json``
     (beside the audit reports, which it never replaces as their baseline)."""
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    project = _UNSAFE.sub("_", report.project_id) or "project"
-    path = folder / f"ratchet-{project}-{report.generated_at:%Y%m%dT%H%M%S%fZ}.json"
-    path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    return path
+    name = history_file_name("ratchet", report.project_id, report.generated_at)
+    return store_in_history(report, Path(directory), name)
 
 
 def notify_ratchet(
