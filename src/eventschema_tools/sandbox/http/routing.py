@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, compile_path
@@ -27,6 +28,7 @@ from eventschema_tools.sandbox.state import RequestContext, sandbox_of
 
 Handler = Callable[[Request, RequestContext], Awaitable[Response]]
 
+_JSON: Final = "application/json"
 ALL_METHODS: Final = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -86,6 +88,17 @@ def endpoint(
 def json_response(data: Any, status_code: int = 200) -> JSONResponse:
     """A JSON response (compact, UTF-8, like DRF's renderer)."""
     return JSONResponse(data, status_code=status_code)
+
+
+def records_response(data: Any, status_code: int = 200) -> Response:
+    """Stored records (definitions, groups, schemas) as JSON: `json_response`'s bytes, faster.
+
+    Records hold only strings, integers, booleans and nulls, for which msgspec writes exactly
+    what `json.dumps` writes, in a tenth of the time; a page of 100 schemas is a quarter of a
+    megabyte. Floats it writes differently (`1e16`, not `1e+16`; NaN as null), so anything that
+    may hold one goes through `json_response`.
+    """
+    return Response(msgspec.json.encode(data), status_code=status_code, media_type=_JSON)
 
 
 def no_content() -> Response:

@@ -50,9 +50,9 @@ from eventschema_tools.sandbox.http.routes.property_groups import READ, WRITE
 from eventschema_tools.sandbox.http.routing import (
     Operation,
     endpoint,
-    json_response,
     no_content,
     path_uuid,
+    records_response,
 )
 from eventschema_tools.sandbox.state import RequestContext, Sandbox, sandbox_of
 from eventschema_tools.sandbox.storage.store import (
@@ -179,7 +179,7 @@ async def list_definitions(request: Request, context: RequestContext) -> Respons
         offset=page.offset,
     )
     count, definitions = sandbox_of(request).store.list_event_definitions(context.project_id, query)
-    return json_response(
+    return records_response(
         paginated(request, page, count, [render_event_definition(d) for d in definitions])
     )
 
@@ -228,7 +228,7 @@ async def create_definition(request: Request, context: RequestContext) -> Respon
         raise validation_error(
             f"Event definition with name '{values['name']}' already exists", attr="name"
         ) from None
-    return json_response(render_event_definition(definition), status_code=201)
+    return records_response(render_event_definition(definition), status_code=201)
 
 
 async def retrieve_definition(request: Request, context: RequestContext) -> Response:
@@ -237,7 +237,7 @@ async def retrieve_definition(request: Request, context: RequestContext) -> Resp
     )
     if definition is None:
         raise not_found()
-    return json_response(render_event_definition(definition))
+    return records_response(render_event_definition(definition))
 
 
 async def replace_definition(request: Request, context: RequestContext) -> Response:
@@ -266,7 +266,7 @@ async def definition_by_name(request: Request, context: RequestContext) -> Respo
     )
     if definition is None:
         raise plain_detail(404, f"Event definition with name '{name}' not found")
-    return json_response(render_event_definition(definition))
+    return records_response(render_event_definition(definition))
 
 
 async def _update_definition(
@@ -297,7 +297,7 @@ async def _update_definition(
     updated = sandbox.store.update_event_definition(context.project_id, definition_id, columns)
     if updated is None:
         raise not_found()
-    return json_response(render_event_definition(updated))
+    return records_response(render_event_definition(updated))
 
 
 def routes() -> list[BaseRoute]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Final
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -29,12 +30,16 @@ from eventschema_tools.sandbox.http.routes.property_groups import READ, WRITE, r
 from eventschema_tools.sandbox.http.routing import (
     Operation,
     endpoint,
-    json_response,
     no_content,
     path_uuid,
+    records_response,
 )
 from eventschema_tools.sandbox.state import RequestContext, Sandbox, sandbox_of
-from eventschema_tools.sandbox.storage.store import EventSchemaRecord, UniqueViolation
+from eventschema_tools.sandbox.storage.store import (
+    EventSchemaRecord,
+    PropertyGroupRecord,
+    UniqueViolation,
+)
 from eventschema_tools.sandbox.storage.timestamps import to_drf
 
 UNIQUE_PAIR_MESSAGE: Final = (
@@ -42,27 +47,45 @@ UNIQUE_PAIR_MESSAGE: Final = (
 )
 
 
-def render_event_schema(
-    record: EventSchemaRecord, groups: dict[str, dict[str, Any]] | None = None
-) -> dict[str, Any]:
+def render_event_schema(record: EventSchemaRecord, group: object = None) -> dict[str, Any]:
     """An event schema as PostHog returns it (no `property_group_id`: it is write-only).
 
-    ``groups`` keeps each group rendered once across one page: schemas of a page often share
-    their groups, and a group's rendering is most of a schema's.
+    ``group`` is the group's rendering when the caller already has it (a list page).
     """
-    group = record.property_group
-    rendered = groups.get(group.id) if groups is not None else None
-    if rendered is None:
-        rendered = render_property_group(group)
-        if groups is not None:
-            groups[group.id] = rendered
     return {
         "id": record.id,
         "event_definition": record.event_definition_id,
-        "property_group": rendered,
+        "property_group": render_property_group(record.property_group) if group is None else group,
         "created_at": to_drf(record.created_at),
         "updated_at": to_drf(record.updated_at),
     }
+
+
+class _GroupJSON:
+    """Each property group's JSON, kept while the store hands out the same record for it.
+
+    A group is most of a schema's rendering, and schemas share groups. The store returns one
+    record object per group until the next write (`Store._groups`), so a page can reuse the
+    group's encoded bytes: the same object means the same group, a new object a fresh encoding.
+    """
+
+    _LIMIT: Final = 4096
+
+    def __init__(self) -> None:
+        self._encoded: dict[str, tuple[PropertyGroupRecord, msgspec.Raw]] = {}
+
+    def encoded(self, group: PropertyGroupRecord) -> msgspec.Raw:
+        kept = self._encoded.get(group.id)
+        if kept is not None and kept[0] is group:
+            return kept[1]
+        if len(self._encoded) >= self._LIMIT:
+            self._encoded.clear()
+        raw = msgspec.Raw(msgspec.json.encode(render_property_group(group)))
+        self._encoded[group.id] = (group, raw)
+        return raw
+
+
+_GROUP_JSON: Final = _GroupJSON()
 
 
 def _serializer(sandbox: Sandbox, project_id: int) -> Serializer:
@@ -90,9 +113,11 @@ async def list_schemas(request: Request, context: RequestContext) -> Response:
     count, schemas = sandbox_of(request).store.list_event_schemas(
         context.project_id, page.limit, page.offset, definition_filter
     )
-    groups: dict[str, dict[str, Any]] = {}
-    rendered = [render_event_schema(schema, groups) for schema in schemas]
-    return json_response(paginated(request, page, count, rendered))
+    rendered = [
+        render_event_schema(schema, _GROUP_JSON.encoded(schema.property_group))
+        for schema in schemas
+    ]
+    return records_response(paginated(request, page, count, rendered))
 
 
 async def create_schema(request: Request, context: RequestContext) -> Response:
@@ -105,7 +130,7 @@ async def create_schema(request: Request, context: RequestContext) -> Response:
         schema = sandbox.store.create_event_schema(context.project_id, definition_id, group_id)
     except UniqueViolation:
         raise validation_error(UNIQUE_PAIR_MESSAGE, code="unique") from None
-    return json_response(render_event_schema(schema), status_code=201)
+    return records_response(render_event_schema(schema), status_code=201)
 
 
 async def replace_schema(request: Request, context: RequestContext) -> Response:
@@ -156,7 +181,7 @@ async def _update_schema(request: Request, context: RequestContext, *, partial: 
         raise validation_error(UNIQUE_PAIR_MESSAGE, code="unique") from None
     if updated is None:
         raise not_found()
-    return json_response(render_event_schema(updated))
+    return records_response(render_event_schema(updated))
 
 
 def routes() -> list[BaseRoute]:

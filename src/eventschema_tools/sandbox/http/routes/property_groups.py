@@ -38,9 +38,9 @@ from eventschema_tools.sandbox.http.pagination import lenient_page, paginated
 from eventschema_tools.sandbox.http.routing import (
     Operation,
     endpoint,
-    json_response,
     no_content,
     path_uuid,
+    records_response,
 )
 from eventschema_tools.sandbox.state import RequestContext, sandbox_of
 from eventschema_tools.sandbox.storage.store import (
@@ -123,7 +123,7 @@ async def list_groups(request: Request, context: RequestContext) -> Response:
     count, groups = sandbox_of(request).store.list_property_groups(
         context.project_id, page.limit, page.offset
     )
-    return json_response(
+    return records_response(
         paginated(request, page, count, [render_property_group(g) for g in groups])
     )
 
@@ -145,14 +145,14 @@ async def create_group(request: Request, context: RequestContext) -> Response:
                 "A property group with this name already exists for this team", attr="name"
             ) from None
         raise validation_error("Could not create property group due to a database error.") from None
-    return json_response(render_property_group(group), status_code=201)
+    return records_response(render_property_group(group), status_code=201)
 
 
 async def retrieve_group(request: Request, context: RequestContext) -> Response:
     group = sandbox_of(request).store.get_property_group(context.project_id, path_uuid(request))
     if group is None:
         raise not_found()
-    return json_response(render_property_group(group))
+    return records_response(render_property_group(group))
 
 
 async def replace_group(request: Request, context: RequestContext) -> Response:
@@ -188,7 +188,7 @@ async def _update_group(request: Request, context: RequestContext, *, partial: b
         raise _update_conflict(violation, group_id) from None
     if group is None:
         raise not_found()
-    return json_response(render_property_group(group))
+    return records_response(render_property_group(group))
 
 
 def _update_conflict(violation: UniqueViolation, group_id: str) -> Exception:
