@@ -7,10 +7,10 @@ The public surface::
 Importing this package never imports Airflow or the MCP SDK.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from eventschema_tools._version import __version__
-from eventschema_tools.config import ClientSettings
 from eventschema_tools.errors import (
     APIConnectionError,
     APIStatusError,
@@ -25,16 +25,6 @@ from eventschema_tools.errors import (
     PermissionDeniedError,
     RateLimitError,
     UnsafeURLError,
-)
-from eventschema_tools.models import (
-    EnforcementMode,
-    EventDefinition,
-    EventSchema,
-    HogQLResult,
-    PropertyGroup,
-    PropertyInput,
-    PropertyType,
-    SchemaProperty,
 )
 
 __all__ = [
@@ -67,13 +57,43 @@ __all__ = [
 
 if TYPE_CHECKING:
     from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
+    from eventschema_tools.config import ClientSettings
+    from eventschema_tools.models import (
+        EnforcementMode,
+        EventDefinition,
+        EventSchema,
+        HogQLResult,
+        PropertyGroup,
+        PropertyInput,
+        PropertyType,
+        SchemaProperty,
+    )
+
+# Where each name that is loaded on first use lives. The clients bring the HTTP stack (httpx,
+# tenacity, the rate limiter), the settings pydantic-settings and the models their validators:
+# loading them on first use keeps importing one submodule (the errors, the command line) cheap.
+_LAZY: dict[str, str] = {
+    "AsyncEventSchemaClient": "client",
+    "EventSchemaClient": "client",
+    "ClientSettings": "config",
+    **dict.fromkeys(
+        [
+            "EnforcementMode",
+            "EventDefinition",
+            "EventSchema",
+            "HogQLResult",
+            "PropertyGroup",
+            "PropertyInput",
+            "PropertyType",
+            "SchemaProperty",
+        ],
+        "models",
+    ),
+}
 
 
 def __getattr__(name: str) -> Any:
-    # The clients bring the HTTP stack (httpx, tenacity, the rate limiter); loading them on
-    # first use keeps importing the models, errors or the MCP server cheap.
-    if name in {"AsyncEventSchemaClient", "EventSchemaClient"}:
-        from eventschema_tools import client
-
-        return getattr(client, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

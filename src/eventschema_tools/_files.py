@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from eventschema_tools.errors import InvalidInputError
@@ -128,6 +127,8 @@ def read_settings_file(
     Raises:
         InvalidInputError: unreadable, not YAML, or invalid; the message names each problem.
     """
+    import yaml  # only settings files are YAML here; the other readers start without it
+
     source = str(path)
     text = read_input_text(path, what)
     try:

@@ -8,23 +8,25 @@ regenerate with ``python tests/cli/test_cli_help_snapshot.py``.
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import click
 import typer
 from typer.testing import CliRunner
 
-from eventschema_tools.cli.main import app
+from eventschema_tools.cli.main import COMMANDS, app
 
 SNAPSHOT = Path(__file__).with_name("help_snapshot.txt")
 WIDTH = "100"
 
 
-def _command_paths(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+def _command_paths(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     yield path
-    if isinstance(command, (click.Group, typer.core.TyperGroup)):
-        context = click.Context(command)
+    if isinstance(command, typer.core.TyperGroup):
+        context = typer.Context(command)
         for name in command.list_commands(context):
             sub = command.get_command(context, name)
             assert sub is not None, name
@@ -45,6 +47,18 @@ def help_screens() -> str:
 
 def test_every_help_screen_matches_the_snapshot() -> None:
     assert help_screens() == SNAPSHOT.read_text(encoding="utf-8")
+
+
+def test_each_listed_summary_is_the_first_paragraph_of_its_command_help() -> None:
+    registered = {}
+    for module in {entry.module for entry in COMMANDS}:
+        holder = typer.Typer()
+        importlib.import_module(module).register(holder)
+        for name, command in typer.main.get_group(holder).commands.items():
+            summary = inspect.cleandoc(command.help or "").split("\n\n")[0]
+            registered[name] = (module, summary)
+
+    assert registered == {entry.name: (entry.module, entry.summary) for entry in COMMANDS}
 
 
 if __name__ == "__main__":

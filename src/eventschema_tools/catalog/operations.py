@@ -54,7 +54,6 @@ from eventschema_tools.models import (
     as_uuid,
     parse_input,
 )
-from eventschema_tools.tracking_plan.ownership import keep_markers
 
 if TYPE_CHECKING:
     from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
@@ -238,6 +237,10 @@ def _update_group(
     description: str | None,
     properties: Sequence[PropertySpec] | None,
 ) -> Steps[GroupView]:
+    # Imported here: the tracking_plan package loads the planning machinery, which the client
+    # (through the catalog steps it shares) does not need to start.
+    from eventschema_tools.tracking_plan.ownership import keep_markers
+
     check_group_change(name, description, properties)
     target = yield from find_group(ref)
     # New words keep the group's ownership markers: dropping a plan's marker would make that

@@ -16,6 +16,9 @@ Output is for people and for scripts alike. On a terminal, tables fit its width;
 that goes away early (``| head -1``) is not an error: the rest of the output is dropped and the
 command still ends with its own exit code. Names from the project are shown through
 :func:`eventschema_tools._text.printable`, so control characters in them are never sent raw.
+
+Every command imports this module, ``eventschema --help`` too: the client, plan files and risk
+assessment are imported inside the functions that use them, so a command loads only its own.
 """
 
 from __future__ import annotations
@@ -28,17 +31,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Annotated, Any, Final, NoReturn
+from typing import IO, TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
-from eventschema_tools._files import write_atomically
 from eventschema_tools._text import printable
-from eventschema_tools.catalog.risk import Risk, Write, assess
-from eventschema_tools.client import EventSchemaClient
 from eventschema_tools.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -46,8 +45,11 @@ from eventschema_tools.errors import (
     InvalidInputError,
     PermissionDeniedError,
 )
-from eventschema_tools.tracking_plan.environments import SHARED_KEY_VARIABLE, environment_client
-from eventschema_tools.tracking_plan.file import TrackingPlan
+
+if TYPE_CHECKING:
+    from eventschema_tools.catalog.risk import Risk, Write
+    from eventschema_tools.client import EventSchemaClient
+    from eventschema_tools.tracking_plan.file import TrackingPlan
 
 __all__ = [
     "EXIT_AUTH",
@@ -74,7 +76,6 @@ __all__ = [
     "plan_file",
     "print_json",
     "required_plan_file",
-    "write_atomically",
     "write_stdout",
 ]
 
@@ -164,6 +165,8 @@ def _connection(ctx: typer.Context) -> Connection:
 
 def client_from(ctx: typer.Context) -> EventSchemaClient:
     """Build a client from the root command's ``--host/--project/--api-key`` and the env."""
+    from eventschema_tools.client import EventSchemaClient
+
     conn = _connection(ctx)
     return EventSchemaClient(api_key=conn.api_key, project_id=conn.project, host=conn.host)
 
@@ -171,6 +174,11 @@ def client_from(ctx: typer.Context) -> EventSchemaClient:
 def client_for(ctx: typer.Context, env: str | None, plan: TrackingPlan | None) -> EventSchemaClient:
     """The client of ``--env``'s project when it is given (the plan names the environment),
     else the one :func:`client_from` builds. ``--api-key`` still wins over the variables."""
+    from eventschema_tools.tracking_plan.environments import (
+        SHARED_KEY_VARIABLE,
+        environment_client,
+    )
+
     if env is None:
         return client_from(ctx)
     if plan is None:
@@ -222,6 +230,8 @@ def required_plan_file(plan: Path | None, *earlier: Path | None) -> Path:
 
 def ask_before(client: EventSchemaClient, write: Write, *, yes: bool) -> None:
     """Ask before ``write`` when it risks something; with ``--yes`` nothing is even read."""
+    from eventschema_tools.catalog.risk import assess
+
     if not yes:
         confirm_write(assess(client, write))
 
@@ -289,6 +299,8 @@ def cli_errors() -> Iterator[None]:
 
 def to_jsonable(value: Any) -> Any:
     """Pydantic models (and lists of them) as plain JSON values."""
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
     if isinstance(value, list | tuple):

@@ -7,6 +7,9 @@ by name or by id: a value that parses as a UUID is an id, anything else is a nam
 exactly. An unknown name fails with exit code 1 and suggests the closest names in the project.
 Writes that remove or drop something ask first, with the question the MCP server asks
 (:mod:`eventschema_tools.catalog.risk`); ``--yes`` skips it, and is needed without a terminal.
+
+The risk assessment (which reads plans) and YAML are imported by the commands that use them, so
+the read-only commands start without them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-import yaml
 from rich.console import Group as RichGroup
 from rich.console import RenderableType
 from rich.table import Table
@@ -27,13 +29,6 @@ from eventschema_tools._files import read_input_text
 from eventschema_tools._text import printable
 from eventschema_tools.catalog import Catalog
 from eventschema_tools.catalog.operations import unbind_target
-from eventschema_tools.catalog.risk import (
-    BindPairs,
-    DeleteGroup,
-    DeleteSchema,
-    MoveSchema,
-    ReplaceProperties,
-)
 from eventschema_tools.catalog.views import (
     BindingView,
     BindOutcome,
@@ -57,7 +52,6 @@ from eventschema_tools.cli.common import (
 )
 from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.models import PropertyType
-from eventschema_tools.tracking_plan.bulk import Pair
 
 __all__ = ["parse_property_option", "read_group_file", "register"]
 
@@ -168,6 +162,8 @@ def read_group_file(path: Path) -> dict[str, Any]:
     Raises:
         ValueError: the file is not YAML/JSON or not shaped like a property group.
     """
+    import yaml
+
     try:
         data = yaml.safe_load(read_input_text(path, "property group file"))
     except yaml.YAMLError as exc:
@@ -379,6 +375,9 @@ def schemas_create(
     Asks first when the event is in reject mode and the group has required properties its
     events may lack (those events would be dropped).
     """
+    from eventschema_tools.catalog.risk import BindPairs
+    from eventschema_tools.tracking_plan.bulk import Pair
+
     with _catalog(ctx) as catalog:
         ask_before(catalog.client, BindPairs([Pair(event, group)]), yes=yes)
         _emit(catalog.bind(event=event, group=group), json, BindOutcome.summary)
@@ -399,6 +398,8 @@ def schemas_update(
     json: JsonOption = False,
 ) -> None:
     """Move an event schema to another event and/or property group (asks first)."""
+    from eventschema_tools.catalog.risk import MoveSchema
+
     if event is None and group is None:
         fail("nothing to update: give --event and/or --group", EXIT_USAGE)
     with _catalog(ctx) as catalog:
@@ -425,6 +426,8 @@ def schemas_delete(
     json: JsonOption = False,
 ) -> None:
     """Remove an event schema, by id or by its event and group (both stay)."""
+    from eventschema_tools.catalog.risk import DeleteSchema
+
     by_id = schema_id is not None and event is None and group is None
     by_pair = schema_id is None and event is not None and group is not None
     if not (by_id or by_pair):
@@ -502,6 +505,8 @@ def groups_update(
     A replacement that removes properties (or makes reject-mode events drop live events) asks
     first. A new description keeps the group's ownership markers.
     """
+    from eventschema_tools.catalog.risk import ReplaceProperties
+
     changes = _group_input(file, name, description, prop)
     if not changes:
         fail("nothing to update: give --name, --description, --property or --file", EXIT_USAGE)
@@ -526,6 +531,8 @@ def groups_delete(
     json: JsonOption = False,
 ) -> None:
     """Delete a property group, its properties and every event schema that uses it."""
+    from eventschema_tools.catalog.risk import DeleteGroup
+
     with _catalog(ctx) as catalog:
         ask_before(catalog.client, DeleteGroup(group), yes=yes)
         _emit(catalog.delete_group(group), json, GroupDeleteOutcome.summary)

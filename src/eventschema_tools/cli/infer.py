@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from eventschema_tools._files import write_atomically
 from eventschema_tools._text import listed, printable
 from eventschema_tools.cli.common import (
     EnvOption,
@@ -33,7 +34,6 @@ from eventschema_tools.cli.common import (
     error_console,
     fail,
     print_json,
-    write_atomically,
     write_stdout,
 )
 from eventschema_tools.cli.plan import plan_lines

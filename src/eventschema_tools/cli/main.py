@@ -14,20 +14,110 @@ from typing import Annotated
 import typer
 
 from eventschema_tools._version import __version__
-from eventschema_tools.cli import (
-    audit,
-    auth,
-    codegen,
-    crud,
-    incidents,
-    infer,
-    plan,
-    rollout,
-    sandbox,
-)
 from eventschema_tools.cli.common import Connection, exit_with_error
+from eventschema_tools.cli.lazy_group import LazyCommand, LazyGroup
+
+
+def _commands_of(module: str, *summaries: tuple[str, str]) -> tuple[LazyCommand, ...]:
+    return tuple(
+        LazyCommand(name, f"eventschema_tools.cli.{module}", summary) for name, summary in summaries
+    )
+
+
+# Each module's `register(app)` adds these commands when one of them runs; the summaries are the
+# first paragraph of each command's help (a test holds them to it), listed in this order.
+COMMANDS: tuple[LazyCommand, ...] = (
+    *_commands_of(
+        "plan",
+        (
+            "plan",
+            "Show the changes that would bring PostHog to the plan, each classified breaking, "
+            "risky\nor safe; --backtest replays them over live events (reads only).",
+        ),
+        ("apply", "Make PostHog match the plan: groups first, then bindings and event settings."),
+        ("pull", "Write the live project as a plan file; `plan` on it then shows no changes."),
+        (
+            "bind",
+            "Bind a group to many events (or many pairs from a CSV); existing bindings are "
+            "skipped.",
+        ),
+        (
+            "unbind",
+            "Remove a group from many events (or many pairs from a CSV); absent ones are skipped.",
+        ),
+        ("lint", "Check a plan file offline: errors and warnings with file:line and a fix hint."),
+    ),
+    *_commands_of(
+        "rollout",
+        (
+            "diff",
+            "Show what promoting the first environment to the second would change (reads only).",
+        ),
+        (
+            "promote",
+            "Apply to TARGET the change set live in SOURCE, once SOURCE's changed events have "
+            "held the\nSLO for the soak period.",
+        ),
+        (
+            "ratchet",
+            "Move ratcheted events to reject once their conformance held the SLO for the soak "
+            "period,\nand back to allow on a regression (events with a ratchet: entry in the "
+            "plan).",
+        ),
+    ),
+    *_commands_of(
+        "infer",
+        (
+            "infer",
+            "Propose a tracking plan from live events, with shared property groups (reads only).",
+        ),
+    ),
+    *_commands_of(
+        "codegen",
+        ("codegen", "Generate typed capture helpers (one per event) from the tracking plan."),
+    ),
+    *_commands_of(
+        "audit",
+        (
+            "audit",
+            "Audit live events: drift, hygiene, conformance, enforcement, volume and privacy.",
+        ),
+        (
+            "freshness",
+            "Check in one HogQL query that each event arrived recently; exit 4 while one has not.",
+        ),
+    ),
+    *_commands_of(
+        "sandbox",
+        ("sandbox", "Serve a PostHog-compatible sandbox until Ctrl+C."),
+        (
+            "demo",
+            "Run the whole job on a throwaway sandbox: events, plan, drift and every audit.",
+        ),
+    ),
+    *_commands_of(
+        "crud",
+        ("schemas", "Event schemas: bindings of property groups to event definitions."),
+        ("groups", "Property groups: named, reusable sets of typed properties."),
+        ("events", "Event definitions: the events the project knows."),
+    ),
+    *_commands_of("auth", ("auth", "The connection's key: who it is and what it may do.")),
+    *_commands_of(
+        "incidents",
+        (
+            "incidents",
+            "Incidents kept by `audit --notify`: list, acknowledge, mute, resolve, digest.",
+        ),
+    ),
+)
+
+
+class _Commands(LazyGroup):
+    lazy_commands = COMMANDS
+
 
 app = typer.Typer(
+    cls=_Commands,
     name="eventschema",
     help="Keep PostHog event schemas under control.",
     no_args_is_help=True,
@@ -75,17 +165,6 @@ def connection(
     Connection options apply to every command and win over the POSTHOG_* environment variables.
     """
     ctx.obj = Connection(host=host, project=project, api_key=api_key)
-
-
-crud.register(app)
-auth.register(app)
-plan.register(app)
-rollout.register(app)
-infer.register(app)
-codegen.register(app)
-audit.register(app)
-incidents.register(app)
-sandbox.register(app)
 
 
 def _show_retries_on_terminal() -> None:

@@ -21,7 +21,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from eventschema_tools._files import read_input_text
+from eventschema_tools._files import read_input_text, write_atomically
 from eventschema_tools._text import listed, percent, printable
 from eventschema_tools.catalog.risk import BindPairs, UnbindPairs
 from eventschema_tools.cli.common import (
@@ -45,7 +45,6 @@ from eventschema_tools.cli.common import (
     fail,
     print_json,
     required_plan_file,
-    write_atomically,
     write_stdout,
 )
 from eventschema_tools.models import PropertyInput
