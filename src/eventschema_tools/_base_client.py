@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,7 +38,7 @@ from eventschema_tools.errors import (
 )
 from eventschema_tools.rate_budget import RateBudget
 
-__all__ = ["BaseClient", "Query", "describe_transport_failure"]
+__all__ = ["BaseClient", "BodyDecoder", "Query", "describe_transport_failure"]
 
 logger = logging.getLogger("eventschema_tools")
 # Its own logger, so a command line can show retries to a person without the per-attempt lines.
@@ -46,6 +46,8 @@ retry_logger = logging.getLogger("eventschema_tools.retry")
 
 
 Query = Mapping[str, str | int | float | bool | list[str] | None]
+# Reads a 2xx response's body when a caller knows better than plain JSON what it holds.
+BodyDecoder = Callable[[httpx.Response], Any]
 
 _PRE_SEND_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -205,11 +207,14 @@ class BaseClient:
         except ValueError:
             return response.text
 
-    def check(self, response: httpx.Response, method: str) -> Any:
-        """Return the decoded body of a 2xx response; raise the mapped error otherwise."""
-        body = self.decode(response)
+    def check(
+        self, response: httpx.Response, method: str, decode: BodyDecoder | None = None
+    ) -> Any:
+        """Return the decoded body of a 2xx response (by ``decode`` when given); raise the
+        mapped error otherwise."""
         if response.is_success:
-            return body
+            return (decode or self.decode)(response)
+        body = self.decode(response)
         raise make_status_error(
             status_code=response.status_code,
             method=method,

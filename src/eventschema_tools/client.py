@@ -31,7 +31,7 @@ from typing import Any, Self, TypeVar
 import httpx
 from tenacity import AsyncRetrying, Retrying, retry_if_exception
 
-from eventschema_tools._base_client import BaseClient, Query
+from eventschema_tools._base_client import BaseClient, BodyDecoder, Query
 from eventschema_tools._retry import is_ambiguous
 from eventschema_tools.config import ClientSettings
 from eventschema_tools.errors import (
@@ -186,6 +186,7 @@ class EventSchemaClient(BaseClient):
         max_retries: int | None = None,
         safe_to_repeat: bool | None = None,
         reconcile: Callable[[], T | None] | None = None,
+        decode: BodyDecoder | None = None,
     ) -> Any:
         """Send one logical request with pacing, retries and, for creates, reconciliation.
 
@@ -198,6 +199,7 @@ class EventSchemaClient(BaseClient):
             safe_to_repeat: whether repeating the request is harmless; defaults to True for
                 every method but POST.
             reconcile: for creates: finds the object if an earlier attempt landed.
+            decode: reads a 2xx body instead of plain JSON decoding (error bodies stay plain).
 
         Returns:
             The decoded JSON body (``None`` for 204), or what ``reconcile`` found.
@@ -221,7 +223,7 @@ class EventSchemaClient(BaseClient):
                         return found
                 try:
                     return self._send(
-                        method, path, params, json, attempt.retry_state.attempt_number
+                        method, path, params, json, attempt.retry_state.attempt_number, decode
                     )
                 except EventSchemaError as exc:
                     if attempts.note(exc, method=method) is _GONE:
@@ -233,7 +235,15 @@ class EventSchemaClient(BaseClient):
                     raise
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    def _send(self, method: str, path: str, params: Query | None, json: Any, attempt: int) -> Any:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Query | None,
+        json: Any,
+        attempt: int,
+        decode: BodyDecoder | None,
+    ) -> Any:
         url = self._url(path)
         self.budget_for(path).acquire()
         started = time.monotonic()
@@ -247,23 +257,36 @@ class EventSchemaClient(BaseClient):
             self.log_response(method, url, type(exc).__name__, attempt, time.monotonic() - started)
             raise self.transport_error(exc, method, url) from None
         self.log_response(method, url, response.status_code, attempt, time.monotonic() - started)
-        return self.check(response, method)
+        return self.check(response, method, decode)
 
     def paginate(
         self, path: str, params: Query | None = None, *, max_rows: int | None = None
     ) -> Iterator[dict[str, Any]]:
         """Yield the rows of a list endpoint, page by page (``page_size`` rows each), each row
         once; stop after ``max_rows`` rows when given."""
+        for rows in self.paginate_pages(path, params, max_rows=max_rows):
+            yield from rows
+
+    def paginate_pages(
+        self,
+        path: str,
+        params: Query | None = None,
+        *,
+        max_rows: int | None = None,
+        decode: BodyDecoder | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Yield the rows of :meth:`paginate` one page at a time, each page's body read by
+        ``decode`` when given (which must return a page: ``results`` and ``next``)."""
         query: dict[str, Any] | None = self.first_page_query(params, max_rows)
         seen: set[str] = set()
         read = 0
         link: str | None = path
         while link is not None:
-            page = self.request("GET", link, params=query)
+            page = self.request("GET", link, params=query, decode=decode)
             rows = self.unique_rows(self.page_rows(page, link), seen)
             rows = rows if max_rows is None else rows[: max_rows - read]
             read += len(rows)
-            yield from rows
+            yield rows
             link = self.next_link(page, read, max_rows)
             # `next` carries every parameter; httpx would drop its query string given `{}`.
             query = None
@@ -381,6 +404,7 @@ class AsyncEventSchemaClient(BaseClient):
         max_retries: int | None = None,
         safe_to_repeat: bool | None = None,
         reconcile: Callable[[], Awaitable[T | None]] | None = None,
+        decode: BodyDecoder | None = None,
     ) -> Any:
         """Send one logical request with pacing, retries and, for creates, reconciliation.
 
@@ -405,7 +429,7 @@ class AsyncEventSchemaClient(BaseClient):
                         return found
                 try:
                     return await self._send(
-                        method, path, params, json, attempt.retry_state.attempt_number
+                        method, path, params, json, attempt.retry_state.attempt_number, decode
                     )
                 except EventSchemaError as exc:
                     if attempts.note(exc, method=method) is _GONE:
@@ -418,7 +442,13 @@ class AsyncEventSchemaClient(BaseClient):
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _send(
-        self, method: str, path: str, params: Query | None, json: Any, attempt: int
+        self,
+        method: str,
+        path: str,
+        params: Query | None,
+        json: Any,
+        attempt: int,
+        decode: BodyDecoder | None,
     ) -> Any:
         url = self._url(path)
         await self.budget_for(path).acquire_async()
@@ -433,24 +463,36 @@ class AsyncEventSchemaClient(BaseClient):
             self.log_response(method, url, type(exc).__name__, attempt, time.monotonic() - started)
             raise self.transport_error(exc, method, url) from None
         self.log_response(method, url, response.status_code, attempt, time.monotonic() - started)
-        return self.check(response, method)
+        return self.check(response, method, decode)
 
     async def paginate(
         self, path: str, params: Query | None = None, *, max_rows: int | None = None
     ) -> AsyncIterator[dict[str, Any]]:
         """Yield the rows of a list endpoint, page by page (``page_size`` rows each), each row
         once; stop after ``max_rows`` rows when given."""
+        async for rows in self.paginate_pages(path, params, max_rows=max_rows):
+            for row in rows:
+                yield row
+
+    async def paginate_pages(
+        self,
+        path: str,
+        params: Query | None = None,
+        *,
+        max_rows: int | None = None,
+        decode: BodyDecoder | None = None,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Async twin of :meth:`EventSchemaClient.paginate_pages`."""
         query: dict[str, Any] | None = self.first_page_query(params, max_rows)
         seen: set[str] = set()
         read = 0
         link: str | None = path
         while link is not None:
-            page = await self.request("GET", link, params=query)
+            page = await self.request("GET", link, params=query, decode=decode)
             rows = self.unique_rows(self.page_rows(page, link), seen)
             rows = rows if max_rows is None else rows[: max_rows - read]
             read += len(rows)
-            for row in rows:
-                yield row
+            yield rows
             link = self.next_link(page, read, max_rows)
             # `next` carries every parameter; httpx would drop its query string given `{}`.
             query = None

@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from eventschema_tools._page_decoder import SchemaPageDecoder
 from eventschema_tools.models import (
     EventSchema,
     EventSchemaCreate,
     EventSchemaUpdate,
-    PropertyGroup,
     as_uuid,
     parse_input,
     parse_response,
@@ -51,29 +51,6 @@ def _update_body(
     return body.model_dump(mode="json", exclude_none=True)
 
 
-class _SchemaRows:
-    """Turns list rows into :class:`EventSchema` models, validating each embedded group once.
-
-    Every binding embeds its whole property group, and a group is usually bound to many events,
-    so one list response repeats the same group object many times. Validating the group is
-    ~90% of the cost of a row; a group whose JSON is identical to one already validated in this
-    listing reuses that model, so bindings of the same group share one ``PropertyGroup``.
-    """
-
-    def __init__(self) -> None:
-        self._groups: dict[object, tuple[Any, PropertyGroup]] = {}
-
-    def __call__(self, row: dict[str, Any]) -> EventSchema:
-        raw = row.get("property_group")
-        if not isinstance(raw, dict):
-            return parse_response(EventSchema, row)
-        cached = self._groups.get(raw.get("id"))
-        if cached is None or cached[0] != raw:
-            cached = (raw, parse_response(PropertyGroup, raw))
-            self._groups[raw.get("id")] = cached
-        return parse_response(EventSchema, {**row, "property_group": cached[1]})
-
-
 def _match(schema: EventSchema, property_group_id: UUID | str) -> bool:
     return schema.property_group.id == as_uuid(property_group_id, "property_group_id")
 
@@ -91,10 +68,12 @@ class EventSchemas(Resource["EventSchemaClient"]):
         Every page is read unless ``max_rows`` caps the rows (and the first request's size).
         Schemas of the same group share one ``PropertyGroup`` object: read, don't mutate them.
         """
-        rows = self._client.paginate(self._path(), _filter(event_definition), max_rows=max_rows)
-        to_schema = _SchemaRows()
-        for row in rows:
-            yield to_schema(row)
+        decoder = SchemaPageDecoder()
+        pages = self._client.paginate_pages(
+            self._path(), _filter(event_definition), max_rows=max_rows, decode=decoder.decode
+        )
+        for rows in pages:
+            yield from decoder.schemas(rows)
 
     def find(
         self, *, event_definition: UUID | str, property_group_id: UUID | str
@@ -164,10 +143,13 @@ class AsyncEventSchemas(Resource["AsyncEventSchemaClient"]):
         Every page is read unless ``max_rows`` caps the rows (and the first request's size).
         Schemas of the same group share one ``PropertyGroup`` object: read, don't mutate them.
         """
-        rows = self._client.paginate(self._path(), _filter(event_definition), max_rows=max_rows)
-        to_schema = _SchemaRows()
-        async for row in rows:
-            yield to_schema(row)
+        decoder = SchemaPageDecoder()
+        pages = self._client.paginate_pages(
+            self._path(), _filter(event_definition), max_rows=max_rows, decode=decoder.decode
+        )
+        async for rows in pages:
+            for schema in decoder.schemas(rows):
+                yield schema
 
     async def find(
         self, *, event_definition: UUID | str, property_group_id: UUID | str
