@@ -180,6 +180,8 @@ def _functions() -> dict[str, _Function]:
     add("JSONExtractKeys", 1, None)
     add("JSONExtractKeysAndValuesRaw", 1, None)
     add("has hasAny hasAll indexOf", 2, 2)
+    add("transform", 3, 4)
+    add("arrayEnumerate", 1, 1)
     add("length empty notEmpty arrayJoin arrayDistinct lengthUTF8", 1, 1)
     add("arrayIntersect arrayConcat arraySort", 1, None)
     add("arrayStringConcat", 1, 2)

@@ -14,6 +14,13 @@ kills the process. The worker parses on a thread with a stack of its own fixed s
 when the worker dies during a parse, the caller gets ``ParserCrashedError`` for that query (the
 query's fault, not the server's) and the next parse starts a new worker.
 
+Parsing a query depends on its text alone (placeholders stay placeholders in the tree; their
+values are applied later), so the parser's answers are kept in a bounded least-recently-used
+cache keyed by the text (``PARSE_CACHE_CHARS``): an audit that sends the same query again, with
+other values, skips a parse that can take seconds. Only answers are cached, never a timeout or a
+crash, and only for texts of ``PARSE_CACHE_MIN_CHARS`` or more (a short query parses in
+milliseconds; caching it would only push out the long ones).
+
 This file is also the worker's program: it is run by path, in isolated mode, and imports nothing
 but the standard library and ``hogql_parser``.
 
@@ -35,15 +42,19 @@ import subprocess
 import sys
 import threading
 import types
+from collections import OrderedDict
 from pathlib import Path
 from typing import IO, Any, Final
 
 __all__ = [
     "DEFAULT_PARSE_TIMEOUT",
     "PARSER_STACK_BYTES",
+    "PARSE_CACHE_CHARS",
+    "PARSE_CACHE_MIN_CHARS",
     "ParseTimeoutError",
     "ParserCrashedError",
     "ParserUnavailableError",
+    "clear_parse_cache",
     "parse_select",
     "provide_parser_error_module",
 ]
@@ -52,6 +63,11 @@ DEFAULT_PARSE_TIMEOUT: Final = 30.0
 """Seconds a parse may take before it is abandoned."""
 PARSER_STACK_BYTES: Final = 8 * 1024 * 1024
 """Stack of the worker's parsing thread (the usual default of a Linux main thread)."""
+
+PARSE_CACHE_CHARS: Final = 32 * 1024 * 1024
+"""Characters of query text and parser answers the parse cache keeps, at most."""
+PARSE_CACHE_MIN_CHARS: Final = 512
+"""Queries shorter than this are parsed every time."""
 
 _FRAME_HEADER: Final = struct.Struct(">I")
 _STARTUP_TIMEOUT: Final = 30.0
@@ -87,7 +103,54 @@ def parse_select(query: str, *, timeout: float = DEFAULT_PARSE_TIMEOUT) -> str:
         UnicodeEncodeError: The query is not valid Unicode (lone surrogates).
     """
     query.encode("utf-8")
-    return _WORKER.parse(query, timeout)
+    if len(query) < PARSE_CACHE_MIN_CHARS:
+        return _WORKER.parse(query, timeout)
+    cached = _CACHE.get(query)
+    if cached is not None:
+        return cached
+    answer = _WORKER.parse(query, timeout)
+    _CACHE.put(query, answer)
+    return answer
+
+
+def clear_parse_cache() -> None:
+    """Forget every cached parse (the next parse of any text runs the parser)."""
+    _CACHE.clear()
+
+
+class _ParseCache:
+    """The parser's answers by query text, least recently used first out, within a size."""
+
+    def __init__(self, max_chars: int) -> None:
+        self._max_chars = max_chars
+        self._chars = 0
+        self._answers: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, query: str) -> str | None:
+        with self._lock:
+            answer = self._answers.get(query)
+            if answer is not None:
+                self._answers.move_to_end(query)
+            return answer
+
+    def put(self, query: str, answer: str) -> None:
+        size = len(query) + len(answer)
+        if size > self._max_chars:
+            return
+        with self._lock:
+            if query in self._answers:
+                return
+            self._answers[query] = answer
+            self._chars += size
+            while self._chars > self._max_chars:
+                oldest, dropped = self._answers.popitem(last=False)
+                self._chars -= len(oldest) + len(dropped)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._answers.clear()
+            self._chars = 0
 
 
 class _Worker:
@@ -250,6 +313,7 @@ def _serve() -> None:
 
 
 _WORKER: Final = _Worker()
+_CACHE: Final = _ParseCache(PARSE_CACHE_CHARS)
 atexit.register(_WORKER.close)
 
 if __name__ == "__main__":
