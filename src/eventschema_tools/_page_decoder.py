@@ -33,8 +33,9 @@ _GROUP = "property_group"
 _GROUP_KEY_BYTES = 96
 
 
-class _KnownRow(msgspec.Struct, forbid_unknown_fields=True):
-    """A row with exactly the fields PostHog sends, its scalars read straight into strings."""
+class _KnownRow(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A row with exactly the fields PostHog sends, its scalars read straight into strings
+    (strings and slices cannot form cycles, so the garbage collector need not track it)."""
 
     id: str
     event_definition: str
