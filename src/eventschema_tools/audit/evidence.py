@@ -35,6 +35,7 @@ __all__ = [
     "MAX_EXAMPLES",
     "MAX_VALUES",
     "RELEASE_KEY",
+    "RELEASE_PROPERTIES",
     "EvidenceContext",
     "decode_evidence",
     "fingerprint",
@@ -47,11 +48,12 @@ MAX_VALUES: Final = 5
 """Distinct offending values kept per property."""
 MAX_EXAMPLES: Final = 3
 """Example events kept per property."""
+RELEASE_PROPERTIES: Final = ("$lib", "$lib_version", "$app_version", "$app_build")
+"""The properties whose text, joined with ``|``, names a row's release."""
 RELEASE_KEY: Final = (
-    "concat(JSONExtractString(properties, '$lib'), '|', "
-    "JSONExtractString(properties, '$lib_version'), '|', "
-    "JSONExtractString(properties, '$app_version'), '|', "
-    "JSONExtractString(properties, '$app_build'))"
+    "concat("
+    + ", '|', ".join(f"JSONExtractString(properties, '{key}')" for key in RELEASE_PROPERTIES)
+    + ")"
 )
 """HogQL of a row's release: ``lib|lib_version|app_version|app_build`` (``''`` where absent)."""
 

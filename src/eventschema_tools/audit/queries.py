@@ -7,7 +7,10 @@ many events and all their properties at once.
 * :func:`conformance_queries`: one row per bound event. Each event's expected properties sit in
   numbered *slots*; slot ``k`` of an event is looked up per row from lists passed as ``values``
   (``{n3}`` holds the name of slot 3 of every event, ``{t3}`` its accepted types as letters,
-  ...), indexed by the event's position in ``{events}``. Each row counts, per slot, missing
+  ...), indexed by the event's position in ``{events}`` (a hash lookup, :data:`EVENT_INDEX`);
+  a list that is the same for every event is passed as one value. Each row's properties are
+  parsed once (:func:`property_value`) and every check reads the slot's raw JSON text, so a
+  query costs about what a hand-written one does. Each row counts, per slot, missing
   values, accepted values and value-rule violations, and per event the rows carrying an
   unexpected property and the rows ``reject`` enforcement would drop. A 200-event plan takes one
   query; larger ones are split so no query exceeds :data:`MAX_QUERY_CHARS` or :data:`MAX_ROWS`.
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from eventschema_tools.audit.evidence import (
     MAX_EXAMPLES,
     MAX_VALUES,
-    RELEASE_KEY,
+    RELEASE_PROPERTIES,
     EvidenceContext,
     decode_evidence,
 )
@@ -59,6 +63,7 @@ if TYPE_CHECKING:
     from eventschema_tools.client import AsyncEventSchemaClient, EventSchemaClient
 
 __all__ = [
+    "EVENT_INDEX",
     "MAX_QUERY_CHARS",
     "MAX_ROWS",
     "NUMBER_LITERAL",
@@ -98,6 +103,15 @@ MAX_QUERY_CHARS: Final = 120_000
 WINDOW_FILTER: Final = "timestamp >= now() - toIntervalSecond({window_seconds})"
 """The window condition of every query over ``events`` (``window_seconds`` is a value)."""
 
+EVENT_INDEX: Final = "transform(event, {events}, arrayEnumerate({events}), 0)"
+"""HogQL of the place of the row's event in ``{events}`` (from 1; 0 when it is not there).
+
+A hash lookup: ``indexOf({events}, event)`` compares the name with every listed event, which
+for 500 events costs more than all the property checks together."""
+
+
+_PLACEHOLDER: Final = re.compile(r"\{(\w+)\}")
+
 
 @dataclass(frozen=True)
 class HogQLQuery:
@@ -108,8 +122,12 @@ class HogQLQuery:
 
     @property
     def size(self) -> int:
-        """The query's length with its values inlined (roughly what ClickHouse receives)."""
-        return len(self.query) + len(json.dumps(self.values))
+        """The query's length with its values inlined where it reads them (roughly what
+        ClickHouse receives: PostHog writes a value out at each of its placeholders)."""
+        reads = Counter(_PLACEHOLDER.findall(self.query))
+        return len(self.query) + sum(
+            len(json.dumps(value)) * max(reads[name], 1) for name, value in self.values.items()
+        )
 
 
 @dataclass(frozen=True)
@@ -170,6 +188,8 @@ _RULE_ENUM: Final = "E"
 _RULE_PATTERN: Final = "R"
 _RULE_MIN: Final = "L"
 _RULE_MAX: Final = "H"
+
+_PAIRS: Final = "JSONExtractKeysAndValuesRaw(properties)"
 
 NUMBER_TYPES: Final = "('Int64', 'UInt64', 'Double')"
 """The JSON types of numbers, as a HogQL tuple (``JSONType(...) IN NUMBER_TYPES``)."""
@@ -298,10 +318,26 @@ def _aligned(chunk: Sequence[EventExpectation]) -> list[list[PropertyExpectation
 
 class QueryValues:
     """The ``values`` of one query over a list of events (row ``ei`` of each per-event list);
-    a per-event list collapses to one value when it is the same for every event that has it."""
+    a per-event list collapses to one value when it is the same for every event that has it.
+
+    It also remembers the row-level aliases the query has defined (:meth:`alias`), since
+    several builders add columns to one query and HogQL refuses an alias defined twice.
+    """
 
     def __init__(self, events: list[str], window_seconds: int) -> None:
         self.data: dict[str, Any] = {"events": events, "window_seconds": int(window_seconds)}
+        self._aliases: set[str] = set()
+
+    def alias(self, name: str, expression: str) -> str:
+        """``(expression AS name)`` the first time the query reads ``name``, ``name`` after.
+
+        PostHog resolves an alias only after its definition, so callers put the returned text
+        in the query in the order they ask for it.
+        """
+        if name in self._aliases:
+            return name
+        self._aliases.add(name)
+        return f"({expression} AS {name})"
 
     def per_event(self, name: str, items: Sequence[object | None]) -> str:
         """Store ``items`` (``None`` = event without the slot) and return the HogQL to read it."""
@@ -318,7 +354,7 @@ def _conformance_query(
     chunk: Sequence[EventExpectation], window_seconds: int, sample: float | None = None
 ) -> HogQLQuery:
     values = QueryValues([item.event for item in chunk], window_seconds)
-    columns = ["event", "countIf((indexOf({events}, event) AS ei) > 0) AS total"]
+    columns = ["event", f"countIf(({EVENT_INDEX} AS ei) > 0) AS total"]
     slots, reject = slot_columns(chunk, values)
     columns += slots
     columns.append(f"countIf({reject}) AS would_reject")
@@ -327,9 +363,9 @@ def _conformance_query(
     # (property names are never blank).
     columns.append(
         "countIf(arrayExists(x -> x = '' OR NOT startsWith(x, '$') AND NOT has("
-        f"[{names}], x), JSONExtractKeys(properties))) AS unexpected"
+        f"[{names}], x), {property_keys(values)})) AS unexpected"
     )
-    columns += _evidence_columns(chunk)
+    columns += _evidence_columns(chunk, values)
     query = (
         "SELECT " + ",\n  ".join(columns) + f"\nFROM events{sample_clause(sample)}\n"
         f"WHERE event IN {{events}} AND {WINDOW_FILTER}\n"
@@ -338,25 +374,34 @@ def _conformance_query(
     return HogQLQuery(query, values.data)
 
 
-def _evidence_columns(chunk: Sequence[EventExpectation]) -> list[str]:
+def _evidence_columns(chunk: Sequence[EventExpectation], values: QueryValues) -> list[str]:
     """Per event, the events and first time of each release; per slot, the breaking rows per
     release, up to 5 offending values and up to 3 example events (``audit.evidence``)."""
+    release = ", '|', ".join(
+        f"JSONExtractString({property_value(_quoted(key), values)})" for key in RELEASE_PROPERTIES
+    )
     columns = [
-        f"sumMap([{RELEASE_KEY} AS release], [1]) AS release_events",
+        f"sumMap([concat({release}) AS release], [1]) AS release_events",
         "minMap([release], [toUnixTimestamp(timestamp)]) AS release_first_seen",
     ]
-    example = (
-        "concat(toString(uuid), '|', toString(toUnixTimestamp(timestamp)), '|', "
-        "JSONExtractString(properties, '$session_id'), '|', distinct_id)"
-    )
+    session = property_value(_quoted("$session_id"), values)
     for k, breaks in enumerate(slot_breaks(chunk)):
+        example = values.alias(
+            "example",
+            "concat(toString(uuid), '|', toString(toUnixTimestamp(timestamp)), '|', "
+            f"JSONExtractString({session}), '|', distinct_id)",
+        )
         columns += [
             f"sumMapIf([release], [1], ({breaks}) AS bad_{k}) AS release_violations_{k}",
-            f"groupUniqArrayIf({MAX_VALUES})(JSONExtractRaw(properties, name_{k}),"
-            f" bad_{k} AND jt_{k} != 'Null') AS values_{k}",
+            f"groupUniqArrayIf({MAX_VALUES})(raw_{k}, bad_{k} AND jt_{k} != 'Null') AS values_{k}",
             f"groupArrayIf({MAX_EXAMPLES})({example}, bad_{k}) AS examples_{k}",
         ]
     return columns
+
+
+def _quoted(name: str) -> str:
+    """A fixed property name (no quote or backslash in it) as a HogQL string literal."""
+    return f"'{name}'"
 
 
 def slot_breaks(chunk: Sequence[EventExpectation], prefix: str = "") -> list[str]:
@@ -418,7 +463,9 @@ def slot_columns(
 
     Row ``ei`` of every per-event list is the event at that place in ``values``' ``events``
     (which the caller's query defines as the alias ``ei``); ``prefix`` goes before every alias
-    and parameter name, so two sets of expectations fit in one query.
+    and parameter name, so two sets of expectations fit in one query. A slot's name is one
+    value, not a per-event list, when every event has it; each row's properties are read once
+    (:func:`property_value`), and slot ``k``'s checks read its raw JSON text ``raw_k``.
     """
     p = prefix
     aligned = _aligned(chunk)
@@ -427,10 +474,17 @@ def slot_columns(
     for k in range(_slot_count(chunk)):
         props = [item[k] if k < len(item) else None for item in aligned]
         present = [prop for prop in props if prop is not None]
-        values.data[f"{p}n{k}"] = [prop.name if prop else "" for prop in props]
+        names = [prop.name if prop else "" for prop in props]
+        if len(set(names)) == 1:
+            values.data[f"{p}n{k}"] = names[0]
+            name = f"{{{p}n{k}}}"
+        else:
+            values.data[f"{p}n{k}"] = names
+            name = f"{{{p}n{k}}}[ei]"
+        raw = property_value(f"({name} AS {p}name_{k})", values)
         columns.append(
-            f"countIf(({{{p}n{k}}}[ei] AS {p}name_{k}) != ''"
-            f" AND (JSONType(properties, {p}name_{k}) AS {p}jt_{k}) = 'Null') AS {p}missing_{k}"
+            f"countIf((JSONType({raw} AS {p}raw_{k}) AS {p}jt_{k}) = 'Null'"
+            f" AND {p}name_{k} != '') AS {p}missing_{k}"
         )
         codes = {_type_code(prop) for prop in present}
         if len(codes) == 1:
@@ -457,6 +511,25 @@ def slot_columns(
     return columns, " OR ".join(reject) or "1 = 0"
 
 
+def property_value(name: str, values: QueryValues) -> str:
+    """HogQL of the raw JSON text of the row's property ``name`` (a HogQL expression), ``''``
+    when the row lacks it.
+
+    The row's properties are parsed once into key and value lists (``prop_keys``,
+    ``prop_values``), which every property lookup of the query shares, instead of parsing the
+    JSON again for each check. The raw text reads as the property does: ``JSONType(raw)``,
+    ``JSONExtractString(raw)``, ``JSONExtractFloat(raw)`` give what the same function gives for
+    ``(properties, name)``, except that a whole-number double (``1.0``) types as ``Int64``.
+    """
+    raws = values.alias("prop_values", f"tupleElement({values.alias('prop_pairs', _PAIRS)}, 2)")
+    return f"{raws}[indexOf({property_keys(values)}, {name})]"
+
+
+def property_keys(values: QueryValues) -> str:
+    """HogQL of the row's property keys, from the once-per-row parse of :func:`property_value`."""
+    return values.alias("prop_keys", f"tupleElement({values.alias('prop_pairs', _PAIRS)}, 1)")
+
+
 def _type_checks(k: int, letters: set[str], *, guarded: bool, prefix: str = "") -> list[str]:
     """The checks that slot ``k``'s value coerces to one of the types ``letters``.
 
@@ -464,7 +537,7 @@ def _type_checks(k: int, letters: set[str], *, guarded: bool, prefix: str = "") 
     for slots whose events expect different types.
     """
     jt = f"{prefix}jt_{k}"
-    text = f"JSONExtractString(properties, {prefix}name_{k})"
+    text = f"JSONExtractString({prefix}raw_{k})"
     by_letter = {
         _ANYTHING: [f"{jt} != 'Null'"],
         "N": [
@@ -497,8 +570,8 @@ def _rule_column(
     """
     p = prefix
     jt = f"{p}jt_{k}"
-    text = f"JSONExtractString(properties, {p}name_{k})"
-    raw = f"JSONExtractRaw(properties, {p}name_{k})"
+    raw = f"{p}raw_{k}"
+    text = f"JSONExtractString({raw})"
     rule_letters = (_RULE_ENUM, _RULE_PATTERN, _RULE_MIN, _RULE_MAX)
     letters = [
         "".join(letter for letter in rule_letters if _rule_setting(letter, prop.rules) is not None)
@@ -528,7 +601,7 @@ def _rule_column(
             checks.append(f"{guard}{jt} = 'String' AND NOT match({text}, {setting})")
         else:
             operator = "<" if letter == _RULE_MIN else ">"
-            number = f"JSONExtractFloat(properties, {p}name_{k})"
+            number = f"JSONExtractFloat({raw})"
             checks.append(f"{guard}{jt} IN {NUMBER_TYPES} AND {number} {operator} {setting}")
             checks.append(
                 f"{guard}{jt} = 'String' AND toFloat64OrNull({text}) {operator} {setting}"

@@ -42,6 +42,7 @@ from eventschema_tools.audit.confidence import wilson_interval
 from eventschema_tools.audit.expectations import EventExpectation, expectations, state_from_live
 from eventschema_tools.audit.model import format_rate, parse_window
 from eventschema_tools.audit.queries import (
+    EVENT_INDEX,
     MAX_QUERY_CHARS,
     MAX_ROWS,
     HogQLQuery,
@@ -293,7 +294,7 @@ def _conformance_query(
     columns = [
         "event",
         "intDiv(toUnixTimestamp(timestamp) - {since}, {bucket_seconds}) AS bucket",
-        "countIf((indexOf({events}, event) AS ei) > 0) AS total",
+        f"countIf(({EVENT_INDEX} AS ei) > 0) AS total",
         *slots,
         f"countIf({reject}) AS would_reject",
     ]

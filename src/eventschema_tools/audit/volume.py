@@ -44,6 +44,7 @@ from eventschema_tools.audit.evidence import RELEASE_KEY, map_counts
 from eventschema_tools.audit.expectations import EventExpectation
 from eventschema_tools.audit.model import AuditKind, Finding, Severity, format_rate
 from eventschema_tools.audit.queries import (
+    EVENT_INDEX,
     MAX_QUERY_CHARS,
     MAX_ROWS,
     HogQLQuery,
@@ -129,7 +130,7 @@ def _volume_query(
     values.data["window_hours"] = int(window_hours)
     recent = "hours_ago < {window_hours}"
     columns = [
-        f"if((indexOf({{events}}, event) AS ei) > 0, event, '{_OTHER}') AS name",
+        f"if(({EVENT_INDEX} AS ei) > 0, event, '{_OTHER}') AS name",
         "sumMap([intDiv(dateDiff('second', timestamp, now()), 3600) AS hours_ago], [1]) AS hourly",
         f"sumMapIf([{RELEASE_KEY} AS release], [1], {recent}) AS recent_releases",
         f"sumMapIf([release], [1], NOT {recent}) AS earlier_releases",

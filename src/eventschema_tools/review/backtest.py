@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eventschema_tools.audit.expectations import EventExpectation
 from eventschema_tools.audit.queries import (
+    EVENT_INDEX,
     MAX_QUERY_CHARS,
     MAX_ROWS,
     WINDOW_FILTER,
@@ -185,7 +186,7 @@ def _backtest_query(pairs: Sequence[_Pair], window_seconds: int) -> HogQLQuery:
         "JSONExtractString(properties, '$lib') AS lib",
         "coalesce(nullIf(JSONExtractString(properties, '$lib_version'), ''),"
         " JSONExtractString(properties, '$app_version')) AS version",
-        "countIf((indexOf({events}, event) AS ei) > 0) AS total",
+        f"countIf(({EVENT_INDEX} AS ei) > 0) AS total",
         *current,
         f"countIf({current_rejects}) AS {_CURRENT}would_reject",
         *proposed,
