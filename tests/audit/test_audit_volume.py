@@ -117,6 +117,20 @@ def test_a_stopped_event_is_missing_not_dropped() -> None:
     assert _findings(event, _steady(400)) == ["missing_event"]
 
 
+def test_quiet_hours_after_a_drop_are_the_drop_not_a_missing_event() -> None:
+    # Down to a quarter for the whole window, then 7 hours without one: at a quarter of the
+    # usual 28, about 7 were due, so silence says nothing new; the baseline alone would say 28.
+    event = _steady(4, recent=1)
+    for hour in range(7):
+        event[hour] = 0
+    assert _findings(event, _steady(400)) == ["volume_drop"]
+    # The same silence after a normal day is still a missing event.
+    normal = _steady(4)
+    for hour in range(7):
+        normal[hour] = 0
+    assert _findings(normal, _steady(400)) == ["missing_event"]
+
+
 @pytest.mark.parametrize(
     "anchor",
     # Night and morning hours, weekdays and a weekend: the last six hours alone predict too few

@@ -20,7 +20,8 @@ Everything else is computed here, without I/O (:func:`volume_findings`):
   of that spread and Poisson noise (``√prediction``). Events with fewer than 2 such weeks of
   history get no prediction (one ``no_baseline`` info finding lists them).
 * ``missing_event`` (error): no event for at least ``missing_after_hours`` while at least
-  ``min_expected`` were predicted for the hours since it was last seen (up to the window).
+  ``min_expected`` were predicted for the hours since it was last seen (up to the window), that
+  prediction scaled by the event's own rate earlier in the window when it had fallen.
 * ``volume_drop``: the window's volume fell by at least ``drop`` of the prediction (an error from
   ``drop_error``); ``volume_spike`` (warning): it rose to ``spike`` times the prediction.
 * ``presence_drop`` (warning): an optional property's carry rate in the window fell by at least
@@ -344,6 +345,22 @@ def _event_findings(event: EventVolumeHistory, scope: _Scope) -> list[Finding] |
     return findings
 
 
+def _rate_before(event: EventVolumeHistory, scope: _Scope, quiet_hours: int) -> float:
+    """The event's volume against its prediction in the window's hours before it went quiet.
+
+    A quiet stretch after a drop is what the lower rate predicts, not a sign that the event
+    stopped: an event down to 30 % has quiet nights. 1 when the whole window is quiet, or when
+    too little was predicted before the stretch to tell.
+    """
+    before = scope.window_hours - quiet_hours
+    if before <= 0:
+        return 1.0
+    predicted = _predict(event, scope.total, quiet_hours, before)
+    if predicted is None or predicted.expected < scope.limits.min_expected:
+        return 1.0
+    return min(1.0, event.between(quiet_hours, before) / predicted.expected)
+
+
 def _missing(event: EventVolumeHistory, scope: _Scope) -> Finding | None:
     last_hour = min((hour for hour, count in event.hourly.items() if count), default=None)
     # The whole quiet span counts, up to the window: the last few hours alone may be a quiet
@@ -352,7 +369,9 @@ def _missing(event: EventVolumeHistory, scope: _Scope) -> Finding | None:
     if quiet_hours < scope.limits.missing_after_hours:
         return None
     quiet = _predict(event, scope.total, 0, quiet_hours)
-    if quiet is None or quiet.expected < scope.limits.min_expected:
+    if quiet is None or quiet.expected * _rate_before(event, scope, quiet_hours) < (
+        scope.limits.min_expected
+    ):
         return None
     seen = (
         f"last seen {scope.now - timedelta(hours=last_hour):%Y-%m-%d %H:00} UTC"
