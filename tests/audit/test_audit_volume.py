@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +15,8 @@ from eventschema_tools.audit.thresholds import VolumeLimits
 from eventschema_tools.audit.volume import HISTORY_HOURS, EventVolumeHistory, volume_findings
 from eventschema_tools.errors import InvalidInputError
 from eventschema_tools.sandbox import RunningSandbox, run_sandbox
+from eventschema_tools.sandbox.storage import seed
+from eventschema_tools.sandbox.storage.simulated_day import DemoEvent
 from eventschema_tools.sandbox.storage.simulated_weeks import (
     PLANTED,
     demo_weeks,
@@ -25,10 +28,25 @@ PLAN = "examples/tracking-plan.yaml"
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 
 
+# The weeks are drawn as of this moment and moved to end when the sandbox loads them, so the
+# audit sees the same hours ago whatever the clock says. Drawn at the real time, a few minutes
+# of the week put a planted incident under its threshold (a weekend's spike at 1.9x, not 2x).
+WEEKS_DRAWN_AT = datetime(2026, 11, 21, 12, tzinfo=UTC)
+
+
+def _weeks_ending(now: datetime) -> list[DemoEvent]:
+    shift = now - WEEKS_DRAWN_AT
+    return [
+        replace(item, timestamp=item.timestamp + shift) for item in demo_weeks(now=WEEKS_DRAWN_AT)
+    ]
+
+
 @pytest.fixture(scope="module")
 def weeks() -> Iterator[RunningSandbox]:
-    with run_sandbox(seed="demo-weeks", rate_limiting=False) as running:
-        yield running
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(seed, "demo_weeks", _weeks_ending)
+        with run_sandbox(seed="demo-weeks", rate_limiting=False) as running:
+            yield running
 
 
 def _audit(url: str, **settings: object) -> tuple[AuditReport, list[str]]:
