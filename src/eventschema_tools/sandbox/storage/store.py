@@ -294,8 +294,7 @@ class Store:
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.executescript(_SCHEMA)
-            _add_enterprise_column(self._conn)
-            _add_schema_project_column(self._conn)
+            _upgrade(self._conn)
             self._conn.executescript(_INDEXES)
         except sqlite3.Error:
             self._conn.close()
@@ -809,42 +808,39 @@ class Store:
             return list(self._conn.execute(sql, params).fetchall())
 
 
-def _add_enterprise_column(conn: sqlite3.Connection) -> None:
-    """Give a database written before the `enterprise` column that column.
-
-    Definitions there with a null description are taken as ingested and not yet extended.
-    """
-    columns = {row["name"] for row in conn.execute("PRAGMA table_info(event_definitions)")}
-    if "enterprise" in columns:
+def _add_column(conn: sqlite3.Connection, table: str, column: str, fill: str) -> None:
+    """Give a database written before ``table`` had ``column`` (its SQL type and default) that
+    column, and run ``fill`` to set it on the rows already there, in one transaction."""
+    name = column.split()[0]
+    if name in {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute(
-            "ALTER TABLE event_definitions ADD COLUMN enterprise INTEGER NOT NULL DEFAULT 1"
-        )
-        conn.execute("UPDATE event_definitions SET enterprise = 0 WHERE description IS NULL")
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+        conn.execute(fill)
     except sqlite3.Error:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
 
 
-def _add_schema_project_column(conn: sqlite3.Connection) -> None:
-    """Give a database written before event schemas carried their project that column."""
-    columns = {row["name"] for row in conn.execute("PRAGMA table_info(event_schemas)")}
-    if "project_id" in columns:
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute("ALTER TABLE event_schemas ADD COLUMN project_id INTEGER")
-        conn.execute(
-            "UPDATE event_schemas SET project_id = (SELECT d.project_id FROM event_definitions d"
-            " WHERE d.id = event_schemas.event_definition_id)"
-        )
-    except sqlite3.Error:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Bring a database written by an earlier version to the current tables."""
+    # Definitions with a null description are taken as ingested and not yet extended.
+    _add_column(
+        conn,
+        "event_definitions",
+        "enterprise INTEGER NOT NULL DEFAULT 1",
+        "UPDATE event_definitions SET enterprise = 0 WHERE description IS NULL",
+    )
+    # A schema's project is its definition's.
+    _add_column(
+        conn,
+        "event_schemas",
+        "project_id INTEGER",
+        "UPDATE event_schemas SET project_id = (SELECT d.project_id FROM event_definitions d"
+        " WHERE d.id = event_schemas.event_definition_id)",
+    )
 
 
 def _bind(prefix: str, values: Sequence[str], params: dict[str, Any]) -> str:
