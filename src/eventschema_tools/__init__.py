@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     )
 
 # Where each name that is loaded on first use lives. The clients bring the HTTP stack (httpx,
-# tenacity, the rate limiter), the settings pydantic-settings and the models their validators:
+# tenacity), the settings and the models their validators:
 # loading them on first use keeps importing one submodule (the errors, the command line) cheap.
 _LAZY: dict[str, str] = {
     "AsyncEventSchemaClient": "client",

@@ -16,17 +16,22 @@ environment variable                      meaning (default)
 ========================================  ==========================================
 
 The key is a :class:`pydantic.SecretStr`: ``repr()`` and ``str()`` of the settings never show it.
+
+The settings are a plain Pydantic model fed the variables its fields name. A settings library
+(pydantic-settings) did the same reading, and loading it took 37 ms of the 0.32 s that
+``eventschema schemas list`` needs; eight flat variables need none of its sources, files or
+nesting.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from eventschema_tools._constants import DEFAULT_PAGE_SIZE
 from eventschema_tools.errors import ConfigurationError
@@ -99,16 +104,17 @@ def _rate_field(default: str, env: str) -> Any:
     return Field(default=default, validation_alias=env)
 
 
-class ClientSettings(BaseSettings):
+class ClientSettings(BaseModel):
     """Everything a client needs to reach one PostHog project.
 
     Build it with :meth:`load`, which reads the environment and applies keyword overrides:
     ``ClientSettings.load(api_key="phx_...", project_id=1, host="eu")``.
     """
 
-    # No populate_by_name: with it, pydantic-settings would also read bare env vars such as
-    # API_KEY or TIMEOUT. Keyword overrides go through `load()`, which maps names to aliases.
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    # Fields are filled by their aliases (the variables' names) only; keyword overrides go
+    # through `load()`, which maps names to aliases. Defaults are validated too: "us" becomes
+    # the US cloud's URL.
+    model_config = ConfigDict(extra="ignore", frozen=True, validate_default=True)
 
     api_key: SecretStr | None = Field(default=None, validation_alias="POSTHOG_PERSONAL_API_KEY")
     project_id: str | None = Field(default=None, validation_alias="POSTHOG_PROJECT_ID")
@@ -195,7 +201,7 @@ class ClientSettings(BaseSettings):
             if value is not None
         }
         try:
-            settings = cls(**given)
+            settings = cls.model_validate({**_environment(), **given})
         except ValidationError as exc:
             raise ConfigurationError(_describe(exc)) from None
         missing = []
@@ -206,6 +212,18 @@ class ClientSettings(BaseSettings):
         if missing:
             raise ConfigurationError("missing " + " and ".join(missing))
         return settings
+
+
+def _environment() -> dict[str, str]:
+    """The environment variables the settings name, by the settings' spelling of each name."""
+    # Matched regardless of case, as the settings have always read them.
+    wanted = {
+        str(field.validation_alias).lower(): str(field.validation_alias)
+        for field in ClientSettings.model_fields.values()
+    }
+    return {
+        wanted[name.lower()]: value for name, value in os.environ.items() if name.lower() in wanted
+    }
 
 
 def _describe(exc: ValidationError) -> str:

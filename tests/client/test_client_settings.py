@@ -49,6 +49,18 @@ def test_environment_supplies_every_setting(clean_env: pytest.MonkeyPatch) -> No
     assert settings.page_size == 250
 
 
+def test_variable_names_are_read_regardless_of_case(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("posthog_personal_api_key", "phx_lower_case")
+    clean_env.setenv("Posthog_Project_Id", "7")
+    clean_env.setenv("OTHER_SETTING", "ignored")
+
+    settings = ClientSettings.load()
+
+    assert settings.api_key is not None
+    assert settings.api_key.get_secret_value() == "phx_lower_case"
+    assert settings.project_id == "7"
+
+
 def test_arguments_override_the_environment(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("POSTHOG_PERSONAL_API_KEY", "phx_from_env")
     clean_env.setenv("POSTHOG_PROJECT_ID", "42")
