@@ -82,3 +82,19 @@ def test_schemas_list_imports_its_own_module_only_and_no_extra(
 
     assert not top_level(modules) & EXTRAS
     assert modules & COMMAND_MODULES == {"eventschema_tools.cli.crud"}
+    # One request: the rate limiter is never needed, so it is never loaded.
+    assert "pyrate_limiter" not in top_level(modules)
+
+
+def test_a_listing_of_two_pages_loads_the_rate_limiter(
+    demo_server: RunningSandbox, tmp_path: Path
+) -> None:
+    env = {
+        "POSTHOG_HOST": demo_server.url,
+        "POSTHOG_PROJECT_ID": "1",
+        "POSTHOG_PERSONAL_API_KEY": DEMO_API_KEY,
+        "EVENTSCHEMA_PAGE_SIZE": "2",
+    }
+    modules = imported_modules(tmp_path, "schemas", "list", env=env)
+
+    assert "pyrate_limiter" in top_level(modules)

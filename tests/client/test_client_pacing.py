@@ -113,6 +113,38 @@ def test_one_budget_can_be_shared_by_two_clients(
     assert server_stats(limited_server) == {"200": BURST, "refused": 0}
 
 
+def test_the_first_request_counts_once_pacing_starts() -> None:
+    # The limiter is built at the second request; the first still takes the window's one slot.
+    budget = RateBudget(parse_rate_limits("1/second"))
+    started = time.monotonic()
+    budget.acquire()
+    budget.acquire()
+    budget.close()
+
+    assert time.monotonic() - started >= 1.0
+
+
+@pytest.mark.anyio
+async def test_the_first_request_counts_once_pacing_starts_async() -> None:
+    budget = RateBudget(parse_rate_limits("2/second"))
+    started = time.monotonic()
+    for _ in range(3):
+        await budget.acquire_async()
+    budget.close()
+
+    assert time.monotonic() - started >= 1.0
+
+
+def test_a_closed_budget_no_longer_paces() -> None:
+    budget = RateBudget(parse_rate_limits("1/hour"))
+    budget.acquire()
+    budget.close()
+    started = time.monotonic()
+    budget.acquire()
+
+    assert time.monotonic() - started < 1.0
+
+
 @pytest.mark.parametrize(
     ("seconds", "paced_ms"),
     [(1.0, 1100), (60.0, 61000), (3600.0, 3601000)],
