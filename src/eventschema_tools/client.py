@@ -136,7 +136,9 @@ class EventSchemaClient(BaseClient):
         _one_http_source(transport, http_client)
         super().__init__(settings, rate_budget=rate_budget)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=settings.timeout, transport=transport)
+        self._http = http_client or httpx.Client(
+            timeout=settings.timeout, transport=transport, verify=self.certificate_check()
+        )
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Self:
@@ -355,7 +357,9 @@ class AsyncEventSchemaClient(BaseClient):
         _one_http_source(transport, http_client)
         super().__init__(settings, rate_budget=rate_budget)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=settings.timeout, transport=transport)
+        self._http = http_client or httpx.AsyncClient(
+            timeout=settings.timeout, transport=transport, verify=self.certificate_check()
+        )
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Self:

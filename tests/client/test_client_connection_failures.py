@@ -144,3 +144,18 @@ def test_each_retry_is_announced_on_the_retry_logger(caplog: pytest.LogCaptureFi
     assert notices[0].startswith("retrying in ")
     assert f"cannot reach PostHog at {host}: connection refused" in notices[0]
     assert "POSTHOG_HOST" not in notices[0]
+
+
+def test_a_plain_http_host_loads_no_certificates_and_could_not_skip_checking_them() -> None:
+    with EventSchemaClient(api_key=KEY, project_id=1, host="http://127.0.0.1:9") as client:
+        context = client.certificate_check()
+
+    assert isinstance(context, ssl.SSLContext)
+    assert context.get_ca_certs() == []
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+
+
+def test_an_https_host_checks_certificates_against_the_ca_bundle() -> None:
+    with EventSchemaClient(api_key=KEY, project_id=1, host="https://posthog.example") as client:
+        assert client.certificate_check() is True
