@@ -114,6 +114,10 @@ def _cold_starts() -> list[Row]:
             "POSTHOG_PROJECT_ID": "1",
             "POSTHOG_PERSONAL_API_KEY": DEMO_API_KEY,
         }
+        # An installed package runs from compiled bytecode (pip writes it at install); with
+        # PYTHONDONTWRITEBYTECODE set, every spawn would compile its modules again and the
+        # row would time the compiler. The warm-up spawns below write the bytecode.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         argvs = {
             "anchor": [sys.executable, "-c", "import httpx, pydantic"],
             "bare": [sys.executable, str(bare), "--help"],
