@@ -146,7 +146,9 @@ def _cold_starts() -> list[Row]:
             runs["anchor"],
             runs["list"],
             "the demo project on a loopback sandbox, connection from the POSTHOG_* variables; "
-            "imports the client and the crud commands only",
+            "imports the client and the crud commands only; one request, so the rate limiter is "
+            "not loaded; a plain-http host, so no CA bundle is loaded (an https host adds it: "
+            "about 20 ms)",
             goal=COLD_GOAL,
         ),
         _cold_start_row(
