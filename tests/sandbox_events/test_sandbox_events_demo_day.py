@@ -81,6 +81,29 @@ def test_the_command_says_what_it_sent() -> None:
         process.wait(timeout=30)
 
 
+@pytest.mark.skipif(not SCRIPT.exists(), reason="the console script is not installed")
+def test_a_query_sent_as_soon_as_the_server_answers_sees_the_whole_day() -> None:
+    process = subprocess.Popen(
+        [SCRIPT, "sandbox", "--seed", "demo-day", "--port", "0", "--no-rate-limit"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert process.stdout is not None
+    try:
+        url = None
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            url = re.search(r"serving on (http://\S+)", process.stdout.readline())
+        assert url is not None
+        # Sent before the day is in (it takes the SDK seconds): the query waits for it.
+        assert query(url[1], "SELECT count() FROM events") == [[DEFAULT_EVENTS]]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+
+
 def test_the_sdk_talks_to_the_sandbox_only(monkeypatch: pytest.MonkeyPatch) -> None:
     reached: list[Any] = []
     connect = socket.socket.connect

@@ -75,6 +75,9 @@ class Sandbox:
         self._projects_by_token = {project.api_token: project for project in config.projects}
         self.day_to_send = False
         """True while a `demo-day` seed's events wait to be sent once the server listens."""
+        self.day_stored = threading.Event()
+        """Clear while a serving sandbox sends its `demo-day` day: HogQL queries wait for it."""
+        self.day_stored.set()
         # Annotations live in memory only (routes/annotation.py): per project, in order made.
         self.annotations: dict[int, list[dict[str, Any]]] = {}
         self.annotations_lock = threading.Lock()

@@ -13,7 +13,8 @@ ISO 8601 in their column's time zone, UTC unless the query names another
 
 The key needs the ``query:read`` scope and the request counts against the key's ``query`` rate
 limit bucket (120/hour by default, like PostHog's ``HogQLQueryThrottle``). Queries always run to
-completion before the answer (``refresh`` is accepted and ignored). A query outside the
+completion before the answer (``refresh`` is accepted and ignored); while a serving sandbox
+sends its ``demo-day`` day, queries wait until it is stored. A query outside the
 supported subset, a placeholder without a value or an error ClickHouse reports about the query
 itself is a 400 ``validation_error`` with the reason; only a failure of the engine is a 500.
 """
@@ -54,6 +55,8 @@ QUERY_SETTINGS: Final = "readonly=2, max_execution_time=60"
 _ENGINE_ERRORS: Final = frozenset(
     {"", "UNKNOWN_DATABASE", "UNKNOWN_TABLE", "MEMORY_LIMIT_EXCEEDED", "LOGICAL_ERROR"}
 )
+SEEDED_DAY_WAIT_SECONDS: Final = 120
+"""How long a query waits for a `demo-day` day still being sent before it reads what is in."""
 _DATETIME_TYPE: Final = re.compile(r"^(?:Nullable\()?DateTime(?:64)?(?:\(|\)|$)")
 _TYPE_TIMEZONE: Final = re.compile(r"'([^']+)'")
 
@@ -131,6 +134,8 @@ async def _create(request: Request, context: RequestContext) -> Response:
     sandbox = sandbox_of(request)
     body = await sandbox.read_json(request)
     query, values = _hogql_request(body)
+    if not sandbox.day_stored.is_set():
+        await run_in_threadpool(sandbox.day_stored.wait, SEEDED_DAY_WAIT_SECONDS)
     try:
         answer = await run_in_threadpool(
             run_hogql, sandbox.events, context.project_id, query, values

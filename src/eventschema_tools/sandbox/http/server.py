@@ -109,7 +109,7 @@ def serve(
     `allow_remote`, `OSError` when the address cannot be bound (both checked before the data
     directory is opened) and `sqlite3.DatabaseError` for an unreadable database file. With the
     `demo-day` seed, the day is sent once the server listens and `on_seeded(message)` says how
-    it went.
+    it went; HogQL queries that arrive meanwhile wait until it is stored.
     """
     check_bind(host, allow_remote=(config or SandboxConfig()).allow_remote)
     sock = bind_socket(host, port)
@@ -124,11 +124,14 @@ def serve(
         on_ready(url)
     server = uvicorn.Server(_uvicorn_config(app, quiet=False))
     if app.sandbox.day_to_send:
+        # A command run as soon as the server answers would otherwise query a part of the day.
+        app.sandbox.day_stored.clear()
 
         def seed_when_listening() -> None:
             while not server.started and not server.should_exit:
                 time.sleep(0.05)
             if server.should_exit:
+                app.sandbox.day_stored.set()
                 return
             # Any failure is said in one line, and the server keeps serving.
             try:
@@ -150,19 +153,23 @@ def send_seeded_day(app: SandboxApp, url: str) -> str:
     """Send the `demo-day` seed's events through the SDK if they wait; say what happened.
 
     The message counts the events sent, stored and dropped by `reject` enforcement; "" when no
-    day waits. It is said once the SDK has flushed: every event sent is stored or dropped by then.
+    day waits. It is said once the SDK has flushed: every event sent is stored or dropped by then,
+    and HogQL queries held until the day was stored (see `serve`) are answered.
 
     Raises:
         RuntimeError: the SDK could not deliver them.
     """
     state = app.sandbox
-    if not state.day_to_send:
-        return ""
-    state.day_to_send = False
-    project = state.config.projects[0]
-    before = state.events.count_events(project.id)
-    sent = send_demo_day(url, project.api_token)
-    stored = state.events.count_events(project.id) - before
+    try:
+        if not state.day_to_send:
+            return ""
+        state.day_to_send = False
+        project = state.config.projects[0]
+        before = state.events.count_events(project.id)
+        sent = send_demo_day(url, project.api_token)
+        stored = state.events.count_events(project.id) - before
+    finally:
+        state.day_stored.set()
     # Capture stores or drops each event before it answers, and only `reject` enforcement drops.
     return (
         f"seed demo-day: {sent:,} events of a simulated day sent through the PostHog SDK, "
