@@ -7,9 +7,9 @@ The public surface::
 Importing this package never imports Airflow or the MCP SDK.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from eventschema_tools._lazy import lazy_attributes
 from eventschema_tools._version import __version__
 from eventschema_tools.errors import (
     APIConnectionError,
@@ -73,9 +73,9 @@ if TYPE_CHECKING:
 # tenacity), the settings and the models their validators:
 # loading them on first use keeps importing one submodule (the errors, the command line) cheap.
 _LAZY: dict[str, str] = {
-    "AsyncEventSchemaClient": "client",
-    "EventSchemaClient": "client",
-    "ClientSettings": "config",
+    "AsyncEventSchemaClient": "eventschema_tools.client",
+    "EventSchemaClient": "eventschema_tools.client",
+    "ClientSettings": "eventschema_tools.config",
     **dict.fromkeys(
         [
             "EnforcementMode",
@@ -87,13 +87,8 @@ _LAZY: dict[str, str] = {
             "PropertyType",
             "SchemaProperty",
         ],
-        "models",
+        "eventschema_tools.models",
     ),
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

@@ -16,8 +16,9 @@ to check its options) does not load the server and its dependencies.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from eventschema_tools._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from eventschema_tools.sandbox.config import (
@@ -90,13 +91,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _MODULE_OF, globals())
 
 
 def __dir__() -> list[str]:
