@@ -58,6 +58,15 @@ def imported_modules(tmp_path: Path, *args: str, env: dict[str, str] | None = No
     return set(record.read_text().splitlines())
 
 
+def connection(server: RunningSandbox) -> dict[str, str]:
+    """The variables that point a command at the demo project of ``server``."""
+    return {
+        "POSTHOG_HOST": server.url,
+        "POSTHOG_PROJECT_ID": "1",
+        "POSTHOG_PERSONAL_API_KEY": DEMO_API_KEY,
+    }
+
+
 def top_level(modules: set[str]) -> set[str]:
     return {module.partition(".")[0] for module in modules}
 
@@ -73,12 +82,7 @@ def test_help_imports_no_command_module_no_client_and_no_extra(tmp_path: Path) -
 def test_schemas_list_imports_its_own_module_only_and_no_extra(
     demo_server: RunningSandbox, tmp_path: Path
 ) -> None:
-    env = {
-        "POSTHOG_HOST": demo_server.url,
-        "POSTHOG_PROJECT_ID": "1",
-        "POSTHOG_PERSONAL_API_KEY": DEMO_API_KEY,
-    }
-    modules = imported_modules(tmp_path, "schemas", "list", env=env)
+    modules = imported_modules(tmp_path, "schemas", "list", env=connection(demo_server))
 
     assert not top_level(modules) & EXTRAS
     assert modules & COMMAND_MODULES == {"eventschema_tools.cli.crud"}
@@ -89,12 +93,7 @@ def test_schemas_list_imports_its_own_module_only_and_no_extra(
 def test_a_listing_of_two_pages_loads_the_rate_limiter(
     demo_server: RunningSandbox, tmp_path: Path
 ) -> None:
-    env = {
-        "POSTHOG_HOST": demo_server.url,
-        "POSTHOG_PROJECT_ID": "1",
-        "POSTHOG_PERSONAL_API_KEY": DEMO_API_KEY,
-        "EVENTSCHEMA_PAGE_SIZE": "2",
-    }
+    env = {**connection(demo_server), "EVENTSCHEMA_PAGE_SIZE": "2"}
     modules = imported_modules(tmp_path, "schemas", "list", env=env)
 
     assert "pyrate_limiter" in top_level(modules)

@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +53,9 @@ def test_the_day_arrives_through_the_sdk_with_the_demo_schemas() -> None:
     assert {group["name"] for group in groups} >= {"Subscription", "Checkout", "Page context"}
 
 
-@pytest.mark.skipif(not SCRIPT.exists(), reason="the console script is not installed")
-def test_the_command_says_what_it_sent() -> None:
+@contextmanager
+def demo_day_command() -> Iterator[subprocess.Popen[str]]:
+    """`eventschema sandbox --seed demo-day` on a free port, stopped with Ctrl+C at the end."""
     process = subprocess.Popen(
         [SCRIPT, "sandbox", "--seed", "demo-day", "--port", "0", "--no-rate-limit"],
         stdout=subprocess.PIPE,
@@ -62,6 +65,16 @@ def test_the_command_says_what_it_sent() -> None:
     )
     assert process.stdout is not None
     try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="the console script is not installed")
+def test_the_command_says_what_it_sent() -> None:
+    with demo_day_command() as process:
+        assert process.stdout is not None
         lines: list[str] = []
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -76,22 +89,12 @@ def test_the_command_says_what_it_sent() -> None:
             f"PostHog SDK, {DEFAULT_EVENTS:,} stored, 0 dropped by reject enforcement"
         )
         assert query(url[1], "SELECT count() FROM events") == [[DEFAULT_EVENTS]]
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
 
 
 @pytest.mark.skipif(not SCRIPT.exists(), reason="the console script is not installed")
 def test_a_query_sent_as_soon_as_the_server_answers_sees_the_whole_day() -> None:
-    process = subprocess.Popen(
-        [SCRIPT, "sandbox", "--seed", "demo-day", "--port", "0", "--no-rate-limit"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    assert process.stdout is not None
-    try:
+    with demo_day_command() as process:
+        assert process.stdout is not None
         url = None
         deadline = time.monotonic() + 60
         while url is None and time.monotonic() < deadline:
@@ -99,9 +102,6 @@ def test_a_query_sent_as_soon_as_the_server_answers_sees_the_whole_day() -> None
         assert url is not None
         # Sent before the day is in (it takes the SDK seconds): the query waits for it.
         assert query(url[1], "SELECT count() FROM events") == [[DEFAULT_EVENTS]]
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
 
 
 def test_the_sdk_talks_to_the_sandbox_only(monkeypatch: pytest.MonkeyPatch) -> None:
