@@ -38,7 +38,13 @@ from eventschema_tools.errors import (
 )
 from eventschema_tools.rate_budget import RateBudget
 
-__all__ = ["BaseClient", "BodyDecoder", "Query", "describe_transport_failure"]
+__all__ = [
+    "BaseClient",
+    "BodyDecoder",
+    "Query",
+    "certificate_check",
+    "describe_transport_failure",
+]
 
 logger = logging.getLogger("eventschema_tools")
 # Its own logger, so a command line can show retries to a person without the per-attempt lines.
@@ -111,6 +117,19 @@ def _encodes(value: object) -> bool:
     return True
 
 
+def certificate_check(host: str) -> ssl.SSLContext | bool:
+    """What a client's own HTTP connection pool checks the certificates of ``host`` against.
+
+    ``True`` (the CA bundle) for an https host. A plain-http host never opens TLS: requests go to
+    it and pagination links off its origin are refused. Its pool gets a context that trusts no
+    certificate instead, so the bundle is not loaded (about 20 ms of every command that
+    connects), and a TLS connection, were one ever attempted, would fail, not go unchecked.
+    """
+    if urlsplit(host).scheme == "https":
+        return True
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 class BaseClient:
     """The I/O-free half of :class:`EventSchemaClient` and :class:`AsyncEventSchemaClient`."""
 
@@ -130,19 +149,6 @@ class BaseClient:
         origin = urlsplit(settings.host)
         self._origin = (origin.scheme, origin.netloc)
         self._base_path = origin.path
-
-    def certificate_check(self) -> ssl.SSLContext | bool:
-        """What the client's own HTTP connection pool checks server certificates against.
-
-        ``True`` (the CA bundle) for an https host. A plain-http host never opens TLS: requests
-        go to it and pagination links off its origin are refused. Its pool gets a context that
-        trusts no certificate instead, so the bundle is not loaded (about 20 ms of every command
-        that connects), and a TLS connection, were one ever attempted, would fail, not go
-        unchecked.
-        """
-        if self._origin[0] == "https":
-            return True
-        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
     @property
     def project_id(self) -> str:

@@ -31,7 +31,7 @@ from typing import Any, Self, TypeVar
 import httpx
 from tenacity import AsyncRetrying, Retrying, retry_if_exception
 
-from eventschema_tools._base_client import BaseClient, BodyDecoder, Query
+from eventschema_tools._base_client import BaseClient, BodyDecoder, Query, certificate_check
 from eventschema_tools._retry import is_ambiguous
 from eventschema_tools.config import ClientSettings
 from eventschema_tools.errors import (
@@ -137,7 +137,7 @@ class EventSchemaClient(BaseClient):
         super().__init__(settings, rate_budget=rate_budget)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
-            timeout=settings.timeout, transport=transport, verify=self.certificate_check()
+            timeout=settings.timeout, transport=transport, verify=certificate_check(settings.host)
         )
 
     @classmethod
@@ -358,7 +358,7 @@ class AsyncEventSchemaClient(BaseClient):
         super().__init__(settings, rate_budget=rate_budget)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
-            timeout=settings.timeout, transport=transport, verify=self.certificate_check()
+            timeout=settings.timeout, transport=transport, verify=certificate_check(settings.host)
         )
 
     @classmethod
