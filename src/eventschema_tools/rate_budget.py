@@ -8,7 +8,8 @@ share it, so bulk work runs at the edge of the budget instead of bouncing off 42
 The first request of a budget can never have to wait (every window has room for one), so the
 limiter is built at the second, which counts the first as sent then: later than it was, so the
 count is stricter than the server's, never laxer. A command that sends one request does not
-load the rate-limiting library at all (a tenth of a CLI command's start-up).
+load the rate-limiting library at all (with what it imports, about 40 ms of the 0.3 s a CLI
+command takes to start).
 """
 
 from __future__ import annotations
