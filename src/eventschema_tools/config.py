@@ -132,6 +132,10 @@ class ClientSettings(BaseModel):
         default=DEFAULT_PAGE_SIZE, ge=1, validation_alias="EVENTSCHEMA_PAGE_SIZE"
     )
 
+    def __init__(self, **values: Any) -> None:
+        """The settings from the environment, with ``values`` (by variable name) over it."""
+        super().__init__(**{**_environment(), **values})
+
     @field_validator("api_key", mode="before")
     @classmethod
     def _key_text(cls, value: Any) -> Any:
@@ -201,7 +205,7 @@ class ClientSettings(BaseModel):
             if value is not None
         }
         try:
-            settings = cls.model_validate({**_environment(), **given})
+            settings = cls(**given)
         except ValidationError as exc:
             raise ConfigurationError(_describe(exc)) from None
         missing = []

@@ -59,6 +59,9 @@ def test_variable_names_are_read_regardless_of_case(clean_env: pytest.MonkeyPatc
     assert settings.api_key is not None
     assert settings.api_key.get_secret_value() == "phx_lower_case"
     assert settings.project_id == "7"
+    # Built directly, the settings read the environment too, under what they are given.
+    assert ClientSettings(POSTHOG_PROJECT_ID="8").project_id == "8"
+    assert ClientSettings().project_id == "7"
 
 
 def test_arguments_override_the_environment(clean_env: pytest.MonkeyPatch) -> None:
