@@ -23,7 +23,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Literal
@@ -41,6 +41,7 @@ __all__ = [
     "fingerprint",
     "map_counts",
     "regression",
+    "release_key",
     "version_order",
 ]
 
@@ -50,12 +51,16 @@ MAX_EXAMPLES: Final = 3
 """Example events kept per property."""
 RELEASE_PROPERTIES: Final = ("$lib", "$lib_version", "$app_version", "$app_build")
 """The properties whose text, joined with ``|``, names a row's release."""
-RELEASE_KEY: Final = (
-    "concat("
-    + ", '|', ".join(f"JSONExtractString(properties, '{key}')" for key in RELEASE_PROPERTIES)
-    + ")"
-)
-"""HogQL of a row's release: ``lib|lib_version|app_version|app_build`` (``''`` where absent)."""
+
+
+def release_key(text_of: Callable[[str], str]) -> str:
+    """HogQL of a row's release, ``lib|lib_version|app_version|app_build`` (``''`` where
+    absent), reading each property's text with the HogQL ``text_of(name)`` gives."""
+    return "concat(" + ", '|', ".join(text_of(key) for key in RELEASE_PROPERTIES) + ")"
+
+
+RELEASE_KEY: Final = release_key(lambda key: f"JSONExtractString(properties, '{key}')")
+"""HogQL of a row's release, each property read from ``properties`` by itself."""
 
 _REGRESSION_FACTOR: Final = 2.0
 _REGRESSION_MIN_RATE: Final = 0.01

@@ -47,9 +47,9 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from eventschema_tools.audit.evidence import (
     MAX_EXAMPLES,
     MAX_VALUES,
-    RELEASE_PROPERTIES,
     EvidenceContext,
     decode_evidence,
+    release_key,
 )
 from eventschema_tools.audit.expectations import (
     EventExpectation,
@@ -377,11 +377,9 @@ def _conformance_query(
 def _evidence_columns(chunk: Sequence[EventExpectation], values: QueryValues) -> list[str]:
     """Per event, the events and first time of each release; per slot, the breaking rows per
     release, up to 5 offending values and up to 3 example events (``audit.evidence``)."""
-    release = ", '|', ".join(
-        f"JSONExtractString({property_value(_quoted(key), values)})" for key in RELEASE_PROPERTIES
-    )
+    release = release_key(lambda key: f"JSONExtractString({property_value(_quoted(key), values)})")
     columns = [
-        f"sumMap([concat({release}) AS release], [1]) AS release_events",
+        f"sumMap([{release} AS release], [1]) AS release_events",
         "minMap([release], [toUnixTimestamp(timestamp)]) AS release_first_seen",
     ]
     session = property_value(_quoted("$session_id"), values)
