@@ -67,6 +67,13 @@ def _transport(body: bytes) -> httpx.MockTransport:
     return httpx.MockTransport(lambda request: httpx.Response(200, content=body))
 
 
+def _failure(exc: EventSchemaError) -> str:
+    """How a listing failed, as the outcomes compare it."""
+    if "expected a page of results" in str(exc):
+        return "not a page"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def listed(body: bytes, max_rows: int | None = None) -> Outcome:
     schemas: list[EventSchema] = []
     with EventSchemaClient(
@@ -76,9 +83,7 @@ def listed(body: bytes, max_rows: int | None = None) -> Outcome:
             for schema in client.event_schemas.list(max_rows=max_rows):
                 schemas.append(schema)
         except EventSchemaError as exc:
-            if "expected a page of results" in str(exc):
-                return schemas, "not a page"
-            return schemas, f"{type(exc).__name__}: {exc}"
+            return schemas, _failure(exc)
     return schemas, None
 
 
@@ -96,9 +101,7 @@ def listed_async(body: bytes, max_rows: int | None = None) -> Outcome:
                 async for schema in client.event_schemas.list(max_rows=max_rows):
                     schemas.append(schema)
             except EventSchemaError as exc:
-                if "expected a page of results" in str(exc):
-                    return schemas, "not a page"
-                return schemas, f"{type(exc).__name__}: {exc}"
+                return schemas, _failure(exc)
         return schemas, None
 
     return anyio.run(read)
